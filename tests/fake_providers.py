@@ -1,0 +1,208 @@
+"""A real HTTP server on 127.0.0.1 that behaves like providers' model-list endpoints.
+
+Each provider lives under its own path prefix (``/<name>/v1/models``) and is configured with a
+:class:`Route`: its answer, its kind's authentication, Anthropic-style paging, HTTP validators,
+failures and slowness. Every request is recorded, headers included, so tests can assert what was
+(and was not) sent. Used by the tests and by ``benchmarks/run.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Route:
+    body: Any = None  # JSON-able answer; for anthropic, the full list of records
+    kind: str = "openai"  # openai (Bearer), anthropic (x-api-key, paging), url (no auth)
+    key: str | None = None  # the key a request must carry; None: no check
+    status: int = 200
+    raw: bytes | None = None  # sent as is instead of JSON-encoding body
+    content_type: str = "application/json"
+    delay: float = 0.0  # seconds before answering
+    etag: bool = False
+    last_modified: bool = False
+    page_size: int = 3  # anthropic: records per page at most
+    redirect: str | None = None  # Location to redirect to (302)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.body).encode("utf-8")
+
+
+@dataclass
+class SeenRequest:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+class FakeProviders:
+    """``with FakeProviders() as server: server.set("groq", Route(...)); server.base_url("groq")``"""
+
+    # A fixed Last-Modified, so If-Modified-Since can match exactly.
+    LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[SeenRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        handler = self._make_handler()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeProviders:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def base_url(self, name: str) -> str:
+        route = self.routes[name]
+        if route.kind == "url":
+            return f"{self.origin}/{name}/prices.json"
+        return f"{self.origin}/{name}/v1"
+
+    def set(self, name: str, route: Route) -> Route:
+        self.routes[name] = route
+        return route
+
+    def seen(self, name: str) -> list[SeenRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith(f"/{name}/")]
+
+    def providers_yaml(self, names: list[str] | None = None, keys: dict[str, str] | None = None) -> str:
+        """A providers file pointing each named route's provider at this server."""
+        import yaml
+
+        entries = {}
+        for name in names or list(self.routes):
+            route = self.routes[name]
+            entry: dict[str, Any] = {"base_url": self.base_url(name), "kind": route.kind}
+            if keys and name in keys:
+                entry["api_key_env"] = keys[name]
+            entries[name] = entry
+        return yaml.safe_dump(entries, sort_keys=True)
+
+    def _make_handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._get()
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _get(self) -> None:
+                parts = urlsplit(self.path)
+                seen = SeenRequest(parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()})
+                with server._lock:
+                    server.requests.append(seen)
+                name = parts.path.strip("/").split("/", 1)[0]
+                route = server.routes.get(name)
+                if route is None:
+                    return self._json(404, {"error": {"message": f"no route {parts.path}"}})
+                if route.delay:
+                    time.sleep(route.delay)
+                if route.redirect:
+                    return self._send(302, b"", "text/plain", {"Location": route.redirect})
+                if route.status != 200:
+                    body = (
+                        route.raw
+                        if route.raw is not None
+                        else json.dumps(
+                            route.body if route.body is not None else {"error": {"message": "failure"}}
+                        ).encode()
+                    )
+                    return self._send(route.status, body, route.content_type, route.headers)
+                if route.kind == "openai" and route.key is not None:
+                    if seen.headers.get("authorization") != f"Bearer {route.key}":
+                        return self._json(
+                            401, {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}
+                        )
+                if route.kind == "anthropic":
+                    if route.key is not None and seen.headers.get("x-api-key") != route.key:
+                        return self._json(401, {"type": "error", "error": {"type": "authentication_error"}})
+                    if seen.headers.get("anthropic-version") != "2023-06-01":
+                        return self._json(400, {"type": "error", "error": {"message": "anthropic-version required"}})
+                    return self._anthropic_page(route, seen.query)
+                body = route.encoded()
+                headers = dict(route.headers)
+                if route.etag:
+                    tag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                    headers["ETag"] = tag
+                    if seen.headers.get("if-none-match") == tag:
+                        return self._send(304, b"", None, headers)
+                if route.last_modified:
+                    headers["Last-Modified"] = server.LAST_MODIFIED
+                    if seen.headers.get("if-modified-since") == server.LAST_MODIFIED:
+                        return self._send(304, b"", None, headers)
+                return self._send(200, body, route.content_type, headers)
+
+            def _anthropic_page(self, route: Route, query: dict[str, list[str]]) -> None:
+                records = route.body or []
+                limit = min(int(query.get("limit", ["20"])[0]), route.page_size)
+                start = 0
+                if "after_id" in query:
+                    ids = [r["id"] for r in records]
+                    after = query["after_id"][0]
+                    if after not in ids:
+                        return self._json(400, {"type": "error", "error": {"message": f"unknown after_id {after}"}})
+                    start = ids.index(after) + 1
+                page = records[start : start + limit]
+                self._json(
+                    200,
+                    {
+                        "data": page,
+                        "has_more": start + limit < len(records),
+                        "first_id": page[0]["id"] if page else None,
+                        "last_id": page[-1]["id"] if page else None,
+                    },
+                )
+
+            def _json(self, status: int, value: Any) -> None:
+                self._send(status, json.dumps(value).encode(), "application/json", {})
+
+            def _send(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                if content_type and status != 304:
+                    self.send_header("Content-Type", content_type)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if status != 304:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status != 304:
+                    self.wfile.write(body)
+
+        return Handler

@@ -1,0 +1,69 @@
+"""vexy: a live, SQLite-backed catalog of the AI models that many providers serve.
+
+Names are imported lazily, so ``vexy --help`` does not pay for httpx, anyio or sqlite-utils.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "ModelCatalog": "catalog",
+    "FetchSummary": "catalog",
+    "UnknownProviderError": "catalog",
+    "ModelFetcher": "fetch",
+    "FetchResult": "fetch",
+    "FetchError": "fetch",
+    "ProviderConfig": "providers",
+    "ProviderKind": "providers",
+    "ProvidersFileError": "providers",
+    "get_all_providers": "providers",
+    "get_provider_by_name": "providers",
+    "mask_sensitive_data": "security",
+    "canonical_json": "db",
+    "content_hash": "db",
+}
+
+__all__ = [
+    "FetchError",
+    "FetchResult",
+    "FetchSummary",
+    "ModelCatalog",
+    "ModelFetcher",
+    "ProviderConfig",
+    "ProviderKind",
+    "ProvidersFileError",
+    "UnknownProviderError",
+    "__version__",
+    "canonical_json",
+    "content_hash",
+    "get_all_providers",
+    "get_provider_by_name",
+    "mask_sensitive_data",
+]
+
+if TYPE_CHECKING:
+    from .catalog import FetchSummary, ModelCatalog, UnknownProviderError
+    from .db import canonical_json, content_hash
+    from .fetch import FetchError, FetchResult, ModelFetcher
+    from .providers import (
+        ProviderConfig,
+        ProviderKind,
+        ProvidersFileError,
+        get_all_providers,
+        get_provider_by_name,
+    )
+    from .security import mask_sensitive_data
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vexy_catalog' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

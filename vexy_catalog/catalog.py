@@ -1,0 +1,240 @@
+"""``ModelCatalog``: the Python API over providers, fetching and the catalog database."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .providers import ProviderConfig, load_providers
+
+__all__ = ["FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
+
+DEFAULT_DB = "vexy.db"
+
+
+class UnknownProviderError(KeyError):
+    """A provider name that is not configured; the message suggests close names."""
+
+    def __init__(self, name: str, known: Iterable[str]):
+        self.name = name
+        close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+        hint = f" - did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        self.message = f"Unknown provider '{name}'{hint} ('vexy providers' lists them)"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def parse_age(value: str | timedelta | None) -> timedelta | None:
+    """``90s``, ``30m``, ``1h``, ``2d``, ``1w`` (or a bare number of seconds) as a timedelta."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an age: use a number and a unit, such as 90s, 30m, 1h or 2d") from None
+    if amount < 0:
+        raise ValueError(f"'{value}' is not an age: it must not be negative")
+    return timedelta(seconds=amount * units[unit])
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass
+class FetchSummary:
+    """The outcome of one ``fetch``: a ``fetches`` row per provider attempted or skipped."""
+
+    db_path: Path
+    fetches: list[dict[str, Any]] = field(default_factory=list)
+    # Providers not fetched because their data is younger than max_age (not recorded as fetches).
+    fresh: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.fetches if f["status"] == status)
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {f["provider"]: f["error"] or "failed" for f in self.fetches if f["status"] == "failed"}
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def totals(self) -> dict[str, int]:
+        done = [f for f in self.fetches if f["status"] in ("ok", "unchanged")]
+        return {
+            "models": sum(f["model_count"] or 0 for f in done),
+            "added": sum(f["added"] or 0 for f in done),
+            "removed": sum(f["removed"] or 0 for f in done),
+            "changed": sum(f["changed"] or 0 for f in done),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "db": str(self.db_path),
+            "duration_ms": self.duration_ms,
+            "ok": self.ok,
+            "counts": {s: self.count(s) for s in ("ok", "unchanged", "failed", "skipped")} | {"fresh": len(self.fresh)},
+            "totals": self.totals(),
+            "fetches": self.fetches,
+            "fresh": self.fresh,
+        }
+
+
+class ModelCatalog:
+    """The catalog: its providers and its SQLite file.
+
+    >>> catalog = ModelCatalog(db_path="vexy.db")      # doctest: +SKIP
+    >>> summary = catalog.fetch(["openrouter", "litellm"])  # doctest: +SKIP
+
+    ``db_path`` defaults to ``storage_root / "vexy.db"`` when ``storage_root`` is given, else
+    to ``$VEXY_DB``, else ``./vexy.db``. ``providers_file`` defaults to ``$VEXY_PROVIDERS_FILE``.
+    """
+
+    def __init__(
+        self,
+        storage_root: str | os.PathLike[str] | None = None,
+        db_path: str | os.PathLike[str] | None = None,
+        providers_file: str | os.PathLike[str] | None = None,
+    ):
+        if db_path is None:
+            if storage_root is not None:
+                db_path = Path(storage_root) / DEFAULT_DB
+            else:
+                db_path = os.environ.get("VEXY_DB") or DEFAULT_DB
+        self.db_path = Path(db_path)
+        self.storage_root = Path(storage_root) if storage_root is not None else self.db_path.parent
+        self.providers_file = providers_file
+        self._providers: dict[str, ProviderConfig] | None = None
+
+    @property
+    def providers(self) -> dict[str, ProviderConfig]:
+        """Enabled providers by name (built-ins, base-URL variables, the providers file)."""
+        if self._providers is None:
+            self._providers = load_providers(self.providers_file)
+        return self._providers
+
+    def list_providers(self) -> list[ProviderConfig]:
+        return list(self.providers.values())
+
+    def get_provider(self, name: str) -> ProviderConfig:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise UnknownProviderError(name, self.providers) from None
+
+    def open_db(self, create: bool = True):  # -> sqlite_utils.Database
+        from .db import open_db
+
+        return open_db(self.db_path, create=create)
+
+    def provider_status(self) -> dict[str, dict[str, Any]]:
+        """The ``providers`` rows of the database by name (empty when there is no database)."""
+        if not self.db_path.exists():
+            return {}
+        db = self.open_db(create=False)
+        try:
+            return {row["name"]: row for row in db.query("select * from providers")}
+        finally:
+            db.close()
+
+    def get_failed_providers(self) -> dict[str, str]:
+        """Provider name to error, for providers whose latest fetch failed."""
+        return {
+            name: row["last_error"] or "failed"
+            for name, row in self.provider_status().items()
+            if row["last_status"] == "failed"
+        }
+
+    def select(self, names: Iterable[str] | None = None, failed: bool = False) -> list[ProviderConfig]:
+        """The providers named (all when none), or only those whose last fetch failed."""
+        names = list(names or [])
+        chosen = [self.get_provider(n) for n in dict.fromkeys(names)] if names else self.list_providers()
+        if failed:
+            failing = self.get_failed_providers()
+            chosen = [p for p in chosen if p.name in failing]
+        return chosen
+
+    def fetch(self, names: Iterable[str] | None = None, **kwargs: Any) -> FetchSummary:
+        """Fetch and store providers; see :meth:`afetch`."""
+        import anyio
+
+        return anyio.run(lambda: self.afetch(names, **kwargs))
+
+    async def afetch(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        failed: bool = False,
+        max_age: str | timedelta | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        on_fetch: Callable[[dict[str, Any]], None] | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> FetchSummary:
+        """Fetch the providers named (all when none) concurrently and store each as it completes.
+
+        ``on_fetch`` is called with each stored ``fetches`` row, for progress output.
+        """
+        import time
+
+        import anyio
+        from anyio import to_thread
+
+        from . import db as dbmod
+        from .fetch import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, FetchResult, ModelFetcher
+
+        t0 = time.perf_counter()
+        providers = self.select(names, failed=failed)
+        age = parse_age(max_age)
+        summary = FetchSummary(self.db_path)
+        db = self.open_db()
+        try:
+            dbmod.sync_providers(db, providers)
+            if age is not None:
+                status = {r["name"]: r for r in db.query("select name, last_success_at from providers")}
+                now = datetime.now(timezone.utc)
+                fresh = {
+                    p.name
+                    for p in providers
+                    if status.get(p.name, {}).get("last_success_at")
+                    and now - _parse_time(status[p.name]["last_success_at"]) < age
+                }
+                summary.fresh = sorted(fresh)
+                providers = [p for p in providers if p.name not in fresh]
+            by_name = {p.name: p for p in providers}
+            write_lock = anyio.Lock()
+
+            async def store(result: FetchResult) -> None:
+                # One connection, one writer at a time; the write runs off the event loop so
+                # other providers' answers keep arriving meanwhile.
+                async with write_lock:
+                    row = await to_thread.run_sync(dbmod.record_fetch, db, by_name[result.provider], result)
+                summary.fetches.append(row)
+                if on_fetch is not None:
+                    on_fetch(row)
+
+            fetcher = ModelFetcher(
+                timeout=timeout or DEFAULT_TIMEOUT,
+                concurrency=concurrency or DEFAULT_CONCURRENCY,
+                environ=environ,
+            )
+            await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+        finally:
+            db.close()
+        order = {p.name: i for i, p in enumerate(providers)}
+        summary.fetches.sort(key=lambda f: order.get(f["provider"], 0))
+        summary.duration_ms = round((time.perf_counter() - t0) * 1000)
+        return summary

@@ -1,0 +1,290 @@
+"""The ``vexy`` command line: thin Click code over :mod:`vexy_catalog`'s plain functions.
+
+Heavy imports (httpx, anyio, sqlite-utils) happen inside commands, so ``vexy --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from . import __version__
+
+
+class ConfigError(click.ClickException):
+    """A usage problem found in configuration rather than on the command line (exit 2)."""
+
+    exit_code = 2
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn expected failures into one clear line each, never a traceback."""
+    import sqlite3
+
+    from .catalog import UnknownProviderError
+    from .providers import ProvidersFileError
+
+    try:
+        yield
+    except ProvidersFileError as e:
+        raise ConfigError(f"{e}\nFix the providers file, or point --providers-file elsewhere.") from None
+    except UnknownProviderError as e:
+        raise click.UsageError(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e)) from None
+    except sqlite3.DatabaseError as e:
+        raise click.ClickException(
+            f"Cannot use the catalog database: {e} - check --db / VEXY_DB points at a vexy catalog"
+        ) from None
+
+
+def _catalog(ctx: click.Context):  # -> ModelCatalog
+    from .catalog import ModelCatalog
+
+    return ModelCatalog(db_path=ctx.obj["db"], providers_file=ctx.obj["providers_file"])
+
+
+def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
+    return "\n".join(lines)
+
+
+def _seconds(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms}ms" if ms < 1000 else f"{ms / 1000:.1f}s"
+
+
+@click.group()
+@click.version_option(__version__, prog_name="vexy")
+@click.option(
+    "--db",
+    "db_path",
+    envvar="VEXY_DB",
+    default="vexy.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The catalog's SQLite file (env VEXY_DB).",
+)
+@click.option(
+    "--providers-file",
+    envvar="VEXY_PROVIDERS_FILE",
+    type=click.Path(dir_okay=False),
+    help="A YAML file of providers to add or override (env VEXY_PROVIDERS_FILE).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
+    """vexy: a live catalog of the AI models that many providers serve, in SQLite.
+
+    \b
+    Quick start:
+        vexy fetch          # every provider you have a key for, plus the public lists
+        vexy providers      # what is configured, and how each fetch went
+    """
+    ctx.obj = {"db": db_path, "providers_file": providers_file}
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--failed", is_flag=True, help="Only providers whose last fetch failed.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="How many providers to fetch at once.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait on each request.",
+)
+@click.option(
+    "--max-age",
+    metavar="AGE",
+    help="Skip providers fetched successfully within this age, such as 30m, 1h or 2d.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list skipped providers one by one.")
+@click.pass_context
+def fetch(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    failed: bool,
+    concurrency: int,
+    timeout: float,
+    max_age: str | None,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Fetch model lists from providers into the catalog.
+
+    With no NAMES, every configured provider: those whose key variable is unset are skipped
+    (no request is sent); public lists such as openrouter and litellm need no key.
+    Exit status: 0 when no provider failed, 1 when one did, 2 for usage errors.
+
+    \b
+    Examples:
+        vexy fetch
+        vexy fetch groq openrouter --timeout 10
+        vexy fetch --failed
+        vexy fetch --max-age 1h --json
+    """
+    from .catalog import parse_age
+
+    if max_age is not None:
+        try:
+            parse_age(max_age)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--max-age") from None
+    catalog = _catalog(ctx)
+    with _user_errors():
+        summary = catalog.fetch(
+            list(names),
+            failed=failed,
+            max_age=max_age,
+            timeout=timeout,
+            concurrency=concurrency,
+            on_fetch=_progress(verbose),
+        )
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    _print_summary(summary, names_given=bool(names), failed_only=failed)
+    if not summary.ok:
+        ctx.exit(1)
+
+
+def _progress(verbose: bool) -> Callable[[dict[str, Any]], None]:
+    def show(row: dict[str, Any]) -> None:
+        status = row["status"]
+        if status == "skipped" and not verbose:
+            return
+        if status in ("ok", "unchanged"):
+            delta = " ".join(
+                f"{sign}{row[key]:,}" for sign, key in (("+", "added"), ("-", "removed"), ("~", "changed")) if row[key]
+            )
+            detail = f"{row['model_count']:>6,} models" + (f"  ({delta})" if delta else "")
+        else:
+            detail = row["error"] or ""
+        click.echo(f"  {status:<9} {row['provider']:<14} {_seconds(row['duration_ms']):>7}  {detail}", err=True)
+
+    return show
+
+
+def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
+    counts = {s: summary.count(s) for s in ("ok", "unchanged", "failed", "skipped")}
+    attempted = counts["ok"] + counts["unchanged"] + counts["failed"]
+    totals = summary.totals()
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    if summary.fresh:
+        parts.append(f"{len(summary.fresh)} fresh")
+    line = f"Fetched {attempted} provider{'s' if attempted != 1 else ''}"
+    if parts:
+        line += f" ({', '.join(parts)})"
+    line += (
+        f": {totals['models']:,} models listed, {totals['added']:,} added, "
+        f"{totals['removed']:,} removed, {totals['changed']:,} changed "
+        f"in {_seconds(summary.duration_ms)} -> {summary.db_path}"
+    )
+    if not summary.fetches and not summary.fresh:
+        line = "Nothing to fetch" + (" (no provider's last fetch failed)" if failed_only else "")
+    click.echo(line, err=True)
+    skipped = [f["provider"] for f in summary.fetches if f["status"] == "skipped"]
+    if skipped and not names_given:
+        click.echo(
+            f"Skipped {len(skipped)} without a key: {', '.join(skipped)}. "
+            "Set their key variables to fetch them ('vexy providers' lists the variables).",
+            err=True,
+        )
+    elif skipped:
+        for f in summary.fetches:
+            if f["status"] == "skipped":
+                click.echo(f"Skipped {f['provider']}: {f['error']}", err=True)
+    if summary.fresh:
+        click.echo(f"Not due (fetched within --max-age): {', '.join(summary.fresh)}", err=True)
+    for name, error in summary.failed.items():
+        click.echo(f"Failed {name}: {error}", err=True)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def providers(ctx: click.Context, as_json: bool) -> None:
+    """List configured providers: kind, URL, key variable and whether it is set, last fetch.
+
+    Key values are never shown, only whether each variable is set.
+
+    \b
+    Examples:
+        vexy providers
+        vexy providers --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    catalog = _catalog(ctx)
+    with _user_errors():
+        configured = catalog.list_providers()
+        status = catalog.provider_status()
+    rows = []
+    for p in configured:
+        st = status.get(p.name, {})
+        if not p.api_key_env:
+            key_set = "not needed"
+        elif p.has_key():
+            key_set = "set"
+        else:
+            key_set = "not set" if p.needs_key else "optional"
+        rows.append(
+            {
+                "name": p.name,
+                "kind": p.kind.value,
+                "base_url": p.base_url,
+                "models_url": p.models_url,
+                "api_key_env": p.api_key_env,
+                "key": key_set,
+                "source": p.source,
+                "last_status": st.get("last_status"),
+                "last_success_at": st.get("last_success_at"),
+                "model_count": st.get("model_count"),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(
+        _table(
+            [
+                (
+                    r["name"],
+                    r["kind"],
+                    r["base_url"],
+                    r["api_key_env"] or "-",
+                    r["key"],
+                    r["last_status"] or "-",
+                    "" if r["model_count"] is None else f"{r['model_count']:,}",
+                )
+                for r in rows
+            ],
+            ["name", "kind", "base URL", "key variable", "key", "last status", "models"],
+        )
+    )
+
+
+def main() -> None:  # pragma: no cover - console-script convenience
+    cli(prog_name="vexy")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

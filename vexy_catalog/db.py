@@ -1,0 +1,336 @@
+"""The catalog database: schema, migrations, content hashes and the write of one fetch.
+
+Tables and columns are a public interface (Datasette's JSON API and the exporters read them):
+
+- ``providers``: one row per provider ever configured, with the outcome of its latest fetch.
+- ``models``: one row per (provider, model_id) ever listed. ``raw`` is the record as the
+  provider sent it, ``content_hash`` its hash; ``removed_at`` is set when a successful answer no
+  longer lists the model and cleared when it is listed again. Rows are never deleted.
+- ``fetches``: one row per fetch attempt, whatever its outcome.
+- ``payloads``: every distinct provider answer, stored once under its hash.
+
+The hash contract: ``canonical_json(value)`` is ``json.dumps(value, sort_keys=True,
+separators=(",", ":"), ensure_ascii=False)``; a hash is the sha256 hex digest of that text in
+UTF-8. ``content_hash`` hashes a model's raw record, ``payload_hash`` the whole decoded answer
+(for a paged answer, ``{"data": [every page's records in order]}``). Changing either function
+changes every stored hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database, Migrations
+
+if TYPE_CHECKING:
+    from .fetch import FetchResult
+    from .providers import ProviderConfig
+
+__all__ = [
+    "canonical_json",
+    "content_hash",
+    "open_db",
+    "record_fetch",
+    "schema_version",
+]
+
+BATCH_SIZE = 1000
+BUSY_TIMEOUT_MS = 30_000
+
+migrations = Migrations("vexy")
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of ``value``: sorted keys, compact separators, UTF-8 as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(value: Any) -> str:
+    """sha256 hex of ``canonical_json(value)`` encoded as UTF-8."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["providers"].create(
+        {
+            "name": str,
+            "kind": str,
+            "base_url": str,
+            "api_key_env": str,
+            "source": str,
+            "last_fetch_at": str,
+            "last_success_at": str,
+            "last_status": str,
+            "last_error": str,
+            "model_count": int,
+            # The answer the models table currently reflects, and its HTTP validators.
+            "payload_hash": str,
+            "http_etag": str,
+            "http_last_modified": str,
+        },
+        pk="name",
+    )
+    db["models"].create(
+        {
+            "provider": str,
+            "model_id": str,
+            "name": str,
+            "raw": str,
+            "content_hash": str,
+            "first_seen": str,
+            "updated_at": str,
+            "removed_at": str,
+        },
+        pk=("provider", "model_id"),
+        foreign_keys=[("provider", "providers", "name")],
+    )
+    db["models"].create_index(["model_id"])
+    db["models"].create_index(["removed_at"])
+    db["payloads"].create({"hash": str, "body": str}, pk="hash")
+    db["fetches"].create(
+        {
+            "id": int,
+            "provider": str,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "duration_ms": int,
+            "status": str,
+            "http_status": int,
+            "error": str,
+            "model_count": int,
+            "added": int,
+            "removed": int,
+            "changed": int,
+            "payload_hash": str,
+            "bytes": int,
+        },
+        pk="id",
+        foreign_keys=[("provider", "providers", "name"), ("payload_hash", "payloads", "hash")],
+    )
+    db["fetches"].create_index(["provider", "started_at"])
+
+
+def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    # check_same_thread=False: fetch results are written from a worker thread, one at a time.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def open_db(path: str | os.PathLike[str], create: bool = True) -> Database:
+    """Open (and by default create) the catalog at ``path``, applying pending migrations."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise FileNotFoundError(f"Database {path} does not exist - run 'vexy fetch' first")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(_connect(path))
+    if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    if migrations.pending(db):
+        # Two processes opening a new catalog at once: the second waits here, then finds
+        # nothing pending.
+        with write_transaction(db):
+            migrations.apply(db)
+    return db
+
+
+def schema_version(db: Database) -> int:
+    """How many of vexy's migrations the catalog has applied."""
+    return len(migrations.applied(db))
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """``BEGIN IMMEDIATE``: take the write lock up front, so concurrent writers queue on the
+    busy timeout instead of failing to upgrade a read lock half way."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def _provider_row(provider: ProviderConfig) -> dict[str, Any]:
+    from .security import mask_sensitive_data
+
+    return {
+        "name": provider.name,
+        "kind": provider.kind.value,
+        "base_url": mask_sensitive_data(provider.base_url),
+        "api_key_env": provider.api_key_env,
+        "source": provider.source,
+    }
+
+
+def sync_providers(db: Database, providers: list[ProviderConfig]) -> None:
+    """Record the configuration of ``providers``; providers no longer configured keep their rows."""
+    with db.atomic():
+        db["providers"].upsert_all((_provider_row(p) for p in providers), pk="name", batch_size=BATCH_SIZE)
+
+
+def _model_name(raw: Any) -> str | None:
+    if isinstance(raw, dict):
+        for key in ("display_name", "name"):
+            value = raw.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def record_fetch(db: Database, provider: ProviderConfig, result: FetchResult) -> dict[str, Any]:
+    """Store one provider's fetch in one transaction and return its ``fetches`` row.
+
+    A successful answer upserts the models it lists, marks the ones it no longer lists as
+    removed and clears ``removed_at`` of the ones that came back; model rows whose record did
+    not change are not written. A failed or skipped fetch changes no model row.
+    """
+    fetch: dict[str, Any] = {
+        "provider": provider.name,
+        "source": "fetch",
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "duration_ms": result.duration_ms,
+        "status": result.status,
+        "http_status": result.http_status,
+        "error": result.error,
+        "model_count": None,
+        "added": None,
+        "removed": None,
+        "changed": None,
+        "payload_hash": None,
+        "bytes": result.bytes or None,
+    }
+    with write_transaction(db):
+        db["providers"].upsert(_provider_row(provider), pk="name")
+        previous = db.execute(
+            "select payload_hash, model_count from providers where name = ?", [provider.name]
+        ).fetchone()
+        update: dict[str, Any] = {"name": provider.name}
+        if result.status in ("ok", "unchanged", "failed"):
+            update["last_fetch_at"] = result.finished_at
+            update["last_status"] = result.status
+            update["last_error"] = result.error
+        if result.status == "ok":
+            body = canonical_json(result.payload)
+            payload_hash = _sha256(body)
+            fetch["payload_hash"] = payload_hash
+            if payload_hash == previous[0]:
+                # The same answer as last time: the model rows already say all it says.
+                fetch["status"] = update["last_status"] = "unchanged"
+                fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
+            else:
+                db["payloads"].insert({"hash": payload_hash, "body": body}, pk="hash", ignore=True)
+                counts = _apply_models(db, provider.name, result.records, result.finished_at)
+                fetch.update(counts)
+                update["payload_hash"] = payload_hash
+        elif result.status == "unchanged":
+            fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
+        if result.status in ("ok", "unchanged"):
+            update["http_etag"] = result.etag
+            update["http_last_modified"] = result.last_modified
+        if fetch["status"] in ("ok", "unchanged"):
+            update["last_success_at"] = result.finished_at
+            update["model_count"] = fetch["model_count"]
+        db["providers"].update(provider.name, update)
+        fetch["id"] = db["fetches"].insert(fetch).last_pk
+    return fetch
+
+
+def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], now: str) -> dict[str, int]:
+    existing = {
+        model_id: (digest, removed_at)
+        for model_id, digest, removed_at in db.execute(
+            "select model_id, content_hash, removed_at from models where provider = ?", [provider]
+        ).fetchall()
+    }
+    new_rows: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
+    returned: list[tuple[str, str]] = []
+    for model_id, raw in records:
+        raw_json = canonical_json(raw)
+        digest = _sha256(raw_json)
+        old = existing.get(model_id)
+        if old is None:
+            new_rows.append(
+                {
+                    "provider": provider,
+                    "model_id": model_id,
+                    "name": _model_name(raw),
+                    "raw": raw_json,
+                    "content_hash": digest,
+                    "first_seen": now,
+                    "updated_at": now,
+                    "removed_at": None,
+                }
+            )
+        elif old[0] != digest:
+            changed_rows.append(
+                {
+                    "provider": provider,
+                    "model_id": model_id,
+                    "name": _model_name(raw),
+                    "raw": raw_json,
+                    "content_hash": digest,
+                    "updated_at": now,
+                    "removed_at": None,
+                }
+            )
+        elif old[1] is not None:
+            returned.append((provider, model_id))
+    listed = {model_id for model_id, _ in records}
+    gone = [
+        (now, provider, model_id)
+        for model_id, (_, removed_at) in existing.items()
+        if removed_at is None and model_id not in listed
+    ]
+    models = db["models"]
+    with db.atomic():
+        if new_rows:
+            models.insert_all(new_rows, batch_size=BATCH_SIZE)
+        if changed_rows:
+            models.upsert_all(changed_rows, pk=("provider", "model_id"), batch_size=BATCH_SIZE)
+        if returned:
+            db.conn.executemany("update models set removed_at = null where provider = ? and model_id = ?", returned)
+        if gone:
+            db.conn.executemany("update models set removed_at = ? where provider = ? and model_id = ?", gone)
+    came_back = sum(1 for row in changed_rows if existing[row["model_id"]][1] is not None)
+    return {
+        "model_count": len(records),
+        # A model listed again after its removal counts as added back.
+        "added": len(new_rows) + len(returned) + came_back,
+        "removed": len(gone),
+        "changed": len(changed_rows) - came_back,
+    }
+
+
+def validators(db: Database) -> dict[str, dict[str, str | None]]:
+    """Each provider's last HTTP validators, for conditional requests."""
+    if not db["providers"].exists():
+        return {}
+    return {
+        row["name"]: {"etag": row["http_etag"], "last_modified": row["http_last_modified"]}
+        for row in db.query(
+            "select name, http_etag, http_last_modified from providers "
+            "where http_etag is not null or http_last_modified is not null"
+        )
+    }
