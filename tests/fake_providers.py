@@ -19,6 +19,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+class _QuietServer(ThreadingHTTPServer):
+    # A client that hangs up mid-answer (timeouts, size caps) is expected here, not an error.
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 @dataclass
 class Route:
     body: Any = None  # JSON-able answer; for anthropic, the full list of records
@@ -60,10 +66,10 @@ class FakeProviders:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         handler = self._make_handler()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> FakeProviders:
         self._thread.start()

@@ -53,7 +53,7 @@ def test_fetch_stores_every_distinct_id_with_raw_and_hash(providers):
     for name, ids in expected.items():
         stored = models(db_path, name)
         assert sorted(stored) == sorted(ids), name
-        for model_id, row in stored.items():
+        for row in stored.values():
             raw = json.loads(row["raw"])
             digest = hashlib.sha256(
                 json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -32,8 +32,11 @@ def fetch(fetcher: ModelFetcher, p: ProviderConfig, validators=None):
         # {"models": [...]}
         ("ollama", "openai", ["llama3.2:latest", "qwen2.5-coder:7b"]),
         # an object keyed by model id, without litellm's sample_spec
-        ("litellm", "url", ["gpt-4o", "groq/llama-3.3-70b-versatile", "claude-3-5-haiku-20241022",
-                            "text-embedding-3-small"]),
+        (
+            "litellm",
+            "url",
+            ["gpt-4o", "groq/llama-3.3-70b-versatile", "claude-3-5-haiku-20241022", "text-embedding-3-small"],
+        ),
     ],
 )
 def test_every_answer_shape(server, name, kind, ids):
@@ -135,14 +138,15 @@ def test_anthropic_pages_with_after_id_until_has_more_is_false(server, monkeypat
 
 
 def test_anthropic_paging_that_does_not_advance_fails(server, monkeypatch):
-    class Stuck(Route):
-        pass
-
     # has_more forever with the same last_id: the server answers the same page every time.
     page = {"data": [{"id": "a"}], "has_more": True, "last_id": "a"}
     server.set("anthropic", Route(raw=json.dumps(page).encode(), kind="url"))
-    p = ProviderConfig(name="anthropic", kind=ProviderKind.ANTHROPIC, base_url=server.origin + "/anthropic/v1",
-                       models_path=server.base_url("anthropic"))
+    p = ProviderConfig(
+        name="anthropic",
+        kind=ProviderKind.ANTHROPIC,
+        base_url=server.origin + "/anthropic/v1",
+        models_path=server.base_url("anthropic"),
+    )
     result = fetch(ModelFetcher(), p)
     assert result.status == "failed"
     assert "paging does not advance" in result.error
@@ -177,8 +181,7 @@ def test_last_modified_makes_the_next_fetch_conditional(server):
     "route,message",
     [
         (Route(status=500, raw=b"<html>Internal error</html>", content_type="text/html"), "HTTP 500"),
-        (Route(raw=b"<!doctype html><html><body>Login</body></html>", content_type="text/html"),
-         "not valid JSON"),
+        (Route(raw=b"<!doctype html><html><body>Login</body></html>", content_type="text/html"), "not valid JSON"),
         (Route(raw=b'{"data": [{"id": "a"},'), "not valid JSON"),
         (Route(raw=b'{"data": [{"id": "a", "x": NaN}]}'), "NaN is not valid JSON"),
         (Route(raw=b'{"data": [{"id": "\xff\xfe"}]}'), "not UTF-8"),

@@ -24,19 +24,49 @@ def test_the_forty_builtin_providers_of_the_seed():
     "name,kind,base_url,key_env,models_url",
     [
         ("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "https://api.openai.com/v1/models"),
-        ("anthropic", "anthropic", "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY",
-         "https://api.anthropic.com/v1/models"),
-        ("deepinfra", "openai", "https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY",
-         "https://api.deepinfra.com/v1/openai/models"),
-        ("friendli", "openai", "https://api.friendli.ai/serverless/v1", "FRIENDLI_TOKEN",
-         "https://api.friendli.ai/serverless/v1/models"),
-        ("huggingface", "openai", "https://router.huggingface.co/v1", "HUGGINGFACEHUB_API_TOKEN",
-         "https://router.huggingface.co/v1/models"),
-        ("inference", "openai", "https://api.inference.net/v1", "INFERENCENET_API_KEY",
-         "https://api.inference.net/v1/models"),
+        (
+            "anthropic",
+            "anthropic",
+            "https://api.anthropic.com/v1",
+            "ANTHROPIC_API_KEY",
+            "https://api.anthropic.com/v1/models",
+        ),
+        (
+            "deepinfra",
+            "openai",
+            "https://api.deepinfra.com/v1/openai",
+            "DEEPINFRA_API_KEY",
+            "https://api.deepinfra.com/v1/openai/models",
+        ),
+        (
+            "friendli",
+            "openai",
+            "https://api.friendli.ai/serverless/v1",
+            "FRIENDLI_TOKEN",
+            "https://api.friendli.ai/serverless/v1/models",
+        ),
+        (
+            "huggingface",
+            "openai",
+            "https://router.huggingface.co/v1",
+            "HUGGINGFACEHUB_API_TOKEN",
+            "https://router.huggingface.co/v1/models",
+        ),
+        (
+            "inference",
+            "openai",
+            "https://api.inference.net/v1",
+            "INFERENCENET_API_KEY",
+            "https://api.inference.net/v1/models",
+        ),
         ("zai", "openai", "https://api.z.ai/api/paas/v4", "ZAI_API_KEY", "https://api.z.ai/api/paas/v4/models"),
-        ("litellm", "url", "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
-         None, "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"),
+        (
+            "litellm",
+            "url",
+            "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
+            None,
+            "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
+        ),
     ],
 )
 def test_builtin_urls_and_key_variables(name, kind, base_url, key_env, models_url):
@@ -122,7 +152,10 @@ lmstudio:
     assert (groq.kind, groq.api_key_env, groq.source) == (ProviderKind.OPENAI, "GROQ_API_KEY", "user")
     ollama = providers["ollama"]
     assert (ollama.kind, ollama.api_key_env, ollama.needs_key, ollama.source) == (
-        ProviderKind.OPENAI, None, False, "user",
+        ProviderKind.OPENAI,
+        None,
+        False,
+        "user",
     )
     assert "lmstudio" not in providers
     assert len(providers) == 40  # 40 built-ins + ollama - lmstudio
