@@ -60,6 +60,8 @@ class FetchSummary:
     # Providers not fetched because their data is younger than max_age (not recorded as fetches).
     fresh: list[str] = field(default_factory=list)
     duration_ms: int = 0
+    # Model rows whose facts the enrichment pass after the fetch changed.
+    facts_updated: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.fetches if f["status"] == status)
@@ -90,6 +92,7 @@ class FetchSummary:
             "totals": self.totals(),
             "fetches": self.fetches,
             "fresh": self.fresh,
+            "facts_updated": self.facts_updated,
         }
 
 
@@ -147,6 +150,60 @@ class ModelCatalog:
         db = self.open_db(create=False)
         try:
             return {row["name"]: row for row in db.query("select * from providers")}
+        finally:
+            db.close()
+
+    def _read_db(self):  # -> sqlite_utils.Database
+        if not self.db_path.exists():
+            raise FileNotFoundError(f"Database {self.db_path} does not exist - run 'vexy fetch' first")
+        return self.open_db(create=False)
+
+    def models(
+        self,
+        query: str | None = None,
+        *,
+        providers: Iterable[str] = (),
+        min_context: int | None = None,
+        max_input_price: float | None = None,
+        tools: bool = False,
+        vision: bool = False,
+        reasoning: bool = False,
+        model_type: str | None = None,
+        include_removed: bool = False,
+        sort: str = "name",
+        limit: int | None = None,
+        raw: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Models matching every criterion given, the same query as ``vexy models``.
+
+        >>> catalog.models(min_context=128_000, tools=True, max_input_price=1.0, sort="input_price")  # doctest: +SKIP
+        """
+        from .query import ModelFilter, query_models
+
+        model_filter = ModelFilter(
+            query=query,
+            providers=list(providers),
+            min_context=min_context,
+            max_input_price=max_input_price,
+            tools=tools,
+            vision=vision,
+            reasoning=reasoning,
+            model_type=model_type,
+            include_removed=include_removed,
+        )
+        db = self._read_db()
+        try:
+            return query_models(db, model_filter, sort=sort, limit=limit, raw=raw)
+        finally:
+            db.close()
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Per provider completeness: see :func:`vexy_catalog.query.stats`."""
+        from .query import stats
+
+        db = self._read_db()
+        try:
+            return stats(db)
         finally:
             db.close()
 
@@ -232,6 +289,17 @@ class ModelCatalog:
                 environ=environ,
             )
             await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+            changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
+            if changed:
+                # A changed reference catalog can fill (or stop filling) any provider's gaps;
+                # otherwise only the providers that changed need enriching again.
+                scope = None if changed & set(dbmod.REFERENCE_PROVIDERS) else sorted(changed)
+
+                def refresh() -> int:
+                    with dbmod.write_transaction(db):
+                        return dbmod.refresh_facts(db, scope)
+
+                summary.facts_updated = await to_thread.run_sync(refresh)
         finally:
             db.close()
         order = {p.name: i for i, p in enumerate(providers)}

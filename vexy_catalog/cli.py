@@ -282,6 +282,211 @@ def providers(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The model filters of ``vexy models``, shared by every command that selects models."""
+    from .query import MODEL_TYPES
+
+    options = [
+        click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable)."),
+        click.option("--min-context", type=click.IntRange(0), help="At least this many tokens of context."),
+        click.option(
+            "--max-input-price", type=click.FloatRange(0), help="At most this many USD per 1M input tokens."
+        ),
+        click.option("--tools", is_flag=True, help="Only models known to support tool calling."),
+        click.option("--vision", is_flag=True, help="Only models known to accept images."),
+        click.option("--reasoning", is_flag=True, help="Only models known to reason."),
+        click.option("--type", "model_type", type=click.Choice(MODEL_TYPES), help="Only models of this type."),
+        click.option("--include-removed", is_flag=True, help="Also models their provider no longer lists."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _model_filter(query: str | None, **kwargs: Any):  # -> ModelFilter
+    from .query import ModelFilter
+
+    return ModelFilter(query=query, providers=list(kwargs.pop("providers") or ()), **kwargs)
+
+
+def _check_providers(catalog: Any, names: Sequence[str]) -> None:
+    from .catalog import UnknownProviderError
+
+    known = set(catalog.providers) | set(catalog.provider_status())
+    for name in names:
+        if name not in known:
+            raise UnknownProviderError(name, known)
+
+
+def _price(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value == 0:
+        return "0"
+    return f"{value:.2f}" if value >= 0.01 else f"{value:.4f}"
+
+
+def _tokens(value: int | None) -> str:
+    """131072 -> 131k, 1048576 -> 1.05M: sizes a reader can compare at a glance."""
+    if value is None:
+        return ""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.3g}M"
+    if value >= 10_000:
+        return f"{round(value / 1000)}k"
+    return f"{value:,}"
+
+
+def _flags(row: dict[str, Any]) -> str:
+    marks = [("tools", "supports_tools"), ("vision", "supports_vision"), ("reasoning", "supports_reasoning")]
+    return ",".join(label for label, column in marks if row[column])
+
+
+@cli.command()
+@click.argument("query", required=False)
+@model_filter_options
+@click.option(
+    "--sort",
+    type=click.Choice(["name", "context", "input_price", "output_price", "provider", "first_seen"]),
+    default="name",
+    show_default=True,
+    help="Order: by name, largest context first, cheapest first, by provider, or newest first.",
+)
+@click.option("--limit", type=click.IntRange(1), help="At most this many models (the table shows 50 by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print every matching model as a JSON array.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print every matching model as CSV.")
+@click.pass_context
+def models(
+    ctx: click.Context,
+    query: str | None,
+    sort: str,
+    limit: int | None,
+    as_json: bool,
+    as_csv: bool,
+    **filters: Any,
+) -> None:
+    """List models in the catalog, with their normalized facts.
+
+    QUERY matches a part of the model id or name, case-insensitively. Prices are USD per
+    1M tokens. A model whose fact is unknown never passes a filter on that fact.
+
+    \b
+    Examples:
+        vexy models llama --provider groq
+        vexy models --min-context 128000 --tools --max-input-price 1 --sort input_price
+        vexy models --type embedding --json
+    """
+    from .query import count_models, query_models
+
+    if as_json and as_csv:
+        raise click.UsageError("Use --json or --csv, not both.")
+    catalog = _catalog(ctx)
+    model_filter = _model_filter(query, **filters)
+    with _user_errors():
+        _check_providers(catalog, model_filter.providers)
+        db = catalog._read_db()
+        try:
+            shown = limit if (limit or as_json or as_csv) else 50
+            rows = query_models(db, model_filter, sort=sort, limit=shown)
+            total = count_models(db, model_filter) if not (as_json or as_csv) else len(rows)
+        finally:
+            db.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if as_csv:
+        import csv
+
+        writer = csv.DictWriter(click.get_text_stream("stdout"), fieldnames=list(rows[0]) if rows else [])
+        if rows:
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(
+                    {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()}
+                )
+        return
+    if not rows:
+        click.echo("No models match.", err=True)
+        return
+    click.echo(
+        _table(
+            [
+                (
+                    r["provider"],
+                    r["model_id"],
+                    _tokens(r["context_window"]),
+                    _tokens(r["max_output_tokens"]),
+                    _price(r["input_price"]),
+                    _price(r["output_price"]),
+                    _flags(r),
+                    r["model_type"] or "",
+                )
+                for r in rows
+            ],
+            ["provider", "model", "context", "max out", "$in/1M", "$out/1M", "supports", "type"],
+        )
+    )
+    if total > len(rows):
+        click.echo(f"Showing {len(rows):,} of {total:,} models - use --limit N or --json for more.", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """How complete the catalog is, per provider.
+
+    For the models each provider lists: the share with a context window, a price, a tools
+    flag and a vision flag, and how many facts came from enrichment (reference catalogs).
+
+    \b
+    Examples:
+        vexy stats
+        vexy stats --json
+    """
+    catalog = _catalog(ctx)
+    with _user_errors():
+        rows = catalog.stats()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+
+    def pct(share: float) -> str:
+        return f"{share * 100:.0f}%"
+
+    total = sum(r["models"] for r in rows)
+    click.echo(
+        _table(
+            [
+                (
+                    r["provider"],
+                    f"{r['models']:,}",
+                    pct(r["with_context_share"]),
+                    pct(r["with_price_share"]),
+                    pct(r["with_tools_flag_share"]),
+                    pct(r["with_vision_flag_share"]),
+                    f"{r['enriched_models']:,}",
+                    f"{r['enriched_facts']:,}",
+                )
+                for r in rows
+            ]
+            + [
+                (
+                    "(all)",
+                    f"{total:,}",
+                    pct(sum(r["with_context"] for r in rows) / (total or 1)),
+                    pct(sum(r["with_price"] for r in rows) / (total or 1)),
+                    pct(sum(r["with_tools_flag"] for r in rows) / (total or 1)),
+                    pct(sum(r["with_vision_flag"] for r in rows) / (total or 1)),
+                    f"{sum(r['enriched_models'] for r in rows):,}",
+                    f"{sum(r['enriched_facts'] for r in rows):,}",
+                )
+            ],
+            ["provider", "models", "context", "price", "tools", "vision", "enriched models", "enriched facts"],
+        )
+    )
+
+
 def main() -> None:  # pragma: no cover - console-script convenience
     cli(prog_name="vexy")
 

@@ -123,6 +123,38 @@ def m001_initial(db: Database) -> None:
     db["fetches"].create_index(["provider", "started_at"])
 
 
+# The normalized facts of a model (see vexy_catalog.normalize), with SQLite column types.
+FACT_COLUMNS: dict[str, type] = {
+    "context_window": int,
+    "max_output_tokens": int,
+    "input_price": float,
+    "output_price": float,
+    "cache_read_price": float,
+    "input_modalities": str,
+    "output_modalities": str,
+    "supports_tools": int,
+    "supports_vision": int,
+    "supports_reasoning": int,
+    "model_type": str,
+    "created": str,
+    "owned_by": str,
+    "description": str,
+    "deprecated_at": str,
+    "sources": str,
+}
+
+
+@migrations()
+def m002_normalized_facts(db: Database) -> None:
+    models = db["models"]
+    for column, column_type in FACT_COLUMNS.items():
+        models.add_column(column, column_type)
+    for column in ("context_window", "input_price", "model_type", "supports_tools"):
+        models.create_index([column])
+    _normalize_all(db)
+    refresh_facts(db)
+
+
 def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     # check_same_thread=False: fetch results are written from a worker thread, one at a time.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -188,13 +220,97 @@ def sync_providers(db: Database, providers: list[ProviderConfig]) -> None:
         db["providers"].upsert_all((_provider_row(p) for p in providers), pk="name", batch_size=BATCH_SIZE)
 
 
-def _model_name(raw: Any) -> str | None:
-    if isinstance(raw, dict):
-        for key in ("display_name", "name"):
-            value = raw.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
+REFERENCE_PROVIDERS = ("litellm", "openrouter")
+_BOOL_FACTS = ("supports_tools", "supports_vision", "supports_reasoning")
+_LIST_FACTS = ("input_modalities", "output_modalities")
+
+
+def fact_columns(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as stored: booleans as 1/0, lists and sources as canonical JSON, None as NULL."""
+    row: dict[str, Any] = {"name": facts.get("name")}
+    for column in FACT_COLUMNS:
+        value = facts.get(column)
+        if column in _BOOL_FACTS and value is not None:
+            value = int(bool(value))
+        elif (column in _LIST_FACTS or column == "sources") and value is not None:
+            value = canonical_json(value) if value else None
+        row[column] = value
+    return row
+
+
+def _stored_facts(row: dict[str, Any]) -> dict[str, Any]:
+    """The provider's own facts of a stored row: the columns whose source is "provider"."""
+    sources = json.loads(row["sources"]) if row["sources"] else {}
+    facts: dict[str, Any] = {}
+    for column in ("name", *FACT_COLUMNS):
+        if column == "sources" or sources.get(column) != "provider":
+            continue
+        value = row[column]
+        if column in _BOOL_FACTS and value is not None:
+            value = bool(value)
+        elif column in _LIST_FACTS and value is not None:
+            value = json.loads(value)
+        facts[column] = value
+    facts["sources"] = {k: v for k, v in sources.items() if v == "provider"}
+    return facts
+
+
+def refresh_facts(
+    db: Database, providers: list[str] | None = None, references: tuple[str, ...] = REFERENCE_PROVIDERS
+) -> int:
+    """Re-enrich models (of ``providers``, or all) from the reference catalogs as they are now.
+
+    The provider's own facts are kept as stored (the columns whose source is "provider");
+    every other fact is derived afresh, so facts improve as references arrive and a fact a
+    reference withdrew goes with it. Only rows whose facts differ are written. Returns how
+    many rows were updated.
+    """
+    from .normalize import ReferenceIndex, enrich
+
+    indexes = []
+    for name in references:
+        records = (
+            (model_id, json.loads(raw))
+            for model_id, raw in db.execute(
+                "select model_id, raw from models where provider = ? and removed_at is null order by rowid", [name]
+            )
+        )
+        index = ReferenceIndex(name, records)
+        if len(index):
+            indexes.append(index)
+    columns = ["name", *FACT_COLUMNS]
+    sql = f"select rowid, provider, model_id, {', '.join(columns)} from models"
+    params: list[Any] = []
+    if providers is not None:
+        sql += f" where provider in ({', '.join('?' for _ in providers)})"
+        params = list(providers)
+    updates = []
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        facts = enrich(row["provider"], row["model_id"], _stored_facts(row), indexes)
+        new = fact_columns(facts)
+        new_values = [new[c] for c in columns]
+        if [row[c] for c in columns] != new_values:
+            updates.append([*new_values, row["rowid"]])
+    if updates:
+        assignments = ", ".join(f"[{c}] = ?" for c in columns)
+        db.conn.executemany(f"update models set {assignments} where rowid = ?", updates)
+    return len(updates)
+
+
+def _normalize_all(db: Database) -> None:
+    """Provider facts of every row from its raw record (a migration's backfill)."""
+    from .normalize import normalize_record
+
+    columns = ["name", *FACT_COLUMNS]
+    assignments = ", ".join(f"[{c}] = ?" for c in columns)
+    updates = []
+    for rowid, provider, model_id, raw in db.execute("select rowid, provider, model_id, raw from models").fetchall():
+        facts = fact_columns(normalize_record(provider, model_id, json.loads(raw)))
+        updates.append([*(facts[c] for c in columns), rowid])
+    db.conn.executemany(f"update models set {assignments} where rowid = ?", updates)
 
 
 def record_fetch(db: Database, provider: ProviderConfig, result: FetchResult) -> dict[str, Any]:
@@ -257,6 +373,8 @@ def record_fetch(db: Database, provider: ProviderConfig, result: FetchResult) ->
 
 
 def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], now: str) -> dict[str, int]:
+    from .normalize import normalize_record
+
     existing = {
         model_id: (digest, removed_at)
         for model_id, digest, removed_at in db.execute(
@@ -275,12 +393,12 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
                 {
                     "provider": provider,
                     "model_id": model_id,
-                    "name": _model_name(raw),
                     "raw": raw_json,
                     "content_hash": digest,
                     "first_seen": now,
                     "updated_at": now,
                     "removed_at": None,
+                    **fact_columns(normalize_record(provider, model_id, raw)),
                 }
             )
         elif old[0] != digest:
@@ -288,11 +406,11 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
                 {
                     "provider": provider,
                     "model_id": model_id,
-                    "name": _model_name(raw),
                     "raw": raw_json,
                     "content_hash": digest,
                     "updated_at": now,
                     "removed_at": None,
+                    **fact_columns(normalize_record(provider, model_id, raw)),
                 }
             )
         elif old[1] is not None:

@@ -1,0 +1,166 @@
+"""Questions asked of the catalog: filtered model lists and completeness statistics.
+
+``ModelFilter`` is shared by ``vexy models``, ``ModelCatalog.models()`` and the exporters, so
+"tool-calling models with 128k context" means the same rows everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+__all__ = ["MODEL_COLUMNS", "MODEL_TYPES", "SORTS", "ModelFilter", "count_models", "query_models", "stats"]
+
+MODEL_TYPES = ("chat", "completion", "embedding", "image", "audio", "rerank", "moderation")
+
+# Columns a model row offers to its readers (raw only on request).
+MODEL_COLUMNS = (
+    "provider",
+    "model_id",
+    "name",
+    "context_window",
+    "max_output_tokens",
+    "input_price",
+    "output_price",
+    "cache_read_price",
+    "input_modalities",
+    "output_modalities",
+    "supports_tools",
+    "supports_vision",
+    "supports_reasoning",
+    "model_type",
+    "created",
+    "owned_by",
+    "description",
+    "deprecated_at",
+    "sources",
+    "first_seen",
+    "updated_at",
+    "removed_at",
+)
+
+# Sort name -> ORDER BY. Unknown values sort last whatever the direction; ties by provider, id.
+SORTS = {
+    "name": "coalesce(name, model_id) collate nocase, provider, model_id",
+    "context": "context_window is null, context_window desc, provider, model_id",
+    "input_price": "input_price is null, input_price, provider, model_id",
+    "output_price": "output_price is null, output_price, provider, model_id",
+    "provider": "provider, model_id",
+    "first_seen": "first_seen desc, provider, model_id",
+}
+
+
+@dataclass
+class ModelFilter:
+    """Which models: all criteria must hold. Unknown facts never pass a criterion on them."""
+
+    query: str | None = None
+    providers: list[str] = field(default_factory=list)
+    min_context: int | None = None
+    max_input_price: float | None = None
+    tools: bool = False
+    vision: bool = False
+    reasoning: bool = False
+    model_type: str | None = None
+    include_removed: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if not self.include_removed:
+            clauses.append("removed_at is null")
+        if self.query:
+            # A case-insensitive substring of the id or the display name.
+            clauses.append("(instr(lower(model_id), ?) > 0 or instr(lower(coalesce(name, '')), ?) > 0)")
+            params += [self.query.lower(), self.query.lower()]
+        if self.providers:
+            clauses.append(f"provider in ({', '.join('?' for _ in self.providers)})")
+            params += list(self.providers)
+        if self.min_context is not None:
+            clauses.append("context_window >= ?")
+            params.append(self.min_context)
+        if self.max_input_price is not None:
+            clauses.append("input_price <= ?")
+            params.append(self.max_input_price)
+        for flag, column in (
+            (self.tools, "supports_tools"),
+            (self.vision, "supports_vision"),
+            (self.reasoning, "supports_reasoning"),
+        ):
+            if flag:
+                clauses.append(f"{column} = 1")
+        if self.model_type:
+            clauses.append("model_type = ?")
+            params.append(self.model_type)
+        return (" and ".join(clauses) or "1"), params
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for column in ("input_modalities", "output_modalities", "sources"):
+        if isinstance(row.get(column), str):
+            row[column] = json.loads(row[column])
+    for column in ("supports_tools", "supports_vision", "supports_reasoning"):
+        if row.get(column) is not None:
+            row[column] = bool(row[column])
+    if isinstance(row.get("raw"), str):
+        row["raw"] = json.loads(row["raw"])
+    return row
+
+
+def query_models(
+    db: Database,
+    model_filter: ModelFilter | None = None,
+    sort: str = "name",
+    limit: int | None = None,
+    raw: bool = False,
+) -> list[dict[str, Any]]:
+    """Model rows matching ``model_filter``, decoded: flags as booleans, JSON columns parsed."""
+    if sort not in SORTS:
+        raise ValueError(f"Unknown sort '{sort}': use one of {', '.join(SORTS)}")
+    where, params = (model_filter or ModelFilter()).where()
+    columns = ", ".join(MODEL_COLUMNS + (("raw",) if raw else ()))
+    sql = f"select {columns} from models where {where} order by {SORTS[sort]}"
+    if limit is not None:
+        sql += " limit ?"
+        params.append(limit)
+    return [_decode(row) for row in db.query(sql, params)]
+
+
+def count_models(db: Database, model_filter: ModelFilter | None = None) -> int:
+    where, params = (model_filter or ModelFilter()).where()
+    return db.execute(f"select count(*) from models where {where}", params).fetchone()[0]
+
+
+_STATS_SQL = """
+select
+  provider,
+  count(*) as models,
+  sum(context_window is not null) as with_context,
+  sum(input_price is not null) as with_price,
+  sum(supports_tools is not null) as with_tools_flag,
+  sum(supports_vision is not null) as with_vision_flag,
+  sum(
+    (select count(*) from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
+  ) as enriched_facts,
+  sum(
+    exists(select 1 from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
+  ) as enriched_models
+from models
+where removed_at is null
+group by provider
+order by provider
+"""
+
+
+def stats(db: Database) -> list[dict[str, Any]]:
+    """Per provider: listed models and how many have each kind of fact, and how many were enriched."""
+    rows = []
+    for row in db.query(_STATS_SQL):
+        n = row["models"] or 1
+        for key in ("with_context", "with_price", "with_tools_flag", "with_vision_flag", "enriched_models"):
+            row[f"{key}_share"] = round(row[key] / n, 4)
+        rows.append(row)
+    return rows
