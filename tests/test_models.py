@@ -22,7 +22,8 @@ def row(db_path, provider, model_id):
     conn = sqlite3.connect(db_path)
     conn.row_factory = sqlite3.Row
     try:
-        found = conn.execute("select * from models where provider = ? and model_id = ?", [provider, model_id]).fetchone()
+        sql = "select * from models where provider = ? and model_id = ?"
+        found = conn.execute(sql, [provider, model_id]).fetchone()
         return dict(found) if found else None
     finally:
         conn.close()
