@@ -29,6 +29,14 @@ def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries still happen in every test, just without the real seconds of backoff."""
+    import vexy_catalog.fetch
+
+    monkeypatch.setattr(vexy_catalog.fetch, "BACKOFF_BASE", 0.001)
+
+
 @pytest.fixture
 def server():
     with FakeProviders() as s:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -731,6 +730,7 @@ HOSTILE: list[object] = [
     {"mode": ["chat"], "type": 7, "kind": None, "supports_chat": "yes"},
     {"name": 12, "description": ["x"], "display_name": "   ", "owned_by": {"x": 1}},
     {"id": "x", "price": {"input": {"usd": "lots"}}, "tagline": 3},
+    {"context_length": "9" * 5000, "max_tokens": 10**5000, "pricing": {"prompt": 10**5000}, "created": "9" * 5000},
 ]
 
 
@@ -1094,27 +1094,3 @@ def test_another_vendors_upload_is_only_a_normalized_match() -> None:
     found = router.match("featherless", "AmmarA22/Llama-3.2-1B-Instruct")
     assert found is not None and found.level == "normalized"
     assert lite.match("featherless", "AmmarA22/Llama-3.2-1B-Instruct") is None
-
-
-def test_enrichment_is_fast_enough_for_every_fetch() -> None:
-    sizes = [1, 3, 7, 8, 13, 14, 32, 70, 72, 405]
-    lite = _litellm(
-        {
-            f"host{h}/family{f}-{s}b-instruct": {"max_input_tokens": 4096}
-            for h in range(4)
-            for f in range(50)
-            for s in sizes
-        }
-    )
-    router = _openrouter(
-        {f"vendor{f}/family{f}-{s}b-instruct": {"context_length": 8192} for f in range(100) for s in sizes}
-    )
-    models = [
-        (f"user{i}/family{i % 300}-{sizes[i % 10]}b-instruct", normalize_record("x", "m", {})) for i in range(10_000)
-    ]
-    started = time.perf_counter()
-    filled = sum(enrich("somehost", m, f, [lite, router])["context_window"] is not None for m, f in models)
-    elapsed = time.perf_counter() - started
-    assert filled > 0
-    # ~0.2 s here; a quadratic scan over 3,000 references would take minutes.
-    assert elapsed < 5, elapsed

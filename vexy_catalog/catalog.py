@@ -238,6 +238,8 @@ class ModelCatalog:
         max_age: str | timedelta | None = None,
         timeout: float | None = None,
         concurrency: int | None = None,
+        retries: int | None = None,
+        max_bytes: int | None = None,
         on_fetch: Callable[[dict[str, Any]], None] | None = None,
         environ: dict[str, str] | None = None,
     ) -> FetchSummary:
@@ -251,7 +253,15 @@ class ModelCatalog:
         from anyio import to_thread
 
         from . import db as dbmod
-        from .fetch import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, FetchResult, ModelFetcher
+        from .fetch import (
+            DEFAULT_CONCURRENCY,
+            DEFAULT_MAX_BYTES,
+            DEFAULT_RETRIES,
+            DEFAULT_TIMEOUT,
+            FetchResult,
+            ModelFetcher,
+        )
+        from .fetch import utcnow as fetch_utcnow
 
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
@@ -273,12 +283,16 @@ class ModelCatalog:
                 providers = [p for p in providers if p.name not in fresh]
             by_name = {p.name: p for p in providers}
             write_lock = anyio.Lock()
+            dbmod.mark_interrupted(db)
+            running = dbmod.begin_fetches(db, list(by_name), fetch_utcnow())
 
             async def store(result: FetchResult) -> None:
                 # One connection, one writer at a time; the write runs off the event loop so
                 # other providers' answers keep arriving meanwhile.
                 async with write_lock:
-                    row = await to_thread.run_sync(dbmod.record_fetch, db, by_name[result.provider], result)
+                    row = await to_thread.run_sync(
+                        dbmod.record_fetch, db, by_name[result.provider], result, running.pop(result.provider)
+                    )
                 summary.fetches.append(row)
                 if on_fetch is not None:
                     on_fetch(row)
@@ -286,9 +300,16 @@ class ModelCatalog:
             fetcher = ModelFetcher(
                 timeout=timeout or DEFAULT_TIMEOUT,
                 concurrency=concurrency or DEFAULT_CONCURRENCY,
+                retries=DEFAULT_RETRIES if retries is None else retries,
+                max_bytes=max_bytes or DEFAULT_MAX_BYTES,
                 environ=environ,
             )
-            await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+            try:
+                await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+            finally:
+                if running:  # cancelled or interrupted (Ctrl-C): say so in the history
+                    with anyio.CancelScope(shield=True):
+                        dbmod.mark_interrupted(db, list(running.values()))
             changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
             if changed:
                 # A changed reference catalog can fill (or stop filling) any provider's gaps;

@@ -112,12 +112,26 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
     help="Seconds to wait on each request.",
 )
 @click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Retries of a request that got 429, 5xx, a reset or a timeout (with backoff).",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(1024),
+    default=50 * 1024 * 1024,
+    show_default=True,
+    help="Largest answer accepted from one provider, in bytes.",
+)
+@click.option(
     "--max-age",
     metavar="AGE",
     help="Skip providers fetched successfully within this age, such as 30m, 1h or 2d.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list skipped providers one by one.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list skipped providers and every retried attempt.")
 @click.pass_context
 def fetch(
     ctx: click.Context,
@@ -125,6 +139,8 @@ def fetch(
     failed: bool,
     concurrency: int,
     timeout: float,
+    retries: int,
+    max_bytes: int,
     max_age: str | None,
     as_json: bool,
     verbose: bool,
@@ -149,6 +165,8 @@ def fetch(
             parse_age(max_age)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--max-age") from None
+    if verbose:
+        _log_to_stderr()
     catalog = _catalog(ctx)
     with _user_errors():
         summary = catalog.fetch(
@@ -157,6 +175,8 @@ def fetch(
             max_age=max_age,
             timeout=timeout,
             concurrency=concurrency,
+            retries=retries,
+            max_bytes=max_bytes,
             on_fetch=_progress(verbose),
         )
     if as_json:
@@ -164,6 +184,23 @@ def fetch(
     _print_summary(summary, names_given=bool(names), failed_only=failed)
     if not summary.ok:
         ctx.exit(1)
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    from .security import mask_sensitive_data
+
+    class Masked(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return mask_sensitive_data(super().format(record))
+
+    handler = logging.StreamHandler(click.get_text_stream("stderr"))
+    handler.setFormatter(Masked("  %(message)s"))
+    logger = logging.getLogger("vexy")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def _progress(verbose: bool) -> Callable[[dict[str, Any]], None]:

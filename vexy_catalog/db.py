@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,6 +154,15 @@ def m002_normalized_facts(db: Database) -> None:
         models.create_index([column])
     _normalize_all(db)
     refresh_facts(db)
+
+
+@migrations()
+def m004_fetch_runs(db: Database) -> None:
+    # A fetch row is written as "running" before its request and finished afterwards, so a
+    # process killed half way leaves a row that says so ("interrupted"), not a silent gap.
+    db["fetches"].add_column("pid", int)
+    db["fetches"].add_column("host", str)
+    db["fetches"].create_index(["status"])
 
 
 def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
@@ -313,12 +323,60 @@ def _normalize_all(db: Database) -> None:
     db.conn.executemany(f"update models set {assignments} where rowid = ?", updates)
 
 
-def record_fetch(db: Database, provider: ProviderConfig, result: FetchResult) -> dict[str, Any]:
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def begin_fetches(db: Database, providers: list[str], started_at: str) -> dict[str, int]:
+    """Write a "running" fetch row per provider; returns their ids by provider name."""
+    host = socket.gethostname()
+    ids = {}
+    with write_transaction(db):
+        for name in providers:
+            row = {"provider": name, "source": "fetch", "started_at": started_at, "status": "running"}
+            ids[name] = db["fetches"].insert({**row, "pid": os.getpid(), "host": host}).last_pk
+    return ids
+
+
+def mark_interrupted(db: Database, ids: list[int] | None = None) -> int:
+    """Mark "running" fetches whose process is gone (or the given ids) as interrupted."""
+    host = socket.gethostname()
+    if ids is None:
+        rows = db.execute("select id, pid, host from fetches where status = 'running'").fetchall()
+        ids = [i for i, pid, h in rows if h == host and (pid is None or not _pid_alive(pid))]
+    if not ids:
+        return 0
+    with write_transaction(db):
+        db.conn.executemany(
+            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), "
+            "error = 'interrupted before it finished: nothing of this fetch was stored' "
+            "where id = ? and status = 'running'",
+            [(_now(), i) for i in ids],
+        )
+    return len(ids)
+
+
+def _now() -> str:
+    from .fetch import utcnow
+
+    return utcnow()
+
+
+def record_fetch(
+    db: Database, provider: ProviderConfig, result: FetchResult, fetch_id: int | None = None
+) -> dict[str, Any]:
     """Store one provider's fetch in one transaction and return its ``fetches`` row.
 
     A successful answer upserts the models it lists, marks the ones it no longer lists as
     removed and clears ``removed_at`` of the ones that came back; model rows whose record did
-    not change are not written. A failed or skipped fetch changes no model row.
+    not change are not written. A failed or skipped fetch changes no model row. With
+    ``fetch_id``, the "running" row :func:`begin_fetches` wrote is completed.
     """
     fetch: dict[str, Any] = {
         "provider": provider.name,
@@ -368,7 +426,11 @@ def record_fetch(db: Database, provider: ProviderConfig, result: FetchResult) ->
             update["last_success_at"] = result.finished_at
             update["model_count"] = fetch["model_count"]
         db["providers"].update(provider.name, update)
-        fetch["id"] = db["fetches"].insert(fetch).last_pk
+        if fetch_id is not None:
+            db["fetches"].update(fetch_id, fetch)
+            fetch["id"] = fetch_id
+        else:
+            fetch["id"] = db["fetches"].insert(fetch).last_pk
     return fetch
 
 

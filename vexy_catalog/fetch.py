@@ -9,10 +9,13 @@ to the provider's own origin: a redirect elsewhere is refused.
 from __future__ import annotations
 
 import json
+import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anyio
@@ -20,7 +23,10 @@ import httpx
 
 from . import __version__
 from .providers import ProviderConfig, ProviderKind
+from .ratelimit import RateLimiter
 from .security import mask_sensitive_data
+
+log = logging.getLogger("vexy.fetch")
 
 __all__ = [
     "AnswerShapeError",
@@ -37,6 +43,13 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ANTHROPIC_PAGE_LIMIT = 1000
 MAX_PAGES = 1000
 MAX_REDIRECTS = 5
+DEFAULT_RETRIES = 3
+# Backoff before retry n (0-based): BACKOFF_BASE * 2**n, plus up to as much again of jitter.
+BACKOFF_BASE = 0.5
+MAX_BACKOFF = 30.0
+# A Retry-After longer than this is not waited for in full.
+MAX_RETRY_AFTER = 60.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # litellm's price file documents its fields in an entry that is not a model.
 NOT_MODELS = frozenset({"sample_spec"})
 
@@ -44,9 +57,35 @@ NOT_MODELS = frozenset({"sample_spec"})
 class FetchError(Exception):
     """A provider's model list could not be fetched or understood."""
 
-    def __init__(self, message: str, http_status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        http_status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.http_status = http_status
+        # Worth asking again: 429, 5xx, resets, timeouts. retry_after is the server's wish.
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
 
 
 class AnswerShapeError(FetchError):
@@ -192,14 +231,22 @@ class ModelFetcher:
         concurrency: int = DEFAULT_CONCURRENCY,
         max_bytes: int = DEFAULT_MAX_BYTES,
         deadline: float | None = None,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float | None = None,
         client: httpx.AsyncClient | None = None,
         environ: Mapping[str, str] | None = None,
+        rate_limiter: RateLimiter | None = None,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if retries < 0:
+            raise ValueError("retries must not be negative")
         self.timeout = timeout
         self.concurrency = concurrency
         self.max_bytes = max_bytes
+        self.retries = retries
+        self.backoff = BACKOFF_BASE if backoff is None else backoff
+        self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter()
         # A server that trickles bytes resets the read timeout on every byte: cap the whole fetch.
         self.deadline = deadline if deadline is not None else max(timeout * 4, timeout + 30)
         self.client = client
@@ -256,6 +303,8 @@ class ModelFetcher:
         ``etag`` / ``last_modified`` for conditional requests.
         """
         providers = list(providers)
+        for provider in providers:
+            self.rate_limiter.configure(provider)
         results: list[FetchResult] = []
         limiter = anyio.CapacityLimiter(self.concurrency)
         validators = validators or {}
@@ -323,14 +372,11 @@ class ModelFetcher:
         except TimeoutError:
             return done("failed", error=f"no complete answer within {self.deadline:g}s from {url}")
         except FetchError as e:
-            message = mask_sensitive_data(str(e), secrets, environ)
-            return done("failed", error=message, http_status=e.http_status)
-        except httpx.TimeoutException as e:
-            return done(
-                "failed",
-                error=mask_sensitive_data(f"timed out ({type(e).__name__}) requesting {url}", secrets, environ),
-            )
-        except httpx.HTTPError as e:
+            message = str(e)
+            if url not in message and str(httpx.URL(url).copy_with(query=None)) not in message:
+                message += f" (GET {url})"
+            return done("failed", error=mask_sensitive_data(message, secrets, environ), http_status=e.http_status)
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
             detail = str(e) or type(e).__name__
             return done("failed", error=mask_sensitive_data(f"{detail} requesting {url}", secrets, environ))
         return done(
@@ -378,6 +424,50 @@ class ModelFetcher:
         params: Mapping[str, str],
         validators: Mapping[str, str | None] | None,
     ) -> _Answer:
+        """One logical request: retried on 429, 5xx, resets and timeouts, with backoff."""
+        attempts = self.retries + 1
+        for attempt in range(attempts):
+            try:
+                async with self.rate_limiter.acquire(provider):
+                    answer = await self._attempt(client, provider, url, params, validators)
+            except httpx.UnsupportedProtocol:
+                raise
+            except httpx.TransportError as e:
+                kind = "timed out" if isinstance(e, httpx.TimeoutException) else "connection failed"
+                error = FetchError(f"{kind} ({type(e).__name__}: {e or 'no detail'}) requesting {url}", retryable=True)
+            except FetchError as e:
+                error = e
+            else:
+                self.rate_limiter.record_request(provider.name, True)
+                return answer
+            self.rate_limiter.record_request(provider.name, False)
+            if not error.retryable or attempt == attempts - 1:
+                if attempt:
+                    error.args = (f"{error.args[0]} (after {attempt + 1} attempts)",)
+                raise error
+            delay = min(MAX_BACKOFF, self.backoff * 2**attempt)
+            delay += random.uniform(0, delay)
+            if error.retry_after is not None:
+                delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER))
+            log.info(
+                "%s: attempt %d of %d failed: %s; retrying in %.1fs",
+                provider.name,
+                attempt + 1,
+                attempts,
+                mask_sensitive_data(str(error)),
+                delay,
+            )
+            await anyio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _attempt(
+        self,
+        client: httpx.AsyncClient,
+        provider: ProviderConfig,
+        url: str,
+        params: Mapping[str, str],
+        validators: Mapping[str, str | None] | None,
+    ) -> _Answer:
         headers = provider.request_headers(self.environ)
         if validators:
             if validators.get("etag"):
@@ -417,6 +507,8 @@ class ModelFetcher:
                     raise FetchError(
                         _http_error_message(provider, response.status_code, response.reason_phrase, request_url, body),
                         response.status_code,
+                        retryable=response.status_code in RETRY_STATUSES,
+                        retry_after=parse_retry_after(response.headers.get("retry-after")),
                     )
                 if response.status_code != 200:
                     raise FetchError(

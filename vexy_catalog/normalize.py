@@ -17,9 +17,7 @@ Facts and units
   video, file`` (``file`` covers pdf/documents), always in that order, never empty
   (an empty or unrecognised list is None).
 - ``supports_tools``, ``supports_vision``, ``supports_reasoning``: True, False or None.
-  ``supports_vision`` means "accepts image input". It is read off an input-modality list
-  only where those lists are curated (openrouter, llm7); poe and redpill list ["text"]
-  even for their vision models, so their lists say nothing about vision.
+  ``supports_vision`` means "accepts image input" (so an image-to-image model has it).
 - ``model_type``: chat, completion, embedding, image, audio, rerank, moderation or None.
   Never guessed from the model id.
 - ``created``, ``deprecated_at``: ISO 8601 UTC ``"YYYY-MM-DDTHH:MM:SSZ"``. Unix seconds,
@@ -32,16 +30,18 @@ Dialects and price units (``DIALECTS``; unknown providers use the generic reader
 --------------------------------------------------------------------------------------
 - openrouter, redpill: ``pricing.prompt/completion/input_cache_read`` per-token
   STRINGS; ``context_length`` then ``top_provider.context_length``;
-  ``top_provider.max_completion_tokens``; ``architecture.input/output_modalities``
-  (else the ``modality`` string "text+image->text"); ``supported_parameters``: "tools"
-  -> tools, "reasoning"/"include_reasoning" -> reasoning. That list is OpenRouter's
-  union over its hosts, so a list without "tools" means no host accepts tools: False.
-  OpenRouter only: vision = "image" in input_modalities (redpill's lists are not curated).
+  ``top_provider.max_completion_tokens``; modalities are the union of
+  ``architecture.input/output_modalities`` and the ``modality`` string "text+image->text"
+  (OpenRouter's string omits "file", redpill's lists omit "image"); ``supported_parameters``:
+  "tools" -> tools, "reasoning"/"include_reasoning" -> reasoning. That list is OpenRouter's
+  union over its hosts, so a list without "tools" means no host accepts tools: False (an
+  empty list, as for openrouter/auto, is no evidence: None). Vision: OpenRouter's inputs
+  are curated, so vision = "image" in inputs; redpill's are not, so only True when named.
   model_type from output modalities (text -> chat, only image -> image, only audio ->
   audio), since these endpoints only serve chat completions.
 - baseten, atlascloud, sambanova: per-token STRING ``pricing.prompt/completion``,
   ``context_length``, ``max_completion_tokens``; baseten's ``supported_features`` is an
-  explicit feature list, so "tools"/"reasoning" absent -> False.
+  explicit feature list, so "tools"/"reasoning" absent from a non-empty list -> False.
 - chutes: ``pricing.prompt/completion`` per-MILLION NUMBERS (= ``price.input.usd``),
   ``max_model_len``, ``tagline`` as description.
 - deepinfra: ``metadata.pricing.input_tokens/output_tokens/cache_read_tokens``
@@ -70,8 +70,10 @@ Dialects and price units (``DIALECTS``; unknown providers use the generic reader
   We take one host's numbers together - the first live host, in the router's order, that
   reports a context length or a price (else the first live one reporting tools) - so the
   facts describe one real route, instead of mixing hosts or taking a min/max.
-- anthropic: ``display_name``, ``created_at`` (ISO). llm7: ``modalities.input``.
-  poe: ``architecture`` modalities, ``created`` in milliseconds.
+- anthropic: ``display_name``, ``created_at`` (ISO). llm7: ``modalities.input`` (curated:
+  vision = "image" in it). poe: ``architecture`` modalities (model_type from outputs as
+  for OpenRouter; inputs are ["text"] for every bot, so no vision verdict), ``created`` in
+  milliseconds.
 - ids only (openai, gemini, cerebras, deepseek, moonshot, nebius, ...): ``created`` and
   ``owned_by`` at most; everything else has to come from enrichment.
 
@@ -136,7 +138,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
@@ -210,6 +212,8 @@ Reader = Callable[[dict[str, object]], Facts]
 
 # --------------------------------------------------------------------------- values
 
+# datetime.UTC is 3.11+, and the package still supports 3.10.
+_UTC = timezone(timedelta(0))
 _PER_TOKEN = Decimal(1_000_000)
 _PER_MILLION = Decimal(1)
 _MAX_TOKENS = 1_000_000_000
@@ -235,7 +239,7 @@ def _tokens(value: object) -> int | None:
         if not math.isfinite(value) or not value.is_integer():
             return None
         number = int(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()) and len(value.strip()) <= 12:
         number = int(value.strip())
     else:
         return None
@@ -246,15 +250,11 @@ def _price(value: object, unit: Decimal) -> float | None:
     """USD per million tokens from a value in ``unit`` (per token: 1e6, per million: 1)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, float | int):
-        # repr() is the shortest round-trip text, so 5.9e-07 * 1e6 gives 0.59, not 0.59000001.
-        text = repr(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
+    if not isinstance(value, float | int | str):
         return None
     try:
-        amount = Decimal(text)
+        # repr() is the shortest round-trip text, so 5.9e-07 * 1e6 gives 0.59, not 0.59000001.
+        amount = Decimal(value.strip() if isinstance(value, str) else repr(value))
         if not amount.is_finite() or amount < 0:
             return None
         result = float(f"{float(amount * unit):.10g}")
@@ -275,7 +275,7 @@ def _text(value: object) -> str | None:
 
 def _iso(moment: datetime) -> str | None:
     try:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(_UTC)
     except (OverflowError, ValueError):
         return None
     if not 1990 <= moment.year < 2200:
@@ -297,7 +297,7 @@ def _timestamp(value: object) -> str | None:
             except ValueError:
                 return None
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
+                moment = moment.replace(tzinfo=_UTC)
             return _iso(moment)
     if not isinstance(value, int | float):
         return None
@@ -310,7 +310,7 @@ def _timestamp(value: object) -> str | None:
             seconds /= 1e6
         elif seconds >= 1e11:
             seconds /= 1e3
-        return _iso(datetime.fromtimestamp(int(seconds), tz=timezone.utc))
+        return _iso(datetime.fromtimestamp(int(seconds), tz=_UTC))
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -769,7 +769,10 @@ def _empty_facts() -> Facts:
 
 
 def normalize_record(provider: str, model_id: str, raw: object) -> dict[str, object]:
-    """Facts of one raw model record: every ``FACT_FIELDS`` key (None when unknown) + ``sources``."""
+    """Facts of one raw model record: every ``FACT_FIELDS`` key (None when unknown) + ``sources``.
+
+    ``model_id`` is accepted for symmetry with ``enrich``; no fact is ever guessed from it.
+    """
     facts = _empty_facts()
     if isinstance(raw, dict):
         reader = DIALECTS.get(provider) if isinstance(provider, str) else None
@@ -781,7 +784,9 @@ def normalize_record(provider: str, model_id: str, raw: object) -> dict[str, obj
             for field, value in _read_generic(raw).items():
                 if field not in skip:
                     _put(found, field, value)
-        except Exception:  # one bizarre record must not stop a whole fetch
+        # The readers are written not to raise; this is the net under them, because one
+        # bizarre record must not stop a whole fetch.
+        except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError, RecursionError):
             found = {}
         for field in FACT_FIELDS:
             if found.get(field) is not None:
@@ -956,11 +961,10 @@ class ReferenceIndex:
         model_id = model_id.strip()
         lowered = model_id.lower()
         listed = _listing_id(lowered)
-        bare_probes = [(self._exact, lowered), (self._exact, listed)]
-        # "gpt-oss-120b" may be "openai/gpt-oss-120b" here, but "someone/Llama-3.2-1B" is a
-        # different vendor's upload of "meta-llama/llama-3.2-1b": that is a normalized match.
-        if "/" not in listed:
-            bare_probes.append((self._tails, listed))
+        # Tails are probed with the whole id, never its last segment: "gpt-oss-120b" may be
+        # "openai/gpt-oss-120b", but "someone/Llama-3.2-1B" is another vendor's upload of
+        # "meta-llama/llama-3.2-1b", which only a normalized match may claim.
+        bare_probes = [(self._exact, lowered), (self._exact, listed), (self._tails, listed)]
         for level in _LEVELS:
             key: str | None = None
             if level == "qualified":

@@ -86,6 +86,11 @@ class ProviderConfig:
     base_url_env: str | None = None
     enabled: bool = True
     source: str = "builtin"
+    # Politeness towards the provider's host: concurrent requests and seconds between starts.
+    max_concurrent: int | None = None
+    min_interval: float | None = None
+    # Plain http to a host that is not loopback is refused by validation unless allowed.
+    allow_http: bool = False
 
     @property
     def models_url(self) -> str:
@@ -237,6 +242,9 @@ _FILE_FIELDS: dict[str, str] = {
     "key_required": "true or false",
     "base_url_env": "an environment variable name, or null",
     "enabled": "true or false",
+    "max_concurrent": "a whole number of concurrent requests to the host, at least 1",
+    "min_interval": "seconds between request starts to the host, a number from 0 to 3600",
+    "allow_http": "true or false",
 }
 
 
@@ -295,10 +303,18 @@ def _parse_entry(path: Path, name: str, entry: Any, base: ProviderConfig | None)
             if isinstance(value, str) and value.startswith(("http://", "https://")):
                 _check_url(path, name, fld, value)
             changes["models_path"] = value
-        elif fld in ("key_required", "enabled"):
+        elif fld in ("key_required", "enabled", "allow_http"):
             if not isinstance(value, bool):
                 raise _field_error(path, name, fld, value)
             changes[fld] = value
+        elif fld == "max_concurrent":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+                raise _field_error(path, name, fld, value)
+            changes[fld] = value
+        elif fld == "min_interval":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+                raise _field_error(path, name, fld, value)
+            changes[fld] = float(value)
     if base is not None:
         return replace(base, source="user", **changes)
     if "base_url" not in changes:

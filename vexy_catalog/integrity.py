@@ -1,0 +1,274 @@
+"""``vexy verify``: check that the catalog is what its hashes and stored answers say it is.
+
+Checks, in order: SQLite's ``PRAGMA integrity_check`` and ``foreign_key_check``; every payload's
+hash recomputed from its body; every model's ``content_hash`` recomputed from its ``raw``; and,
+for each provider, its listed models against the answer they were stored from (the payload its
+``providers.payload_hash`` names): the same ids, the same records.
+
+Repair uses the payload store as the source of truth: a model whose record (or hash) was altered
+is restored from the newest stored answer that lists it; a model the stored answer lists but the
+table lost or marked removed is restored; a listed model the answer does not hold is marked
+removed. What the payloads cannot vouch for (a corrupted payload, a broken file) is reported
+as not repairable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from .db import canonical_json, fact_columns, refresh_facts, write_transaction
+from .fetch import AnswerShapeError, extract_records, utcnow
+
+__all__ = ["Problem", "VerifyReport", "verify"]
+
+
+@dataclass
+class Problem:
+    check: str
+    detail: str
+    provider: str | None = None
+    model_id: str | None = None
+    repaired: bool = False
+    repairable: bool = True
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.provider, self.model_id) if p)
+        state = " [repaired]" if self.repaired else ("" if self.repairable else " [cannot repair]")
+        return f"{self.check}: {where + ': ' if where else ''}{self.detail}{state}"
+
+
+@dataclass
+class VerifyReport:
+    problems: list[Problem] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem remains (none found, or every one repaired)."""
+        return all(p.repaired for p in self.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "problems": [asdict(p) for p in self.problems]}
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _short(digest: str | None) -> str:
+    return (digest or "none")[:12]
+
+
+def verify(db: Database, repair: bool = False) -> VerifyReport:
+    """Check the catalog (and with ``repair``, restore what the payload store can)."""
+    report = VerifyReport()
+    integrity = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
+    if integrity != ["ok"]:
+        for line in integrity[:20]:
+            report.problems.append(Problem("integrity_check", line, repairable=False))
+        # Reading on from a damaged file can mislead; this is the one thing to fix first.
+        return report
+    for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check").fetchall():
+        report.problems.append(
+            Problem("foreign_key", f"{table} row {rowid} points at a missing {parent} row", repairable=False)
+        )
+
+    bad_payloads = _check_payloads(db, report)
+    stored = _check_model_hashes(db, report)
+    fixes = _check_against_payloads(db, report, bad_payloads, stored)
+    if repair and fixes:
+        with write_transaction(db):
+            providers = _apply_fixes(db, fixes)
+            refresh_facts(db, sorted(providers))
+        for problem, _fix in fixes:
+            problem.repaired = True
+    return report
+
+
+def _check_payloads(db: Database, report: VerifyReport) -> set[str]:
+    bad = set()
+    count = 0
+    for digest, body in db.execute("select hash, body from payloads"):
+        count += 1
+        actual = _sha(body)
+        if actual != digest:
+            bad.add(digest)
+            report.problems.append(
+                Problem(
+                    "payload_hash",
+                    f"payload {_short(digest)} does not match its body (body hashes to {_short(actual)})",
+                    repairable=False,
+                )
+            )
+    report.checked["payloads"] = count
+    return bad
+
+
+def _check_model_hashes(db: Database, report: VerifyReport) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every model's hash against its raw record; returns the rows by (provider, model_id)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for provider, model_id, raw, digest, removed_at in db.execute(
+        "select provider, model_id, raw, content_hash, removed_at from models"
+    ):
+        rows[(provider, model_id)] = {"raw": raw, "content_hash": digest, "removed_at": removed_at, "bad": False}
+        try:
+            actual = _sha(canonical_json(json.loads(raw)))
+        except (TypeError, ValueError):
+            actual = None
+        if actual != digest:
+            rows[(provider, model_id)]["bad"] = True
+            detail = (
+                "raw is not valid JSON"
+                if actual is None
+                else f"content_hash {_short(digest)} does not match raw (which hashes to {_short(actual)})"
+            )
+            report.problems.append(Problem("content_hash", detail, provider, model_id))
+    report.checked["models"] = len(rows)
+    return rows
+
+
+@dataclass
+class _Fix:
+    provider: str
+    model_id: str
+    action: str  # restore, unremove, remove
+    raw: Any = None
+
+
+def _payload_records(db: Database, digest: str) -> dict[str, Any] | None:
+    row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
+    if row is None:
+        return None
+    try:
+        records, _, _ = extract_records(json.loads(row[0]))
+    except (ValueError, AnswerShapeError):
+        return None
+    return dict(records)
+
+
+def _check_against_payloads(
+    db: Database,
+    report: VerifyReport,
+    bad_payloads: set[str],
+    stored: dict[tuple[str, str], dict[str, Any]],
+) -> list[tuple[Problem, _Fix]]:
+    fixes: list[tuple[Problem, _Fix]] = []
+    checked = 0
+    for provider, digest in db.execute(
+        "select name, payload_hash from providers where payload_hash is not null order by name"
+    ).fetchall():
+        if digest in bad_payloads:
+            continue
+        records = _payload_records(db, digest)
+        if records is None:
+            report.problems.append(
+                Problem("payload_missing", f"stored answer {_short(digest)} is missing or unreadable", provider)
+            )
+            report.problems[-1].repairable = False
+            continue
+        checked += 1
+        listed = {m for (p, m), row in stored.items() if p == provider and row["removed_at"] is None}
+        for model_id, raw in records.items():
+            row = stored.get((provider, model_id))
+            expected = canonical_json(raw)
+            if row is None:
+                problem = Problem(
+                    "missing_model", f"listed in answer {_short(digest)} but not in models", provider, model_id
+                )
+                fixes.append((problem, _Fix(provider, model_id, "restore", raw)))
+            elif row["raw"] != expected:
+                problem = Problem(
+                    "raw_mismatch", f"raw differs from the record in answer {_short(digest)}", provider, model_id
+                )
+                fixes.append((problem, _Fix(provider, model_id, "restore", raw)))
+            elif row["removed_at"] is not None:
+                problem = Problem(
+                    "removed_but_listed", f"marked removed but listed in answer {_short(digest)}", provider, model_id
+                )
+                fixes.append((problem, _Fix(provider, model_id, "unremove")))
+            else:
+                continue
+            report.problems.append(problem)
+        for model_id in sorted(listed - set(records)):
+            problem = Problem("listed_not_in_answer", f"listed but not in answer {_short(digest)}", provider, model_id)
+            report.problems.append(problem)
+            fixes.append((problem, _Fix(provider, model_id, "remove")))
+    report.checked["providers"] = checked
+    # A removed model whose record was altered: find it in the newest older answer that has it.
+    fixed = {(f.provider, f.model_id) for _, f in fixes}
+    for (provider, model_id), row in stored.items():
+        if not row["bad"] or (provider, model_id) in fixed:
+            continue
+        problem = next(p for p in report.problems if (p.provider, p.model_id) == (provider, model_id))
+        raw = _find_in_history(db, provider, model_id, bad_payloads)
+        if raw is None:
+            problem.repairable = False
+            problem.detail += "; no stored answer holds this model"
+        else:
+            fixes.append((problem, _Fix(provider, model_id, "restore", raw)))
+    # The content_hash problems that the payload comparison also caught are one problem each.
+    for problem, fix in fixes:
+        duplicate = [
+            p
+            for p in report.problems
+            if p is not problem
+            and p.check == "content_hash"
+            and (p.provider, p.model_id) == (fix.provider, fix.model_id)
+        ]
+        for p in duplicate:
+            report.problems.remove(p)
+            problem.detail = f"{p.detail}; {problem.detail}"
+    return fixes
+
+
+def _find_in_history(db: Database, provider: str, model_id: str, bad_payloads: set[str]) -> Any | None:
+    for (digest,) in db.execute(
+        "select payload_hash from fetches where provider = ? and payload_hash is not null group by payload_hash "
+        "order by max(id) desc",
+        [provider],
+    ).fetchall():
+        if digest in bad_payloads:
+            continue
+        records = _payload_records(db, digest)
+        if records and model_id in records:
+            return records[model_id]
+    return None
+
+
+def _apply_fixes(db: Database, fixes: list[tuple[Problem, _Fix]]) -> set[str]:
+    from .normalize import normalize_record
+
+    now = utcnow()
+    providers = set()
+    for _, fix in fixes:
+        providers.add(fix.provider)
+        if fix.action == "restore":
+            raw_json = canonical_json(fix.raw)
+            row = {
+                "provider": fix.provider,
+                "model_id": fix.model_id,
+                "raw": raw_json,
+                "content_hash": _sha(raw_json),
+                **fact_columns(normalize_record(fix.provider, fix.model_id, fix.raw)),
+            }
+            exists = db.execute(
+                "select removed_at from models where provider = ? and model_id = ?", [fix.provider, fix.model_id]
+            ).fetchone()
+            if exists is None:
+                row.update(first_seen=now, updated_at=now, removed_at=None)
+            db["models"].upsert(row, pk=("provider", "model_id"))
+        elif fix.action == "unremove":
+            db.execute(
+                "update models set removed_at = null where provider = ? and model_id = ?", [fix.provider, fix.model_id]
+            )
+        elif fix.action == "remove":
+            db.execute(
+                "update models set removed_at = ? where provider = ? and model_id = ?",
+                [now, fix.provider, fix.model_id],
+            )
+    return providers
