@@ -39,6 +39,9 @@ class Route:
     page_size: int = 3  # anthropic: records per page at most
     redirect: str | None = None  # Location to redirect to (302)
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # close the connection without answering
+    trickle: float = 0.0  # seconds between 16-byte chunks of the body
+    no_length: bool = False  # stream the body without Content-Length, then close
 
     def encoded(self) -> bytes:
         if self.raw is not None:
@@ -51,6 +54,7 @@ class SeenRequest:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
 
 
 class FakeProviders:
@@ -61,6 +65,7 @@ class FakeProviders:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.sequences: dict[str, list[Route]] = {}
         self.requests: list[SeenRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -91,7 +96,13 @@ class FakeProviders:
 
     def set(self, name: str, route: Route) -> Route:
         self.routes[name] = route
+        self.sequences.pop(name, None)
         return route
+
+    def set_sequence(self, name: str, routes: list[Route]) -> None:
+        """Answer successive requests with these routes in turn; the last one then stays."""
+        self.routes[name] = routes[-1]
+        self.sequences[name] = list(routes)
 
     def seen(self, name: str) -> list[SeenRequest]:
         with self._lock:
@@ -135,11 +146,22 @@ class FakeProviders:
                 with server._lock:
                     server.requests.append(seen)
                 name = parts.path.strip("/").split("/", 1)[0]
-                route = server.routes.get(name)
+                with server._lock:
+                    sequence = server.sequences.get(name)
+                    route = sequence.pop(0) if sequence and len(sequence) > 1 else server.routes.get(name)
                 if route is None:
                     return self._json(404, {"error": {"message": f"no route {parts.path}"}})
                 if route.delay:
                     time.sleep(route.delay)
+                if route.reset:
+                    import socket
+                    import struct
+
+                    # SO_LINGER 0: the close sends a TCP reset, as a crashing proxy does.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if route.redirect:
                     return self._send(302, b"", "text/plain", {"Location": route.redirect})
                 if route.status != 200:
@@ -173,7 +195,28 @@ class FakeProviders:
                     headers["Last-Modified"] = server.LAST_MODIFIED
                     if seen.headers.get("if-modified-since") == server.LAST_MODIFIED:
                         return self._send(304, b"", None, headers)
+                if route.trickle or route.no_length:
+                    return self._stream(body, route)
                 return self._send(200, body, route.content_type, headers)
+
+            def _stream(self, body: bytes, route: Route) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", route.content_type)
+                if route.no_length:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    step = 16 if route.trickle else 65536
+                    for i in range(0, len(body), step):
+                        self.wfile.write(body[i : i + step])
+                        self.wfile.flush()
+                        if route.trickle:
+                            time.sleep(route.trickle)
+                except OSError:
+                    pass  # the client gave up, as it should
 
             def _anthropic_page(self, route: Route, query: dict[str, list[str]]) -> None:
                 records = route.body or []

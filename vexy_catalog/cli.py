@@ -319,6 +319,194 @@ def providers(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+@providers.command("check")
+@click.argument("names", nargs=-1)
+@click.option("--online", is_flag=True, help="Also request each model list (nothing is stored).")
+@click.option(
+    "--timeout", type=click.FloatRange(0.1, 600), default=15.0, show_default=True, help="Seconds per request."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, timeout: float, as_json: bool) -> None:
+    """Check provider settings: URLs, https, key variables, headers.
+
+    Without --online no request is sent. Exit status 1 when a provider has an error (or,
+    with --online, its endpoint fails).
+
+    \b
+    Examples:
+        vexy providers check
+        vexy providers check groq openrouter --online
+    """
+    from .validation import ProviderValidator
+
+    catalog = _catalog(ctx)
+    with _user_errors():
+        chosen = catalog.select(list(names))
+    validator = ProviderValidator()
+    report = []
+    for provider in chosen:
+        result = validator.validate_provider(provider)
+        report.append(
+            {
+                "name": provider.name,
+                "valid": result.is_valid,
+                "severity": result.severity.value,
+                "messages": result.messages,
+            }
+        )
+    if online:
+        import anyio
+
+        from .fetch import ModelFetcher
+
+        reachable = [p for p, r in zip(chosen, report, strict=True) if r["valid"]]
+        results = {r.provider: r for r in anyio.run(ModelFetcher(timeout=timeout, retries=1).fetch_all, reachable)}
+        for entry in report:
+            result = results.get(entry["name"])
+            if result is None:
+                continue
+            entry["online"] = {"status": result.status, "models": len(result.records), "error": result.error}
+            if result.status == "failed":
+                entry["valid"] = False
+                entry["severity"] = "error"
+                entry["messages"].append(f"online: {result.error}")
+            elif result.status == "skipped":
+                entry["messages"].append(f"online: not tried ({result.error})")
+            else:
+                entry["messages"].append(f"online: {result.status}, {len(result.records):,} models")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for entry in report:
+            click.echo(f"{entry['severity']:<8} {entry['name']}")
+            for message in entry["messages"]:
+                click.echo(f"         - {message}")
+        errors = sum(1 for e in report if not e["valid"])
+        click.echo(f"{len(report)} provider{'s' if len(report) != 1 else ''} checked, {errors} with errors", err=True)
+    if any(not e["valid"] for e in report):
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Restore what the stored answers can restore.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, repair: bool, as_json: bool) -> None:
+    """Check the catalog's integrity: SQLite, hashes, and models against stored answers.
+
+    Every content_hash is recomputed from raw, every payload hash from its body, and each
+    provider's listed models are compared with the answer they came from. Exit status 0 when
+    nothing is wrong (or everything found was repaired), 1 otherwise.
+
+    \b
+    Examples:
+        vexy verify
+        vexy verify --repair
+    """
+    from .integrity import verify as run_verify
+
+    catalog = _catalog(ctx)
+    with _user_errors():
+        db = catalog._read_db()
+        try:
+            report = run_verify(db, repair=repair)
+        finally:
+            db.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            click.echo(str(problem))
+        checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
+        if not report.problems:
+            click.echo(f"OK: checked {checked}", err=True)
+        else:
+            repaired = sum(p.repaired for p in report.problems)
+            left = len(report.problems) - repaired
+            hint = "" if repair or not left else " - run 'vexy verify --repair'"
+            click.echo(
+                f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} "
+                f"({repaired} repaired, {left} left) after checking {checked}{hint}",
+                err=True,
+            )
+    if not report.ok:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--max-age",
+    metavar="AGE",
+    default="1d",
+    show_default=True,
+    help="A provider whose last success is older than this is stale (30m, 6h, 2d).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
+    """Is the catalog healthy? Per provider freshness and failures, and the file's integrity.
+
+    Exit status 0 when healthy, 1 when not: suitable for monitoring and cron.
+
+    \b
+    Examples:
+        vexy health
+        vexy health --max-age 6h --json
+    """
+    from .catalog import parse_age
+    from .health import check_system_health
+
+    try:
+        age = parse_age(max_age)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--max-age") from None
+    with _user_errors():
+        status = check_system_health(ctx.obj["db"], age)
+    if as_json:
+        click.echo(json.dumps(status.as_dict(), indent=2))
+    else:
+        if status.providers:
+            click.echo(
+                _table(
+                    [
+                        (
+                            r["name"],
+                            "ok" if r["healthy"] else ("stale" if r["last_status"] != "failed" else "failing"),
+                            r["last_status"],
+                            r["last_success_at"] or "never",
+                            _duration(r["age_seconds"]),
+                            r["consecutive_failures"],
+                            "" if r["model_count"] is None else f"{r['model_count']:,}",
+                        )
+                        for r in status.providers
+                    ],
+                    ["provider", "health", "last status", "last success", "age", "failures", "models"],
+                )
+            )
+        metrics = status.system_metrics
+        if metrics:
+            click.echo(
+                f"catalog: integrity {metrics['quick_check']}, schema {metrics['schema_version']}, "
+                f"{metrics['models_listed']:,} models listed ({metrics['models_removed']:,} removed), "
+                f"{metrics['fetches']:,} fetches, {(metrics['size_bytes'] or 0) / 1e6:.1f} MB"
+            )
+        for problem in status.problems:
+            click.echo(f"problem: {problem}", err=True)
+        click.echo("healthy" if status.overall_health else "UNHEALTHY", err=True)
+    if not status.overall_health:
+        ctx.exit(1)
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds}s"
+
+
 def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The model filters of ``vexy models``, shared by every command that selects models."""
     from .query import MODEL_TYPES
@@ -326,9 +514,7 @@ def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable)."),
         click.option("--min-context", type=click.IntRange(0), help="At least this many tokens of context."),
-        click.option(
-            "--max-input-price", type=click.FloatRange(0), help="At most this many USD per 1M input tokens."
-        ),
+        click.option("--max-input-price", type=click.FloatRange(0), help="At most this many USD per 1M input tokens."),
         click.option("--tools", is_flag=True, help="Only models known to support tool calling."),
         click.option("--vision", is_flag=True, help="Only models known to accept images."),
         click.option("--reasoning", is_flag=True, help="Only models known to reason."),
@@ -438,9 +624,7 @@ def models(
         if rows:
             writer.writeheader()
             for row in rows:
-                writer.writerow(
-                    {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()}
-                )
+                writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
         return
     if not rows:
         click.echo("No models match.", err=True)

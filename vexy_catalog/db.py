@@ -157,6 +157,13 @@ def m002_normalized_facts(db: Database) -> None:
 
 
 @migrations()
+def m003_models_fts(db: Database) -> None:
+    # Full-text search on models for Datasette's ?_search= (FTS5, kept current by triggers).
+    # The columns are spelled out: this step must not change when FACT_COLUMNS does.
+    db["models"].enable_fts(["model_id", "name", "description"], fts_version="FTS5", create_triggers=True)
+
+
+@migrations()
 def m004_fetch_runs(db: Database) -> None:
     # A fetch row is written as "running" before its request and finished afterwards, so a
     # process killed half way leaves a row that says so ("interrupted"), not a silent gap.

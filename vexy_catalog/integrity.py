@@ -186,6 +186,15 @@ def _check_against_payloads(
                     "raw_mismatch", f"raw differs from the record in answer {_short(digest)}", provider, model_id
                 )
                 fixes.append((problem, _Fix(provider, model_id, "restore", raw)))
+            elif row["bad"]:
+                # The record is the answer's; only its hash was altered.
+                problem = next(
+                    p
+                    for p in report.problems
+                    if p.check == "content_hash" and (p.provider, p.model_id) == (provider, model_id)
+                )
+                fixes.append((problem, _Fix(provider, model_id, "restore", raw)))
+                continue
             elif row["removed_at"] is not None:
                 problem = Problem(
                     "removed_but_listed", f"marked removed but listed in answer {_short(digest)}", provider, model_id

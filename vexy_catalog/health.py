@@ -1,0 +1,173 @@
+"""Health of the catalog and of each provider, for ``vexy health``, monitoring and Datasette.
+
+A provider is monitored once a fetch of it has been attempted (providers never fetched, such
+as those without a key, are not). It is healthy when its latest attempt did not fail and its
+data is younger than the allowed age.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "HealthStatus",
+    "catalog_metrics",
+    "check_provider_health",
+    "check_system_health",
+    "provider_health",
+]
+
+DEFAULT_MAX_AGE = timedelta(days=1)
+
+_PROVIDERS_SQL = """
+select
+  p.name,
+  p.last_status,
+  p.last_fetch_at,
+  p.last_success_at,
+  p.last_error,
+  p.model_count,
+  (
+    select count(*) from fetches f
+    where f.provider = p.name and f.status = 'failed'
+      and f.id > coalesce(
+        (select max(id) from fetches g where g.provider = p.name and g.status in ('ok', 'unchanged')), 0
+      )
+  ) as consecutive_failures
+from providers p
+where p.last_status is not null
+order by p.name
+"""
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def provider_health(
+    db: Database, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One row per monitored provider: last status and success, age, consecutive failures."""
+    now = now or datetime.now(timezone.utc)
+    rows = []
+    for row in db.query(_PROVIDERS_SQL):
+        success = _parse(row["last_success_at"])
+        age = (now - success).total_seconds() if success else None
+        row["age_seconds"] = None if age is None else round(age)
+        row["stale"] = age is None or age > max_age.total_seconds()
+        row["healthy"] = row["last_status"] != "failed" and not row["stale"]
+        rows.append(row)
+    return rows
+
+
+def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Integrity quick check, schema version, size and counts."""
+    from .db import schema_version
+
+    quick = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+
+    def count(sql: str) -> int:
+        return db.execute(sql).fetchone()[0]
+
+    size = None
+    if path is not None and Path(path).exists():
+        size = sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
+    return {
+        "quick_check": "ok" if quick == ["ok"] else "; ".join(quick[:10]),
+        "schema_version": schema_version(db),
+        "size_bytes": size,
+        "providers": count("select count(*) from providers"),
+        "models_listed": count("select count(*) from models where removed_at is null"),
+        "models_removed": count("select count(*) from models where removed_at is not null"),
+        "fetches": count("select count(*) from fetches"),
+        "payloads": count("select count(*) from payloads"),
+        "running_fetches": count("select count(*) from fetches where status = 'running'"),
+    }
+
+
+@dataclass
+class HealthStatus:
+    """The seed's health report: overall, per provider, and the catalog's own metrics."""
+
+    overall_health: bool
+    provider_health: dict[str, bool]
+    system_metrics: dict[str, Any]
+    last_check: datetime
+    providers: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "overall_health": self.overall_health,
+            "last_check": self.last_check.isoformat().replace("+00:00", "Z"),
+            "problems": self.problems,
+            "system_metrics": self.system_metrics,
+            "providers": self.providers,
+        }
+
+
+def _db_path(db_path: str | os.PathLike[str] | None) -> Path:
+    return Path(db_path or os.environ.get("VEXY_DB") or "vexy.db")
+
+
+def check_system_health(
+    db_path: str | os.PathLike[str] | None = None, max_age: timedelta = DEFAULT_MAX_AGE
+) -> HealthStatus:
+    """Health of the catalog at ``db_path`` (default ``$VEXY_DB`` or ``./vexy.db``)."""
+    from .db import open_db
+
+    path = _db_path(db_path)
+    now = datetime.now(timezone.utc)
+    if not path.exists():
+        return HealthStatus(False, {}, {}, now, problems=[f"Database {path} does not exist - run 'vexy fetch' first"])
+    db = open_db(path, create=False)
+    try:
+        providers = provider_health(db, max_age, now)
+        metrics = catalog_metrics(db, path)
+    finally:
+        db.close()
+    problems = []
+    if metrics["quick_check"] != "ok":
+        problems.append(f"integrity quick check failed: {metrics['quick_check']} - run 'vexy verify'")
+    for row in providers:
+        if row["last_status"] == "failed":
+            failures = row["consecutive_failures"]
+            problems.append(
+                f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
+            )
+        elif row["stale"]:
+            problems.append(f"{row['name']}: no successful fetch within {_age(max_age)}")
+    if not providers:
+        problems.append("no provider has been fetched yet - run 'vexy fetch'")
+    return HealthStatus(
+        overall_health=not problems,
+        provider_health={row["name"]: row["healthy"] for row in providers},
+        system_metrics=metrics,
+        last_check=now,
+        providers=providers,
+        problems=problems,
+    )
+
+
+def check_provider_health(
+    name: str, db_path: str | os.PathLike[str] | None = None, max_age: timedelta = DEFAULT_MAX_AGE
+) -> bool:
+    """True when the provider's latest fetch did not fail and its data is fresh enough."""
+    return check_system_health(db_path, max_age).provider_health.get(name, False)
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
