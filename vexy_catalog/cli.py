@@ -498,6 +498,124 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
         ctx.exit(1)
 
 
+@cli.command()
+@click.option("--since", default="7d", show_default=True, help="An age (7d, 12h) or a date (2026-03-01).")
+@click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable).")
+@click.option("--limit", type=click.IntRange(1), help="At most this many changes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the change rows as JSON.")
+@click.pass_context
+def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    """What changed: models added, removed, back, and facts that changed, by provider.
+
+    \b
+    Examples:
+        vexy changes
+        vexy changes --since 2026-03-01 --provider groq
+        vexy changes --since 24h --json
+    """
+    from .history import describe_change, list_changes, parse_since
+
+    try:
+        moment = parse_since(since)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since") from None
+    catalog = _catalog(ctx)
+    with _user_errors():
+        _check_providers(catalog, providers)
+        db = catalog._read_db()
+        try:
+            rows = list_changes(db, moment, providers, limit)
+        finally:
+            db.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo(f"No changes since {moment}.", err=True)
+        return
+    by_provider: dict[str, list[dict[str, Any]]] = {}
+    for row in reversed(rows):  # oldest first within a provider
+        by_provider.setdefault(row["provider"], []).append(row)
+    for provider in sorted(by_provider):
+        group = by_provider[provider]
+        click.echo(f"{provider} ({len(group)} change{'s' if len(group) != 1 else ''})")
+        for row in group:
+            click.echo(f"  {describe_change(row)}")
+    click.echo(f"{len(rows)} changes since {moment}", err=True)
+
+
+@cli.command(name="import")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print what was imported as JSON.")
+@click.pass_context
+def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
+    """Import the earlier tool's dump folder (models_<name>.json, failed_models.json).
+
+    Each file becomes a fetch with source "import", dated by the file's modification time, so
+    your past is kept. Importing the same folder again changes nothing.
+
+    \b
+    Example:
+        vexy import ~/models
+    """
+    from .importer import import_dump
+
+    catalog = _catalog(ctx)
+    with _user_errors():
+        try:
+            db = catalog.open_db()
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        try:
+            report = import_dump(db, directory, catalog.providers)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        finally:
+            db.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    for row in report.imported:
+        detail = f"{row['model_count']:,} models" if row["status"] != "failed" else row["error"]
+        click.echo(f"  {row['status']:<9} {row['provider']:<14} {row['started_at']}  {detail}", err=True)
+    click.echo(
+        f"Imported {len(report.imported)} file(s); {len(report.skipped)} already imported; "
+        f"{len(report.history_only)} older than the catalog's data, kept as history",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option("--keep", type=click.IntRange(1), required=True, help="Distinct answers to keep per provider.")
+@click.option("--vacuum", is_flag=True, help="Also give the freed space back to the file system.")
+@click.pass_context
+def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
+    """Delete old stored answers, keeping the last N distinct ones per provider.
+
+    Fetch and change history stays, and so does every answer a provider's current models came
+    from; 'vexy verify' still passes afterwards.
+
+    \b
+    Example:
+        vexy prune --keep 5 --vacuum
+    """
+    from .history import prune as run_prune
+
+    catalog = _catalog(ctx)
+    with _user_errors():
+        db = catalog._read_db()
+        try:
+            result = run_prune(db, keep)
+            if vacuum:
+                db.execute("VACUUM")
+        finally:
+            db.close()
+    click.echo(
+        f"Deleted {result['deleted']:,} stored answers ({result['bytes_freed'] / 1e6:.1f} MB), kept {result['kept']:,}",
+        err=True,
+    )
+
+
 def _duration(seconds: int | None) -> str:
     if seconds is None:
         return ""
@@ -550,14 +668,9 @@ def _price(value: float | None) -> str:
 
 
 def _tokens(value: int | None) -> str:
-    """131072 -> 131k, 1048576 -> 1.05M: sizes a reader can compare at a glance."""
-    if value is None:
-        return ""
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:.3g}M"
-    if value >= 10_000:
-        return f"{round(value / 1000)}k"
-    return f"{value:,}"
+    from .query import format_tokens
+
+    return "" if value is None else format_tokens(value)
 
 
 def _flags(row: dict[str, Any]) -> str:
@@ -576,6 +689,7 @@ def _flags(row: dict[str, Any]) -> str:
     help="Order: by name, largest context first, cheapest first, by provider, or newest first.",
 )
 @click.option("--limit", type=click.IntRange(1), help="At most this many models (the table shows 50 by default).")
+@click.option("--as-of", metavar="DATE", help="The models listed at this moment, with their facts then (2026-03-01).")
 @click.option("--json", "as_json", is_flag=True, help="Print every matching model as a JSON array.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every matching model as CSV.")
 @click.pass_context
@@ -584,6 +698,7 @@ def models(
     query: str | None,
     sort: str,
     limit: int | None,
+    as_of: str | None,
     as_json: bool,
     as_csv: bool,
     **filters: Any,
@@ -598,6 +713,7 @@ def models(
         vexy models llama --provider groq
         vexy models --min-context 128000 --tools --max-input-price 1 --sort input_price
         vexy models --type embedding --json
+        vexy models llama-3.3 --provider groq --as-of 2026-03-01
     """
     from .query import count_models, query_models
 
@@ -610,8 +726,19 @@ def models(
         db = catalog._read_db()
         try:
             shown = limit if (limit or as_json or as_csv) else 50
-            rows = query_models(db, model_filter, sort=sort, limit=shown)
-            total = count_models(db, model_filter) if not (as_json or as_csv) else len(rows)
+            if as_of is not None:
+                from .history import models_as_of, parse_since
+
+                try:
+                    moment = parse_since(as_of)
+                except ValueError as e:
+                    raise click.BadParameter(str(e), param_hint="--as-of") from None
+                rows = models_as_of(db, moment, model_filter, sort=sort)
+                total = len(rows)
+                rows = rows[:shown] if shown else rows
+            else:
+                rows = query_models(db, model_filter, sort=sort, limit=shown)
+                total = count_models(db, model_filter) if not (as_json or as_csv) else len(rows)
         finally:
             db.close()
     if as_json:

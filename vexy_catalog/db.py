@@ -172,6 +172,45 @@ def m004_fetch_runs(db: Database) -> None:
     db["fetches"].create_index(["status"])
 
 
+@migrations()
+def m005_model_changes(db: Database) -> None:
+    # One row per observed change of a model, written with the fetch that saw it. "facts" is
+    # the provider's own facts after the change, so any past moment can be answered from here
+    # even after old payloads are pruned.
+    db["model_changes"].create(
+        {
+            "id": int,
+            "fetch_id": int,
+            "provider": str,
+            "model_id": str,
+            "change": str,
+            "fields": str,
+            "facts": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("fetch_id", "fetches", "id"), ("provider", "providers", "name")],
+    )
+    db["model_changes"].create_index(["provider", "model_id", "at"])
+    db["model_changes"].create_index(["at"])
+    # Pruned payloads leave their hash in history: the hash stays, the link does not.
+    db["fetches"].transform(drop_foreign_keys=["payload_hash"])
+    # Models already in the catalog start their history as added when first seen.
+    from .history import tracked
+
+    rows = db.execute(f"select provider, model_id, first_seen, sources, name, {', '.join(FACT_COLUMNS)} from models")
+    names = [d[0] for d in rows.description]
+    events = []
+    for values in rows.fetchall():
+        row = dict(zip(names, values, strict=True))
+        facts = tracked(_stored_facts(row))
+        events.append((row["provider"], row["model_id"], "added", canonical_json(facts), row["first_seen"]))
+    db.conn.executemany(
+        "insert into model_changes (provider, model_id, change, fields, facts, at) values (?, ?, ?, '{}', ?, ?)",
+        events,
+    )
+
+
 def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     # check_same_thread=False: fetch results are written from a worker thread, one at a time.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -376,7 +415,11 @@ def _now() -> str:
 
 
 def record_fetch(
-    db: Database, provider: ProviderConfig, result: FetchResult, fetch_id: int | None = None
+    db: Database,
+    provider: ProviderConfig,
+    result: FetchResult,
+    fetch_id: int | None = None,
+    source: str = "fetch",
 ) -> dict[str, Any]:
     """Store one provider's fetch in one transaction and return its ``fetches`` row.
 
@@ -387,7 +430,7 @@ def record_fetch(
     """
     fetch: dict[str, Any] = {
         "provider": provider.name,
-        "source": "fetch",
+        "source": source,
         "started_at": result.started_at,
         "finished_at": result.finished_at,
         "duration_ms": result.duration_ms,
@@ -403,6 +446,8 @@ def record_fetch(
     }
     with write_transaction(db):
         db["providers"].upsert(_provider_row(provider), pk="name")
+        if fetch_id is None:
+            fetch_id = db["fetches"].insert({**fetch, "status": "running"}).last_pk
         previous = db.execute(
             "select payload_hash, model_count from providers where name = ?", [provider.name]
         ).fetchone()
@@ -421,7 +466,7 @@ def record_fetch(
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
             else:
                 db["payloads"].insert({"hash": payload_hash, "body": body}, pk="hash", ignore=True)
-                counts = _apply_models(db, provider.name, result.records, result.finished_at)
+                counts = _apply_models(db, provider.name, result.records, result.finished_at, fetch_id)
                 fetch.update(counts)
                 update["payload_hash"] = payload_hash
         elif result.status == "unchanged":
@@ -433,15 +478,15 @@ def record_fetch(
             update["last_success_at"] = result.finished_at
             update["model_count"] = fetch["model_count"]
         db["providers"].update(provider.name, update)
-        if fetch_id is not None:
-            db["fetches"].update(fetch_id, fetch)
-            fetch["id"] = fetch_id
-        else:
-            fetch["id"] = db["fetches"].insert(fetch).last_pk
+        db["fetches"].update(fetch_id, fetch)
+        fetch["id"] = fetch_id
     return fetch
 
 
-def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], now: str) -> dict[str, int]:
+def _apply_models(
+    db: Database, provider: str, records: list[tuple[str, Any]], now: str, fetch_id: int | None = None
+) -> dict[str, int]:
+    from .history import ChangeLog
     from .normalize import normalize_record
 
     existing = {
@@ -450,6 +495,7 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
             "select model_id, content_hash, removed_at from models where provider = ?", [provider]
         ).fetchall()
     }
+    log = ChangeLog(db, provider, fetch_id, now)
     new_rows: list[dict[str, Any]] = []
     changed_rows: list[dict[str, Any]] = []
     returned: list[tuple[str, str]] = []
@@ -458,6 +504,8 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
         digest = _sha256(raw_json)
         old = existing.get(model_id)
         if old is None:
+            facts = normalize_record(provider, model_id, raw)
+            log.added(model_id, facts)
             new_rows.append(
                 {
                     "provider": provider,
@@ -467,10 +515,12 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
                     "first_seen": now,
                     "updated_at": now,
                     "removed_at": None,
-                    **fact_columns(normalize_record(provider, model_id, raw)),
+                    **fact_columns(facts),
                 }
             )
         elif old[0] != digest:
+            facts = normalize_record(provider, model_id, raw)
+            log.changed(model_id, facts, returned=old[1] is not None)
             changed_rows.append(
                 {
                     "provider": provider,
@@ -479,10 +529,11 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
                     "content_hash": digest,
                     "updated_at": now,
                     "removed_at": None,
-                    **fact_columns(normalize_record(provider, model_id, raw)),
+                    **fact_columns(facts),
                 }
             )
         elif old[1] is not None:
+            log.returned(model_id)
             returned.append((provider, model_id))
     listed = {model_id for model_id, _ in records}
     gone = [
@@ -490,8 +541,12 @@ def _apply_models(db: Database, provider: str, records: list[tuple[str, Any]], n
         for model_id, (_, removed_at) in existing.items()
         if removed_at is None and model_id not in listed
     ]
+    for _, _, model_id in gone:
+        log.removed(model_id)
     models = db["models"]
     with db.atomic():
+        # The change log reads the rows as they were, so it is written first.
+        log.write()
         if new_rows:
             models.insert_all(new_rows, batch_size=BATCH_SIZE)
         if changed_rows:

@@ -12,7 +12,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
-__all__ = ["MODEL_COLUMNS", "MODEL_TYPES", "SORTS", "ModelFilter", "count_models", "query_models", "stats"]
+__all__ = [
+    "MODEL_COLUMNS",
+    "MODEL_TYPES",
+    "SORTS",
+    "ModelFilter",
+    "count_models",
+    "format_tokens",
+    "query_models",
+    "stats",
+]
 
 MODEL_TYPES = ("chat", "completion", "embedding", "image", "audio", "rerank", "moderation")
 
@@ -96,6 +105,18 @@ class ModelFilter:
             clauses.append("model_type = ?")
             params.append(self.model_type)
         return (" and ".join(clauses) or "1"), params
+
+
+def format_tokens(value: int) -> str:
+    """Token counts as people say them: 131072 -> 128k, 32768 -> 32k, 200000 -> 200k, 1048576 -> 1M."""
+    for size, unit in ((1_000_000, "M"), (1 << 20, "M"), (1000, "k"), (1 << 10, "k")):
+        if value >= size and value % size == 0 and (unit == "M" or value >= 10 * size):
+            return f"{value // size}{unit}"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.3g}M"
+    if value >= 10_000:
+        return f"{round(value / 1000)}k"
+    return f"{value:,}"
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,357 @@
+"""What changed: the ``model_changes`` log, facts as of any moment, readable change lists, Atom.
+
+Every fetch that stores an answer logs, in the same transaction, one row per model whose
+listing or stated facts changed:
+
+- ``added``: first listed (the first fetch of a provider logs each of its models once);
+- ``removed``: no longer listed; ``returned``: listed again after a removal;
+- ``changed``: a tracked fact the provider states changed; ``fields`` is ``{field: [old, new]}``.
+
+Only what the provider itself says is logged (``TRACKED_FIELDS`` of its own record), so the log
+tells exactly what each provider changed, and nothing that enrichment derived. ``facts`` holds
+the provider's tracked facts after the change: the log alone answers "what did groq's
+llama-3.3-70b cost on 1 March", even after old payloads are pruned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+from xml.sax.saxutils import escape
+
+from sqlite_utils import Database
+
+from .query import format_tokens
+
+__all__ = [
+    "TRACKED_FIELDS",
+    "ChangeLog",
+    "changes_atom",
+    "describe_change",
+    "list_changes",
+    "models_as_of",
+    "parse_since",
+    "prune",
+    "tracked",
+]
+
+TRACKED_FIELDS = (
+    "name",
+    "context_window",
+    "max_output_tokens",
+    "input_price",
+    "output_price",
+    "cache_read_price",
+    "input_modalities",
+    "output_modalities",
+    "supports_tools",
+    "supports_vision",
+    "supports_reasoning",
+    "model_type",
+    "deprecated_at",
+)
+
+
+def tracked(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider-stated tracked facts of ``facts`` (unknown ones left out)."""
+    sources = facts.get("sources") or {}
+    return {
+        f: facts[f]
+        for f in TRACKED_FIELDS
+        if facts.get(f) is not None and (not sources or sources.get(f, "provider") == "provider")
+    }
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class ChangeLog:
+    """Collects one fetch's model changes; :meth:`write` inserts them (inside its transaction)."""
+
+    def __init__(self, db: Database, provider: str, fetch_id: int | None, at: str):
+        self.db = db
+        self.provider = provider
+        self.fetch_id = fetch_id
+        self.at = at
+        self.events: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+
+    def _last_facts(self, model_id: str) -> dict[str, Any]:
+        row = self.db.execute(
+            "select facts from model_changes where provider = ? and model_id = ? order by at desc, id desc limit 1",
+            [self.provider, model_id],
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def added(self, model_id: str, facts: Mapping[str, Any]) -> None:
+        self.events.append(("added", model_id, {}, tracked(facts)))
+
+    def changed(self, model_id: str, facts: Mapping[str, Any], returned: bool = False) -> None:
+        old = self._last_facts(model_id)
+        new = tracked(facts)
+        diff = {f: [old.get(f), new.get(f)] for f in TRACKED_FIELDS if old.get(f) != new.get(f)}
+        if returned:
+            self.events.append(("returned", model_id, diff, new))
+        elif diff:
+            self.events.append(("changed", model_id, diff, new))
+
+    def returned(self, model_id: str) -> None:
+        self.events.append(("returned", model_id, {}, self._last_facts(model_id)))
+
+    def removed(self, model_id: str) -> None:
+        self.events.append(("removed", model_id, {}, self._last_facts(model_id)))
+
+    def write(self) -> None:
+        self.db.conn.executemany(
+            "insert into model_changes (fetch_id, provider, model_id, change, fields, facts, at) "
+            "values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (self.fetch_id, self.provider, model_id, change, _canonical(fields), _canonical(facts), self.at)
+                for change, model_id, fields, facts in self.events
+            ],
+        )
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> str | None:
+    """``7d``, ``12h``, ``30m`` ago, or a date / ISO time, as an ISO 8601 UTC string."""
+    if value is None:
+        return None
+    from .catalog import parse_age
+
+    now = now or datetime.now(timezone.utc)
+    text = value.strip()
+    if text and text[-1].lower() in "smhdw" and text[:-1].replace(".", "", 1).isdigit():
+        moment = now - parse_age(text)  # type: ignore[operator]
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is neither an age (7d, 12h) nor a date (2026-03-01, 2026-03-01T12:00:00Z)"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def list_changes(
+    db: Database, since: str | None = None, providers: Iterable[str] = (), limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Change rows (newest first), with ``fields`` and ``facts`` decoded."""
+    where = ["1"]
+    params: list[Any] = []
+    if since:
+        where.append("c.at >= ?")
+        params.append(since)
+    providers = list(providers)
+    if providers:
+        where.append(f"c.provider in ({', '.join('?' for _ in providers)})")
+        params += providers
+    # The catalog's current facts (enrichment included) fill the summary of an added model
+    # whose provider lists ids only.
+    sql = (
+        "select c.id, c.fetch_id, c.provider, c.model_id, c.change, c.fields, c.facts, c.at, "
+        "m.context_window as current_context_window, m.input_price as current_input_price, "
+        "m.output_price as current_output_price from model_changes c "
+        "left join models m on m.provider = c.provider and m.model_id = c.model_id "
+        f"where {' and '.join(where)} "
+        "order by c.at desc, c.id desc"
+    )
+    if limit is not None:
+        sql += " limit ?"
+        params.append(limit)
+    rows = []
+    for row in db.query(sql, params):
+        row["fields"] = json.loads(row["fields"] or "{}")
+        row["facts"] = json.loads(row["facts"] or "{}")
+        row["current"] = {key: row.pop(f"current_{key}") for key in ("context_window", "input_price", "output_price")}
+        rows.append(row)
+    return rows
+
+
+_LABELS = {
+    "name": "name",
+    "context_window": "context",
+    "max_output_tokens": "max output",
+    "input_price": "input",
+    "output_price": "output",
+    "cache_read_price": "cache read",
+    "input_modalities": "input modalities",
+    "output_modalities": "output modalities",
+    "supports_tools": "tools",
+    "supports_vision": "vision",
+    "supports_reasoning": "reasoning",
+    "model_type": "type",
+    "deprecated_at": "deprecated",
+}
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None:
+        return "unknown"
+    if field.endswith("_price"):
+        return f"${value:.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+    if field in ("context_window", "max_output_tokens"):
+        return format_tokens(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "+".join(value)
+    return str(value)
+
+
+def _summary(facts: Mapping[str, Any], current: Mapping[str, Any] | None = None, back: bool = False) -> str:
+    facts = {**{k: v for k, v in (current or {}).items() if v is not None}, **facts}
+    parts = ["back"] if back else []
+    if facts.get("context_window"):
+        parts.append(f"{format_tokens(facts['context_window'])} ctx")
+    if facts.get("input_price") is not None or facts.get("output_price") is not None:
+        parts.append(
+            f"{_value('input_price', facts.get('input_price'))}/{_value('output_price', facts.get('output_price'))}"
+        )
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def describe_change(row: Mapping[str, Any]) -> str:
+    """One line: ``+ groq llama-4-scout (131k ctx, $0.11/$0.34)``, ``~ openai gpt-4o input $5.00 -> $2.50``."""
+    head = f"{row['provider']} {row['model_id']}"
+    change = row["change"]
+    if change == "added":
+        return f"+ {head}{_summary(row['facts'], row.get('current'))}"
+    if change == "removed":
+        return f"- {head}"
+    diffs = ", ".join(
+        f"{_LABELS.get(f, f)} {_value(f, old)} -> {_value(f, new)}" for f, (old, new) in row["fields"].items()
+    )
+    if change == "returned":
+        return f"+ {head}{_summary(row['facts'], row.get('current'), back=True)}" + (f": {diffs}" if diffs else "")
+    return f"~ {head} {diffs}"
+
+
+def changes_atom(rows: list[dict[str, Any]], feed_url: str, title: str = "vexy: model changes") -> str:
+    """An Atom 1.0 feed of change rows (as :func:`list_changes` returns them)."""
+    updated = rows[0]["at"] if rows else "1970-01-01T00:00:00.000Z"
+    entries = []
+    for row in rows:
+        line = describe_change(row)
+        entries.append(
+            "  <entry>\n"
+            f"    <id>tag:vexy,2026:change/{row['id']}</id>\n"
+            f"    <title>{escape(line)}</title>\n"
+            f"    <updated>{escape(row['at'])}</updated>\n"
+            f'    <category term="{escape(row["provider"])}"/>\n'
+            f'    <category term="{escape(row["change"])}"/>\n'
+            f'    <content type="text">{escape(line)}</content>\n'
+            "  </entry>\n"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        f"  <title>{escape(title)}</title>\n"
+        f"  <id>{escape(feed_url)}</id>\n"
+        f'  <link rel="self" href="{escape(feed_url)}"/>\n'
+        f"  <updated>{escape(updated)}</updated>\n"
+        "  <author><name>vexy</name></author>\n" + "".join(entries) + "</feed>\n"
+    )
+
+
+_AS_OF_SQL = """
+select provider, model_id, change, facts, at from (
+  select provider, model_id, change, facts, at,
+    row_number() over (partition by provider, model_id order by at desc, id desc) as n
+  from model_changes where at <= ?
+) where n = 1 and change != 'removed'
+"""
+
+
+def _references_as_of(db: Database, when: str) -> list[Any]:
+    from .db import REFERENCE_PROVIDERS
+    from .fetch import extract_records
+    from .normalize import ReferenceIndex
+
+    indexes = []
+    for name in REFERENCE_PROVIDERS:
+        row = db.execute(
+            "select p.body from fetches f join payloads p on p.hash = f.payload_hash "
+            "where f.provider = ? and f.status in ('ok', 'unchanged') and f.finished_at <= ? "
+            "order by f.finished_at desc, f.id desc limit 1",
+            [name, when],
+        ).fetchone()
+        if row is None:
+            continue
+        records, _, _ = extract_records(json.loads(row[0]))
+        index = ReferenceIndex(name, records)
+        if len(index):
+            indexes.append(index)
+    return indexes
+
+
+def models_as_of(
+    db: Database, when: str, model_filter: Any = None, sort: str = "name", limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The models listed at ``when`` with their facts then: each provider's own facts from the
+    change log, enriched from the reference answers stored as of that moment."""
+    from .db import FACT_COLUMNS, fact_columns
+    from .normalize import FACT_FIELDS, enrich
+    from .query import query_models
+
+    references = _references_as_of(db, when)
+    memory = Database(memory=True)
+    rows = []
+    for provider, model_id, _change, facts_json, at in db.execute(_AS_OF_SQL, [when]).fetchall():
+        own = json.loads(facts_json or "{}")
+        facts = {f: own.get(f) for f in FACT_FIELDS}
+        facts["sources"] = {f: "provider" for f in own}
+        facts = enrich(provider, model_id, facts, references)
+        rows.append(
+            {
+                "provider": provider,
+                "model_id": model_id,
+                **fact_columns(facts),
+                "first_seen": None,
+                "updated_at": at,
+                "removed_at": None,
+            }
+        )
+    columns = {"provider": str, "model_id": str, "name": str, **FACT_COLUMNS}
+    memory["models"].create(
+        {**columns, "first_seen": str, "updated_at": str, "removed_at": str}, pk=("provider", "model_id")
+    )
+    memory["models"].insert_all(rows, batch_size=1000)
+    first_seen = dict(
+        ((p, m), at)
+        for p, m, at in db.execute(
+            "select provider, model_id, min(at) from model_changes where change = 'added' group by provider, model_id"
+        ).fetchall()
+    )
+    result = query_models(memory, model_filter, sort=sort, limit=limit)
+    for row in result:
+        row["first_seen"] = first_seen.get((row["provider"], row["model_id"]))
+    return result
+
+
+def prune(db: Database, keep: int) -> dict[str, int]:
+    """Keep the ``keep`` most recently used distinct payloads per provider (and every payload a
+    provider's current models came from); delete the rest. Fetch and change rows stay."""
+    from .db import write_transaction
+
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    current = {h for (h,) in db.execute("select payload_hash from providers where payload_hash is not null")}
+    keepers: set[str] = set(current)
+    for (provider,) in db.execute("select distinct provider from fetches").fetchall():
+        recent = db.execute(
+            "select payload_hash from fetches where provider = ? and payload_hash is not null "
+            "group by payload_hash order by max(finished_at) desc limit ?",
+            [provider, keep],
+        ).fetchall()
+        keepers.update(h for (h,) in recent)
+    doomed = [h for (h,) in db.execute("select hash from payloads").fetchall() if h not in keepers]
+    freed = 0
+    with write_transaction(db):
+        for digest in doomed:
+            freed += db.execute("select length(body) from payloads where hash = ?", [digest]).fetchone()[0] or 0
+            db.execute("delete from payloads where hash = ?", [digest])
+    return {"deleted": len(doomed), "kept": len(keepers), "bytes_freed": freed}
