@@ -281,3 +281,20 @@ def test_prune_keeps_the_last_payloads_and_history(history):
         assert len(models_as_of(db, fetches[0]["finished_at"])) == 3
     finally:
         db.close()
+
+
+def test_atom_feed_route_filters_by_provider(history, server):
+    catalog, (a, b, c), _ = history
+    server.routes["groq"].body = {"data": [{"id": "only-groq"}]}
+    catalog.fetch(["groq"])
+    base = ["--db", str(catalog.db_path), "serve", "--get"]
+    both = CliRunner().invoke(cli, [*base, "/-/vexy/changes.atom"])
+    assert both.exit_code == 0, both.output
+    titles = [e.find(f"{ATOM}title").text for e in ET.fromstring(both.stdout).findall(f"{ATOM}entry")]
+    assert "+ groq only-groq" in titles and len(titles) == 9
+    groq_only = CliRunner().invoke(cli, [*base, "/-/vexy/changes.atom?provider=groq"])
+    feed = ET.fromstring(groq_only.stdout)
+    assert [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")] == ["+ groq only-groq"]
+    assert feed.find(f"{ATOM}title").text == "vexy: model changes (groq)"
+    bad = CliRunner().invoke(cli, [*base, "/-/vexy/changes.atom?provider=grok"])
+    assert "unknown provider 'grok'" in bad.stdout

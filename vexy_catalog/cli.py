@@ -835,6 +835,171 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+def _export_tools() -> tuple[str, ...]:
+    from .export import TOOLS
+
+    return TOOLS
+
+
+@cli.command(name="export")
+@click.argument("tool", metavar="TOOL", type=click.Choice(_export_tools()))
+@click.argument("query", required=False)
+@model_filter_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="Write here instead of stdout: a file or directory for one-file formats, a directory for "
+    "codex, json and txt. A replaced file is kept as <name>.bak.",
+)
+@click.option(
+    "--merge",
+    "merge_path",
+    type=click.Path(dir_okay=False),
+    help="Merge into this config (aichat config.yaml, codex config.toml, mods.yml, the llm or LiteLLM "
+    "file), keeping everything else in it; rewritten in place with a .bak, or written to -o.",
+)
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    tool: str,
+    query: str | None,
+    output: str | None,
+    merge_path: str | None,
+    **filters: Any,
+) -> None:
+    """Export models as configuration for an AI command-line client.
+
+    TOOL is aichat, codex, mods, llm, litellm, or json / txt (the earlier tool's
+    models_<provider>.json / .txt files). QUERY and the filters select models as
+    'vexy models' does. aichat, mods, llm and litellm are one file, printed on stdout
+    unless -o is given; codex, json and txt write a directory. Files name key
+    variables, never a key's value.
+
+    \b
+    Examples:
+        vexy export aichat --tools --min-context 128000 -o ~/.config/aichat/config.yaml
+        vexy export aichat --merge ~/.config/aichat/config.yaml
+        vexy export codex --provider groq --merge ~/.codex/config.toml
+        vexy export codex --tools -o codex-home/
+        vexy export mods --merge ~/.config/mods/mods.yml
+        vexy export llm > "$(dirname "$(llm logs path)")/extra-openai-models.yaml"
+        vexy export litellm -o litellm-config.yaml
+        vexy export json -o models/
+    """
+    from pathlib import Path
+
+    from .export import MERGEABLE, SINGLE_FILE, MergeError, build_export, read_merge_target, write_export
+    from .export.storage import atomic_write_text
+    from .query import count_models
+
+    if merge_path and tool not in MERGEABLE:
+        raise click.UsageError(f"--merge works with {', '.join(MERGEABLE)}, not {tool}.")
+    single = tool in SINGLE_FILE
+    if not single and not output and not merge_path:
+        raise click.UsageError(f"{tool} writes several files: give a directory with -o DIR.")
+    merge_file = Path(merge_path).expanduser() if merge_path else None
+    catalog = _catalog(ctx)
+    model_filter = _model_filter(query, **filters)
+    with _user_errors():
+        _check_providers(catalog, model_filter.providers)
+        current = read_merge_target(tool, merge_file) if merge_file else {}
+        db = catalog._read_db()
+        try:
+            if not count_models(db, model_filter):
+                click.echo("No models match: the export lists none.", err=True)
+            export = build_export(db, tool, model_filter, merge_into=current)
+        except MergeError as e:
+            raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
+        finally:
+            db.close()
+    if single and not output and not merge_file:
+        click.echo(next(iter(export.files.values())), nl=False)
+    elif single:
+        ((filename, text),) = export.files.items()
+        target = Path(output).expanduser() if output else merge_file
+        assert target is not None
+        if target.is_dir() or (output or "").endswith(("/", "\\")):
+            target = target / (merge_file.name if merge_file else filename)
+        bak = target.with_name(target.name + ".bak")
+        if atomic_write_text(target, text, backup=True):
+            click.echo(f"Wrote {target}" + (f" (the previous file is {bak})" if bak.exists() else ""), err=True)
+        else:
+            click.echo(f"{target} is up to date", err=True)
+    else:
+        directory = Path(output).expanduser() if output else merge_file.parent  # type: ignore[union-attr]
+        if tool == "codex" and merge_file is not None and not output:
+            export.files[merge_file.name] = export.files.pop("config.toml")
+        changed = write_export(export, directory)
+        backups = [p for p in changed if p.with_name(p.name + ".bak").exists()]
+        if changed:
+            click.echo(
+                f"Wrote {len(changed)} of {len(export.files)} files to {directory}"
+                + (f" ({len(backups)} replaced, kept as .bak)" if backups else ""),
+                err=True,
+            )
+        else:
+            click.echo(f"{directory} is up to date ({len(export.files)} files)", err=True)
+    if export.hint:
+        click.echo(export.hint, err=True)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port to listen on.")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Preset for exposing the catalog: immutable file, no arbitrary SQL (canned queries stay), "
+    "no CSV streaming, 1s SQL time limit, robots blocked.",
+)
+@click.option("--cors", is_flag=True, help="Send CORS headers, so pages on other sites can read the JSON API.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
+@click.option(
+    "--get",
+    "get_path",
+    metavar="PATH",
+    help="Print the response to one request for PATH and exit (0 for status 200, else 1); no server starts.",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str, port: int, public: bool, cors: bool, open_browser: bool, get_path: str | None
+) -> None:
+    """Browse the catalog in Datasette and serve its JSON API.
+
+    The catalog (--db) is served as the database "vexy" with vexy's metadata and plugin:
+    search and facets on models, canned queries, /-/vexy/health and config downloads at
+    /-/vexy/config. Nothing is written while serving; without --public a catalog whose
+    schema is older than this vexy is upgraded first. A missing catalog is not created.
+
+    \b
+    Examples:
+        vexy serve                                   # http://127.0.0.1:8001/
+        vexy serve --public --host 0.0.0.0 --port 8080
+        vexy serve --get '/vexy/models.json?_search=llama&_shape=array'
+        vexy serve --get /-/vexy/health.json
+    """
+    from . import serve as serving
+
+    with _user_errors():
+        try:
+            ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors)
+        except serving.CatalogError as e:
+            raise click.ClickException(str(e)) from None
+    if get_path is not None:
+        response = serving.get(ds, get_path)
+        if response.is_text:
+            click.echo(response.body.decode("utf-8", "replace"))
+        else:
+            click.echo(response.body, nl=False)
+        ctx.exit(0 if response.status == 200 else 1)
+    if serving.CATALOG_DB not in ds.databases:
+        click.echo(f"No catalog at {ctx.obj['db']} yet: the page says to run 'vexy fetch'.", err=True)
+    if public:
+        click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
+    serving.run(ds, host, port, open_browser)
+
+
 def main() -> None:  # pragma: no cover - console-script convenience
     cli(prog_name="vexy")
 

@@ -548,7 +548,14 @@ def _apply_models(
         # The change log reads the rows as they were, so it is written first.
         log.write()
         if new_rows:
-            models.insert_all(new_rows, batch_size=BATCH_SIZE)
+            # The bulk of a first fetch: a plain executemany is several times quicker than
+            # insert_all's per-value conversion, and every value here is already a SQL type.
+            columns = list(new_rows[0])
+            db.conn.executemany(
+                f"insert into models ({', '.join(f'[{c}]' for c in columns)}) "
+                f"values ({', '.join('?' for _ in columns)})",
+                ([row[c] for c in columns] for row in new_rows),
+            )
         if changed_rows:
             models.upsert_all(changed_rows, pk=("provider", "model_id"), batch_size=BATCH_SIZE)
         if returned:

@@ -364,10 +364,19 @@ def _type_from_outputs(outputs: object) -> str | None:
 
 
 def _first(raw: dict[str, object], paths: Iterable[tuple[str, ...]], convert: Callable[[object], object]) -> object:
+    # Hot: runs for every path of every field of every record, so the walk is inlined and
+    # converters only see values that exist.
     for path in paths:
-        value = convert(_dig(raw, *path))
-        if value is not None:
-            return value
+        obj: object = raw
+        for key in path:
+            if not isinstance(obj, dict):
+                obj = None
+                break
+            obj = obj.get(key)
+        if obj is not None:
+            value = convert(obj)
+            if value is not None:
+                return value
     return None
 
 

@@ -1,0 +1,121 @@
+"""Codex CLI (0.134+): ``[model_providers.<id>]`` in ``config.toml``, one profile file per model.
+
+Codex now keeps profiles in files of their own, ``$CODEX_HOME/<profile>.config.toml``, selected
+with ``codex -p <profile>``; the legacy ``[profiles.x]`` tables and ``profile = "x"`` are refused.
+Each profile sets ``model``, ``model_provider`` and ``model_context_window`` (when known); Codex
+has no setting for a model's output limit or prices.
+
+- Providers: the openai kind only. Codex speaks only the Responses API (``wire_api =
+  "responses"``; ``"chat"`` was removed), which Anthropic's API does not serve. Not every
+  OpenAI-compatible provider serves ``{base_url}/responses`` either: the catalog cannot tell.
+- Provider ids: the provider's name, except Codex's reserved built-in ids (``openai``, ``ollama``,
+  ``lmstudio``, ``amazon-bedrock``), which may not be redefined: those become ``vexy-<name>``.
+- Models: chat models (and those of unknown type) not known to lack tool calling, since Codex is
+  an agent that works through tools.
+- Profile names: ``<provider id>-<model id>`` reduced to ``[a-z0-9_-]`` (Codex refuses dots and
+  slashes), made unique with ``-2``, ``-3``...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import CHAT_TYPES, ExportData, Provider, slug, unique
+from .merge import MergeError, load_toml, set_value
+
+CONFIG = "config.toml"
+PROFILE_SUFFIX = ".config.toml"
+RESERVED_IDS = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock"})
+HEADER = (
+    "Codex model providers written by `vexy export codex`. Each model has a profile file beside\n"
+    "this one, <profile>.config.toml: run `codex -p <profile>`. Codex speaks only the Responses\n"
+    "API, at {base_url}/responses; a provider that does not serve it will fail at request time."
+)
+
+
+def provider_id(provider: Provider) -> str:
+    pid = slug(provider.name) or "provider"
+    return f"vexy-{pid}" if pid in RESERVED_IDS else pid
+
+
+def selected(data: ExportData) -> list[tuple[Provider, list[dict[str, Any]]]]:
+    out = []
+    for provider, rows in data.by_provider(kinds=("openai",)):
+        models = [r for r in rows if r["model_type"] in CHAT_TYPES and r["supports_tools"] is not False]
+        if models:
+            out.append((provider, models))
+    return out
+
+
+def profiles(data: ExportData) -> list[tuple[str, Provider, dict[str, Any]]]:
+    """(profile name, provider, model row) for every exported model, names unique."""
+    taken: set[str] = set()
+    out = []
+    for provider, models in selected(data):
+        pid = provider_id(provider)
+        for row in models:
+            name = unique(slug(f"{pid}-{row['model_id']}"), taken)
+            out.append((name, provider, row))
+    return out
+
+
+def profile_values(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {"model": row["model_id"], "model_provider": provider_id(provider)}
+    if row["context_window"] is not None:
+        values["model_context_window"] = int(row["context_window"])
+    return values
+
+
+def render_config(data: ExportData, existing: str | None = None) -> str:
+    """``config.toml``: a new one, or ``existing`` with our providers added or updated."""
+    import tomlkit
+
+    doc = load_toml(existing, "The Codex config.toml")
+    if not existing or not existing.strip():
+        for line in HEADER.splitlines():
+            doc.add(tomlkit.comment(line))
+        doc.add(tomlkit.nl())
+    table = doc.get("model_providers")
+    if table is None:
+        table = tomlkit.table(is_super_table=True)
+        doc["model_providers"] = table
+        table = doc["model_providers"]
+    if not isinstance(table, dict):
+        raise MergeError("'model_providers' in the Codex config.toml is not a table")
+    for provider, _models in selected(data):
+        pid = provider_id(provider)
+        entry = table.get(pid)
+        if entry is None:
+            table[pid] = tomlkit.table()
+            entry = table[pid]
+        if not entry.get("name"):  # a display name the user chose stays
+            set_value(entry, "name", provider.name)
+        set_value(entry, "base_url", provider.api_base)
+        if provider.api_key_env:
+            set_value(entry, "env_key", provider.api_key_env)
+        set_value(entry, "wire_api", "responses")
+    return tomlkit.dumps(doc)
+
+
+def render_profile(provider: Provider, row: dict[str, Any], name: str, existing: str | None = None) -> str:
+    import tomlkit
+
+    doc = load_toml(existing, f"The Codex profile {name}{PROFILE_SUFFIX}")
+    if not existing or not existing.strip():
+        doc.add(tomlkit.comment(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`"))
+        if row["max_output_tokens"] is not None:
+            doc.add(tomlkit.comment(f"Max output {int(row['max_output_tokens'])} tokens (Codex has no setting for it)"))
+    for key, value in profile_values(provider, row).items():
+        set_value(doc, key, value)
+    return tomlkit.dumps(doc)
+
+
+def render(data: ExportData, existing: dict[str, str] | None = None) -> dict[str, str]:
+    """Every file, by name: ``config.toml`` and the profiles. ``existing`` holds the current
+    text of files that are already there (merged into rather than replaced)."""
+    existing = existing or {}
+    files = {CONFIG: render_config(data, existing.get(CONFIG))}
+    for name, provider, row in profiles(data):
+        filename = f"{name}{PROFILE_SUFFIX}"
+        files[filename] = render_profile(provider, row, name, existing.get(filename))
+    return files

@@ -1,0 +1,132 @@
+"""What every exporter reads from the catalog, and the rules they share.
+
+An exporter sees the catalog as :class:`ExportData`: the providers (name, kind, base URL, key
+variable) and the selected models, read once from the database. Client configuration only ever
+names a key's *variable*; nothing here reads a key's value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Provider kinds a client can call. "url" providers (LiteLLM's price file) are a list to read,
+# not an API to send prompts to, so client configs leave them out.
+CALLABLE_KINDS = ("openai", "anthropic")
+
+# Model types a chat client can use. NULL (unknown: many lists carry ids only) counts as chat,
+# since most models served by a chat-completions API are chat models.
+CHAT_TYPES = (None, "chat")
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    kind: str
+    base_url: str | None
+    api_key_env: str | None
+    payload_hash: str | None = None
+
+    @property
+    def callable(self) -> bool:
+        return self.kind in CALLABLE_KINDS and bool(self.base_url)
+
+    @property
+    def api_base(self) -> str:
+        return (self.base_url or "").rstrip("/")
+
+
+@dataclass
+class ExportData:
+    """Providers by name and the selected models (in provider, model id order)."""
+
+    providers: dict[str, Provider]
+    models: list[dict[str, Any]]
+    # Whether the selection was narrowed by more than --provider / --include-removed.
+    narrowed: bool = False
+    payloads: dict[str, Any] = field(default_factory=dict)
+
+    def by_provider(self, kinds: Iterable[str] = CALLABLE_KINDS) -> list[tuple[Provider, list[dict[str, Any]]]]:
+        """Callable providers of ``kinds`` that have selected models, with their models."""
+        kinds = tuple(kinds)
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in self.models:
+            grouped.setdefault(row["provider"], []).append(row)
+        out = []
+        for name in sorted(grouped):
+            provider = self.providers.get(name)
+            if provider is None or not provider.callable or provider.kind not in kinds:
+                continue
+            out.append((provider, grouped[name]))
+        return out
+
+
+def load_data(db: Any, model_filter: Any = None) -> ExportData:
+    """Read providers and the models ``model_filter`` selects (the rows ``vexy models`` shows)."""
+    from ..query import ModelFilter, query_models
+
+    model_filter = model_filter or ModelFilter()
+    providers = {
+        row["name"]: Provider(
+            name=row["name"],
+            kind=row["kind"] or "openai",
+            base_url=row["base_url"],
+            api_key_env=row["api_key_env"] or None,
+            payload_hash=row["payload_hash"],
+        )
+        for row in db.query("select name, kind, base_url, api_key_env, payload_hash from providers order by name")
+    }
+    models = query_models(db, model_filter, sort="provider")
+    narrowed = bool(
+        model_filter.query
+        or model_filter.min_context is not None
+        or model_filter.max_input_price is not None
+        or model_filter.tools
+        or model_filter.vision
+        or model_filter.reasoning
+        or model_filter.model_type
+    )
+    return ExportData(providers=providers, models=models, narrowed=narrowed)
+
+
+def load_payload(db: Any, payload_hash: str | None) -> Any:
+    """The stored answer with this hash (decoded), or None."""
+    if not payload_hash:
+        return None
+    row = db.execute("select body from payloads where hash = ?", [payload_hash]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def price(value: float | None) -> float | None:
+    """A price without float noise (0.5900000000000001 -> 0.59)."""
+    if value is None:
+        return None
+    return float(f"{value:.10g}")
+
+
+def per_token(value: float | None) -> float | None:
+    """USD per 1M tokens (the catalog's unit) as USD per token (LiteLLM's)."""
+    if value is None:
+        return None
+    return float(f"{value / 1_000_000:.10g}")
+
+
+_SLUG_RE = re.compile(r"[^a-z0-9_]+")
+
+
+def slug(text: str) -> str:
+    """Lowercase letters, digits, ``_`` and single hyphens: ``Llama-3.3 70B`` -> ``llama-3-3-70b``."""
+    return _SLUG_RE.sub("-", text.lower()).strip("-")
+
+
+def unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``... whichever is not in ``taken`` (which it joins)."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,99 @@
+"""Round-trip editing of a user's config: our entries added or updated, everything else kept.
+
+YAML goes through ruamel.yaml and TOML through tomlkit, both of which keep comments, key order,
+quoting and layout of what they do not touch. Values are only assigned when they differ, so a
+second merge of the same catalog produces the same bytes as the first.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["MergeError", "dump_yaml", "load_toml", "load_yaml", "set_value"]
+
+
+class MergeError(ValueError):
+    """The existing file cannot be merged into (not parseable, or not the expected shape)."""
+
+
+def _yaml(top_level_list: bool = False):  # -> ruamel.yaml.YAML
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round-trip, YAML 1.2: only true/false are booleans
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold long strings
+    if top_level_list:
+        yaml.indent(mapping=2, sequence=2, offset=0)  # "- key: ..." at the margin
+    else:
+        yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load_yaml(text: str | None, what: str) -> Any:
+    """The round-trip document of ``text`` (None for an empty file)."""
+    if not text or not text.strip():
+        return None
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _yaml().load(text)
+    except YAMLError as e:
+        raise MergeError(f"{what} is not valid YAML: {e}") from None
+
+
+def dump_yaml(doc: Any) -> str:
+    if isinstance(doc, list) and not doc:
+        # ruamel.yaml 0.19 cannot emit an empty top-level sequence: write it (and its comments).
+        comment = getattr(doc, "ca", None) and doc.ca.comment
+        tokens = comment[1] if comment and len(comment) > 1 and comment[1] else []
+        return "".join(token.value for token in tokens) + "[]\n"
+    out = io.StringIO()
+    _yaml(top_level_list=isinstance(doc, list)).dump(doc, out)
+    return out.getvalue()
+
+
+def load_toml(text: str | None, what: str) -> Any:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        return tomlkit.parse(text or "")
+    except TOMLKitError as e:
+        raise MergeError(f"{what} is not valid TOML: {e}") from None
+
+
+def _equal(old: Any, new: Any) -> bool:
+    old, new = _plain(old), _plain(new)
+    if isinstance(old, bool | int | float) or isinstance(new, bool | int | float):
+        # 1 == 1.0 == True in Python, but not in a config file.
+        return type(old) is type(new) and old == new
+    return old == new
+
+
+def set_value(mapping: Any, key: str, value: Any) -> None:
+    """``mapping[key] = value`` unless it already holds an equal value of the same type."""
+    if key in mapping and _equal(mapping[key], value):
+        return
+    mapping[key] = value
+
+
+def _plain(value: Any) -> Any:
+    """ruamel/tomlkit scalar wrappers as plain Python values, for comparison."""
+    unwrap = getattr(value, "unwrap", None)  # tomlkit items
+    if callable(unwrap):
+        return unwrap()
+    if isinstance(value, bool) or type(value).__name__ == "ScalarBoolean":  # ruamel's anchored booleans
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
