@@ -137,11 +137,11 @@ def test_vexy_changes_is_readable_and_grouped(history):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "openrouter (8 changes)"
-    assert f"  ~ openrouter {b} input $0.00 -> $0.03" in lines
+    assert f"  ~ openrouter {b} input $0 -> $0.03" in lines
     assert f"  ~ openrouter {c} context 256k -> 300k" in lines
     assert f"  - openrouter {a}" in lines
     assert "  + openrouter new/model (32k ctx, $1.00/$2.00)" in lines
-    assert f"  + openrouter {a} (back, 96k ctx, $0.01/$0.01)" in lines
+    assert f"  + openrouter {a} (back, 96k ctx, $0.015/$0.015)" in lines
     as_json = json.loads(CliRunner().invoke(cli, ["--db", str(catalog.db_path), "changes", "--json"]).stdout)
     assert len(as_json) == 8
     future = CliRunner().invoke(cli, ["--db", str(catalog.db_path), "changes", "--since", "2999-01-01"])
@@ -162,7 +162,7 @@ def test_atom_feed_of_changes(history):
     entries = feed.findall(f"{ATOM}entry")
     assert len(entries) == 8
     titles = [e.find(f"{ATOM}title").text for e in entries]
-    assert titles[0] == f"+ openrouter {a} (back, 96k ctx, $0.01/$0.01)"  # newest first
+    assert titles[0] == f"+ openrouter {a} (back, 96k ctx, $0.015/$0.015)"  # newest first
     assert f"~ openrouter {c} context 256k -> 300k" in titles
     assert len({e.find(f"{ATOM}id").text for e in entries}) == 8
     assert feed.find(f"{ATOM}updated").text == entries[0].find(f"{ATOM}updated").text

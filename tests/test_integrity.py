@@ -355,3 +355,21 @@ def test_providers_check_cli(providers, server):
     assert online.exit_code == 1
     assert report["groq"]["online"] == {"status": "ok", "models": 4, "error": None}
     assert report["mistral"]["online"]["status"] == "failed" and "HTTP 401" in report["mistral"]["online"]["error"]
+
+
+def test_verify_repairs_the_search_index(fetched):
+    _, db_path = fetched
+    # Remove groq's entries from the index the way a lost write would leave it.
+    sql(
+        db_path,
+        "insert into models_fts (models_fts, rowid, model_id, name, description) "
+        "select 'delete', rowid, model_id, name, description from models where provider = 'groq'",
+    )
+    assert sql(db_path, "select count(*) from models_fts where models_fts match 'gemma2'")[0][0] == 0
+    result = invoke("--db", str(db_path), "verify", "--json")
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem["check"] == "search_index"
+    assert invoke("--db", str(db_path), "verify", "--repair").exit_code == 0
+    found = sql(db_path, "select count(*) from models_fts where models_fts match 'gemma2'")[0][0]
+    assert found == 1

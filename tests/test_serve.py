@@ -426,13 +426,11 @@ def test_public_refuses_a_catalog_it_cannot_serve_as_is(catalog):
 
 
 def _make_outdated(db_path: Path) -> None:
-    """A catalog as vexy left it before the FTS step."""
+    """A catalog as an older vexy left it: before its newest schema step."""
     conn = sqlite3.connect(db_path)
     try:
-        for trigger in ("models_ai", "models_ad", "models_au"):
-            conn.execute(f"drop trigger {trigger}")
-        conn.execute("drop table models_fts")
-        conn.execute("delete from _sqlite_migrations where name = 'm003_models_fts'")
+        newest = conn.execute("select name from _sqlite_migrations order by id desc limit 1").fetchone()[0]
+        conn.execute("delete from _sqlite_migrations where name = ?", [newest])
         conn.commit()
     finally:
         conn.close()

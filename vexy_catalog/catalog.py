@@ -293,6 +293,8 @@ class ModelCatalog:
                     row = await to_thread.run_sync(
                         dbmod.record_fetch, db, by_name[result.provider], result, running.pop(result.provider)
                     )
+                # Stored: the decoded answer need not stay in memory for the rest of the run.
+                result.payload, result.records = None, []
                 summary.fetches.append(row)
                 if on_fetch is not None:
                     on_fetch(row)

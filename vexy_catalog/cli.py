@@ -660,11 +660,9 @@ def _check_providers(catalog: Any, names: Sequence[str]) -> None:
 
 
 def _price(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value == 0:
-        return "0"
-    return f"{value:.2f}" if value >= 0.01 else f"{value:.4f}"
+    from .query import format_price
+
+    return "" if value is None else format_price(value)
 
 
 def _tokens(value: int | None) -> str:

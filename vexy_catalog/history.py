@@ -23,7 +23,8 @@ from xml.sax.saxutils import escape
 
 from sqlite_utils import Database
 
-from .query import format_tokens
+from .normalize import FACT_FIELDS
+from .query import format_price, format_tokens
 
 __all__ = [
     "TRACKED_FIELDS",
@@ -37,21 +38,9 @@ __all__ = [
     "tracked",
 ]
 
-TRACKED_FIELDS = (
-    "name",
-    "context_window",
-    "max_output_tokens",
-    "input_price",
-    "output_price",
-    "cache_read_price",
-    "input_modalities",
-    "output_modalities",
-    "supports_tools",
-    "supports_vision",
-    "supports_reasoning",
-    "model_type",
-    "deprecated_at",
-)
+# The facts whose changes are logged: everything but what describes the listing rather than
+# the model (when it was created, who owns it) and free text that is rewritten at will.
+TRACKED_FIELDS = tuple(f for f in FACT_FIELDS if f not in ("created", "owned_by", "description"))
 
 
 def tracked(facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,7 +181,7 @@ def _value(field: str, value: Any) -> str:
     if value is None:
         return "unknown"
     if field.endswith("_price"):
-        return f"${value:.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+        return "$" + format_price(value)
     if field in ("context_window", "max_output_tokens"):
         return format_tokens(value)
     if isinstance(value, bool):

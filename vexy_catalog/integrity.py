@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
-from .db import canonical_json, fact_columns, refresh_facts, write_transaction
+from .db import canonical_json, fact_columns, index_new_models, max_model_rowid, refresh_facts, write_transaction
 from .fetch import AnswerShapeError, extract_records, utcnow
 
 __all__ = ["Problem", "VerifyReport", "verify"]
@@ -78,6 +79,7 @@ def verify(db: Database, repair: bool = False) -> VerifyReport:
             Problem("foreign_key", f"{table} row {rowid} points at a missing {parent} row", repairable=False)
         )
 
+    search_stale = _check_search_index(db, report)
     bad_payloads = _check_payloads(db, report)
     stored = _check_model_hashes(db, report)
     fixes = _check_against_payloads(db, report, bad_payloads, stored)
@@ -87,7 +89,25 @@ def verify(db: Database, repair: bool = False) -> VerifyReport:
             refresh_facts(db, sorted(providers))
         for problem, _fix in fixes:
             problem.repaired = True
+    if repair and search_stale is not None:
+        with write_transaction(db):
+            db.execute("insert into models_fts (models_fts) values ('rebuild')")
+        search_stale.repaired = True
     return report
+
+
+def _check_search_index(db: Database, report: VerifyReport) -> Problem | None:
+    """The full-text index must match the models' rows (inserts are indexed in bulk)."""
+    if not db["models_fts"].exists():
+        return None
+    try:
+        # FTS5's own check compares the index with the content table (models).
+        db.execute("insert into models_fts (models_fts, rank) values ('integrity-check', 1)")
+    except sqlite3.DatabaseError as e:
+        problem = Problem("search_index", f"the search index does not match the models table ({e})")
+        report.problems.append(problem)
+        return problem
+    return None
 
 
 def _check_payloads(db: Database, report: VerifyReport) -> set[str]:
@@ -254,6 +274,7 @@ def _apply_fixes(db: Database, fixes: list[tuple[Problem, _Fix]]) -> set[str]:
 
     now = utcnow()
     providers = set()
+    last = max_model_rowid(db)
     for _, fix in fixes:
         providers.add(fix.provider)
         if fix.action == "restore":
@@ -280,4 +301,5 @@ def _apply_fixes(db: Database, fixes: list[tuple[Problem, _Fix]]) -> set[str]:
                 "update models set removed_at = ? where provider = ? and model_id = ?",
                 [now, fix.provider, fix.model_id],
             )
+    index_new_models(db, last)
     return providers

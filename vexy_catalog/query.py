@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .normalize import FACT_FIELDS
+
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
@@ -19,6 +21,7 @@ __all__ = [
     "SORTS",
     "ModelFilter",
     "count_models",
+    "format_price",
     "format_tokens",
     "query_models",
     "stats",
@@ -27,30 +30,7 @@ __all__ = [
 MODEL_TYPES = ("chat", "completion", "embedding", "image", "audio", "rerank", "moderation")
 
 # Columns a model row offers to its readers (raw only on request).
-MODEL_COLUMNS = (
-    "provider",
-    "model_id",
-    "name",
-    "context_window",
-    "max_output_tokens",
-    "input_price",
-    "output_price",
-    "cache_read_price",
-    "input_modalities",
-    "output_modalities",
-    "supports_tools",
-    "supports_vision",
-    "supports_reasoning",
-    "model_type",
-    "created",
-    "owned_by",
-    "description",
-    "deprecated_at",
-    "sources",
-    "first_seen",
-    "updated_at",
-    "removed_at",
-)
+MODEL_COLUMNS = ("provider", "model_id", *FACT_FIELDS, "sources", "first_seen", "updated_at", "removed_at")
 
 # Sort name -> ORDER BY. Unknown values sort last whatever the direction; ties by provider, id.
 SORTS = {
@@ -118,6 +98,17 @@ def format_tokens(value: int) -> str:
     if value >= 10_000:
         return f"{round(value / 1000)}k"
     return f"{value:,}"
+
+
+def format_price(value: float) -> str:
+    """USD per 1M tokens for reading: 2.50, 0.59, 0.015, 0 (free): cents always, and the
+    sub-cent digits that tell cheap models apart."""
+    if value == 0:
+        return "0"
+    if value >= 1:
+        return f"{value:.2f}"
+    whole, _, digits = f"{value:.4f}".partition(".") if value >= 0.0001 else f"{value:.8f}".partition(".")
+    return f"{whole}.{digits.rstrip('0').ljust(2, '0')}"
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
