@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 LATENCY = 0.3  # seconds the fake server waits before each answer, like a distant provider
 CONFIG_TOOL = "aichat"  # any tool name: the config-download route is probed, not assumed
+# A download people make: one provider's models (all 110k models in one aichat file is ~10 MB
+# of YAML, which is a batch job, not a page).
+CONFIG_QUERY = "provider=openrouter"
 SEARCH_TERM = "llama"
 MB = 1024 * 1024
 
@@ -763,34 +766,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def register_plugins() -> list[str]:
-    """Load the project's Datasette plugins (datasette_plugins/*.py) as an installed vexy
-    would, so routes such as the config download are served when they exist."""
-    import importlib
-    import pkgutil
-
-    from datasette.plugins import pm
-
-    try:
-        package = importlib.import_module("datasette_plugins")
-    except ImportError:
-        return []
-    names = []
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"datasette_plugins.{info.name}")
-        if not pm.is_registered(module):
-            pm.register(module, name=f"vexy-{info.name}")
-        names.append(info.name)
-    return names
-
-
 async def _datasette_times(db_path: Path, paths: dict[str, str], n: int, warmup: int, budget: float) -> dict[str, Any]:
-    from datasette.app import Datasette
-    from datasette.utils import parse_metadata
+    # Exactly what `vexy serve` serves: our settings, metadata and plugin (loaded by its entry
+    # point, so vexy must be installed: pip install -e .).
+    from vexy_catalog.serve import build_datasette
 
-    metadata = parse_metadata((ROOT / "metadata.yml").read_text(encoding="utf-8"))
-    register_plugins()
-    ds = Datasette(files=[str(db_path)], metadata=metadata)
+    ds = build_datasette(db_path)
     await ds.invoke_startup()
     out: dict[str, Any] = {}
     for key, path in paths.items():
@@ -840,7 +821,7 @@ def bench_serving(db_path: Path, note: str, n: int, budget: float) -> list[Row]:
         "table": "/vexy/models",
         "search": f"/vexy/models?_search={SEARCH_TERM}",
         "facet": "/vexy/models?_facet=provider",
-        "config": f"/-/vexy/config/{CONFIG_TOOL}",
+        "config": f"/-/vexy/config/{CONFIG_TOOL}?{CONFIG_QUERY}",
     }
     # The main query of each page run straight on sqlite3: what Datasette adds on top of it.
     queries = {

@@ -617,12 +617,9 @@ def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
 
 
 def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds}s"
+    from .health import format_age
+
+    return "" if seconds is None else format_age(seconds)
 
 
 def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,6 +21,7 @@ __all__ = [
     "catalog_metrics",
     "check_provider_health",
     "check_system_health",
+    "format_age",
     "provider_health",
 ]
 
@@ -145,7 +146,7 @@ def check_system_health(
                 f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
             )
         elif row["stale"]:
-            problems.append(f"{row['name']}: no successful fetch within {_age(max_age)}")
+            problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
     if not providers:
         problems.append("no provider has been fetched yet - run 'vexy fetch'")
     return HealthStatus(
@@ -165,9 +166,18 @@ def check_provider_health(
     return check_system_health(db_path, max_age).provider_health.get(name, False)
 
 
-def _age(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
+def format_age(seconds: float | None) -> str:
+    """3725 -> '1h 2m', 86400 -> '1d': an age a reader takes in at a glance."""
+    if seconds is None:
+        return "never"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)

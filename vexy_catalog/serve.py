@@ -1086,20 +1086,9 @@ def css_urls(datasette: Any) -> list[str]:
 
 
 def _duration(seconds: float | None) -> str:
-    """3725 -> '1h 2m': an age a reader takes in at a glance."""
-    if seconds is None:
-        return "never"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-        if len(parts) == 2:
-            break
-    return " ".join(parts)
+    from .health import format_age
+
+    return format_age(seconds)
 
 
 # Datasette 0.65 lists every column's description above a table, pushing the rows off the
