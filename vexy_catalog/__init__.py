@@ -24,9 +24,16 @@ _EXPORTS = {
     "mask_sensitive_data": "security",
     "canonical_json": "db",
     "content_hash": "db",
+    "StorageManager": "export",
+    "ConfigManager": "export",
+    "check_system_health": "health",
+    "check_provider_health": "health",
+    "get_rate_limiter": "ratelimit",
+    "ProviderValidator": "validation",
 }
 
 __all__ = [
+    "ConfigManager",
     "FetchError",
     "FetchResult",
     "FetchSummary",
@@ -34,20 +41,27 @@ __all__ = [
     "ModelFetcher",
     "ProviderConfig",
     "ProviderKind",
+    "ProviderValidator",
     "ProvidersFileError",
+    "StorageManager",
     "UnknownProviderError",
     "__version__",
     "canonical_json",
+    "check_provider_health",
+    "check_system_health",
     "content_hash",
     "get_all_providers",
     "get_provider_by_name",
+    "get_rate_limiter",
     "mask_sensitive_data",
 ]
 
 if TYPE_CHECKING:
     from .catalog import FetchSummary, ModelCatalog, UnknownProviderError
     from .db import canonical_json, content_hash
+    from .export import ConfigManager, StorageManager
     from .fetch import FetchError, FetchResult, ModelFetcher
+    from .health import check_provider_health, check_system_health
     from .providers import (
         ProviderConfig,
         ProviderKind,
@@ -55,7 +69,9 @@ if TYPE_CHECKING:
         get_all_providers,
         get_provider_by_name,
     )
+    from .ratelimit import get_rate_limiter
     from .security import mask_sensitive_data
+    from .validation import ProviderValidator
 
 
 def __getattr__(name: str) -> Any:

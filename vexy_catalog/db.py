@@ -48,9 +48,15 @@ BUSY_TIMEOUT_MS = 30_000
 migrations = Migrations("vexy")
 
 
+# json.dumps with these arguments builds a new encoder per call; a fetch calls it several times
+# per model, so one encoder is kept. Same output as the json.dumps call of the contract.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    """The canonical JSON text of ``value``: sorted keys, compact separators, UTF-8 as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The canonical JSON text of ``value``: ``json.dumps(value, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)``."""
+    return _CANONICAL.encode(value)
 
 
 def content_hash(value: Any) -> str:
@@ -527,6 +533,25 @@ def record_fetch(
     return fetch
 
 
+_MODEL_INSERT_COLUMNS = (
+    "provider",
+    "model_id",
+    "raw",
+    "content_hash",
+    "first_seen",
+    "updated_at",
+    "removed_at",
+    "name",
+    *FACT_COLUMNS,
+)
+# The bulk of a first fetch: a plain executemany is several times quicker than insert_all's
+# per-value conversion, and every value here is already a SQL type.
+_MODEL_INSERT = (
+    f"insert into models ({', '.join(f'[{c}]' for c in _MODEL_INSERT_COLUMNS)}) "
+    f"values ({', '.join('?' for _ in _MODEL_INSERT_COLUMNS)})"
+)
+
+
 def _apply_models(
     db: Database, provider: str, records: list[tuple[str, Any]], now: str, fetch_id: int | None = None
 ) -> dict[str, int]:
@@ -540,18 +565,32 @@ def _apply_models(
         ).fetchall()
     }
     log = ChangeLog(db, provider, fetch_id, now)
-    new_rows: list[dict[str, Any]] = []
+    added = changed = came_back = 0
+    new_rows: list[list[Any]] = []
     changed_rows: list[dict[str, Any]] = []
     returned: list[tuple[str, str]] = []
-    for model_id, raw in records:
-        raw_json = canonical_json(raw)
-        digest = _sha256(raw_json)
-        old = existing.get(model_id)
-        if old is None:
-            facts = normalize_record(provider, model_id, raw)
-            log.added(model_id, facts)
-            new_rows.append(
-                {
+    last = max_model_rowid(db)
+
+    def flush() -> None:
+        # Written in batches as the answer is read, so a 100k-model answer never holds all its
+        # rows (and change records) in memory at once.
+        log.write()
+        if new_rows:
+            db.conn.executemany(_MODEL_INSERT, new_rows)
+            new_rows.clear()
+        if changed_rows:
+            db["models"].upsert_all(changed_rows, pk=("provider", "model_id"), batch_size=BATCH_SIZE)
+            changed_rows.clear()
+
+    with db.atomic():
+        for model_id, raw in records:
+            raw_json = canonical_json(raw)
+            digest = _sha256(raw_json)
+            old = existing.get(model_id)
+            if old is None:
+                facts = normalize_record(provider, model_id, raw)
+                log.added(model_id, facts)
+                row = {
                     "provider": provider,
                     "model_id": model_id,
                     "raw": raw_json,
@@ -561,60 +600,51 @@ def _apply_models(
                     "removed_at": None,
                     **fact_columns(facts),
                 }
-            )
-        elif old[0] != digest:
-            facts = normalize_record(provider, model_id, raw)
-            log.changed(model_id, facts, returned=old[1] is not None)
-            changed_rows.append(
-                {
-                    "provider": provider,
-                    "model_id": model_id,
-                    "raw": raw_json,
-                    "content_hash": digest,
-                    "updated_at": now,
-                    "removed_at": None,
-                    **fact_columns(facts),
-                }
-            )
-        elif old[1] is not None:
-            log.returned(model_id)
-            returned.append((provider, model_id))
-    listed = {model_id for model_id, _ in records}
-    gone = [
-        (now, provider, model_id)
-        for model_id, (_, removed_at) in existing.items()
-        if removed_at is None and model_id not in listed
-    ]
-    for _, _, model_id in gone:
-        log.removed(model_id)
-    models = db["models"]
-    with db.atomic():
-        # The change log reads the rows as they were, so it is written first.
-        log.write()
-        if new_rows:
-            # The bulk of a first fetch: a plain executemany is several times quicker than
-            # insert_all's per-value conversion, and every value here is already a SQL type.
-            columns = list(new_rows[0])
-            last = max_model_rowid(db)
-            db.conn.executemany(
-                f"insert into models ({', '.join(f'[{c}]' for c in columns)}) "
-                f"values ({', '.join('?' for _ in columns)})",
-                ([row[c] for c in columns] for row in new_rows),
-            )
-            index_new_models(db, last)
-        if changed_rows:
-            models.upsert_all(changed_rows, pk=("provider", "model_id"), batch_size=BATCH_SIZE)
+                new_rows.append([row[c] for c in _MODEL_INSERT_COLUMNS])
+                added += 1
+            elif old[0] != digest:
+                facts = normalize_record(provider, model_id, raw)
+                log.changed(model_id, facts, returned=old[1] is not None)
+                changed_rows.append(
+                    {
+                        "provider": provider,
+                        "model_id": model_id,
+                        "raw": raw_json,
+                        "content_hash": digest,
+                        "updated_at": now,
+                        "removed_at": None,
+                        **fact_columns(facts),
+                    }
+                )
+                if old[1] is not None:
+                    came_back += 1
+                else:
+                    changed += 1
+            elif old[1] is not None:
+                log.returned(model_id)
+                returned.append((provider, model_id))
+            if len(new_rows) + len(changed_rows) >= BATCH_SIZE:
+                flush()
+        listed = {model_id for model_id, _ in records}
+        gone = [
+            (now, provider, model_id)
+            for model_id, (_, removed_at) in existing.items()
+            if removed_at is None and model_id not in listed
+        ]
+        for _, _, model_id in gone:
+            log.removed(model_id)
+        flush()
+        index_new_models(db, last)
         if returned:
             db.conn.executemany("update models set removed_at = null where provider = ? and model_id = ?", returned)
         if gone:
             db.conn.executemany("update models set removed_at = ? where provider = ? and model_id = ?", gone)
-    came_back = sum(1 for row in changed_rows if existing[row["model_id"]][1] is not None)
     return {
         "model_count": len(records),
         # A model listed again after its removal counts as added back.
-        "added": len(new_rows) + len(returned) + came_back,
+        "added": added + len(returned) + came_back,
         "removed": len(gone),
-        "changed": len(changed_rows) - came_back,
+        "changed": changed,
     }
 
 

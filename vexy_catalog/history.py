@@ -53,10 +53,6 @@ def tracked(facts: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 class ChangeLog:
     """Collects one fetch's model changes; :meth:`write` inserts them (inside its transaction)."""
 
@@ -93,14 +89,17 @@ class ChangeLog:
         self.events.append(("removed", model_id, {}, self._last_facts(model_id)))
 
     def write(self) -> None:
+        from .db import canonical_json
+
         self.db.conn.executemany(
             "insert into model_changes (fetch_id, provider, model_id, change, fields, facts, at) "
             "values (?, ?, ?, ?, ?, ?, ?)",
             [
-                (self.fetch_id, self.provider, model_id, change, _canonical(fields), _canonical(facts), self.at)
+                (self.fetch_id, self.provider, model_id, change, canonical_json(fields), canonical_json(facts), self.at)
                 for change, model_id, fields, facts in self.events
             ],
         )
+        self.events.clear()
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> str | None:
