@@ -5,9 +5,12 @@ Tables and columns are a public interface (Datasette's JSON API and the exporter
 - ``providers``: one row per provider ever configured, with the outcome of its latest fetch.
 - ``models``: one row per (provider, model_id) ever listed. ``raw`` is the record as the
   provider sent it, ``content_hash`` its hash; ``removed_at`` is set when a successful answer no
-  longer lists the model and cleared when it is listed again. Rows are never deleted.
-- ``fetches``: one row per fetch attempt, whatever its outcome.
+  longer lists the model and cleared when it is listed again. Rows are never deleted. The
+  normalized facts (see :mod:`vexy_catalog.normalize`) are columns too, with ``sources``;
+  ``models_fts`` indexes ``model_id``, ``name`` and ``description`` for search.
+- ``fetches``: one row per fetch attempt, whatever its outcome (``running`` while under way).
 - ``payloads``: every distinct provider answer, stored once under its hash.
+- ``model_changes``: what each fetch saw change (see :mod:`vexy_catalog.history`).
 
 The hash contract: ``canonical_json(value)`` is ``json.dumps(value, sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)``; a hash is the sha256 hex digest of that text in
