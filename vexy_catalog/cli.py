@@ -521,9 +521,9 @@ def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: i
         raise click.BadParameter(str(e), param_hint="--since") from None
     catalog = _catalog(ctx)
     with _user_errors():
-        _check_providers(catalog, providers)
         db = catalog._read_db()
         try:
+            _check_providers(catalog, providers, db)
             rows = list_changes(db, moment, providers, limit)
         finally:
             db.close()
@@ -647,10 +647,14 @@ def _model_filter(query: str | None, **kwargs: Any):  # -> ModelFilter
     return ModelFilter(query=query, providers=list(kwargs.pop("providers") or ()), **kwargs)
 
 
-def _check_providers(catalog: Any, names: Sequence[str]) -> None:
+def _check_providers(catalog: Any, names: Sequence[str], db: Any) -> None:
+    """Unknown names are usage errors; names known to the open catalog (a provider since
+    removed from the configuration, say) are fine."""
     from .catalog import UnknownProviderError
 
-    known = set(catalog.providers) | set(catalog.provider_status())
+    if not names:
+        return
+    known = set(catalog.providers) | {name for (name,) in db.execute("select name from providers")}
     for name in names:
         if name not in known:
             raise UnknownProviderError(name, known)
@@ -717,9 +721,9 @@ def models(
     catalog = _catalog(ctx)
     model_filter = _model_filter(query, **filters)
     with _user_errors():
-        _check_providers(catalog, model_filter.providers)
         db = catalog._read_db()
         try:
+            _check_providers(catalog, model_filter.providers, db)
             shown = limit if (limit or as_json or as_csv) else 50
             if as_of is not None:
                 from .history import models_as_of, parse_since
@@ -897,10 +901,10 @@ def export_command(
     catalog = _catalog(ctx)
     model_filter = _model_filter(query, **filters)
     with _user_errors():
-        _check_providers(catalog, model_filter.providers)
         current = read_merge_target(tool, merge_file) if merge_file else {}
         db = catalog._read_db()
         try:
+            _check_providers(catalog, model_filter.providers, db)
             if not count_models(db, model_filter):
                 click.echo("No models match: the export lists none.", err=True)
             export = build_export(db, tool, model_filter, merge_into=current)

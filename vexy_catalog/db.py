@@ -318,7 +318,10 @@ def _provider_row(provider: ProviderConfig) -> dict[str, Any]:
 
 def sync_providers(db: Database, providers: list[ProviderConfig]) -> None:
     """Record the configuration of ``providers``; providers no longer configured keep their rows."""
-    with db.atomic():
+    # BEGIN IMMEDIATE, not atomic()'s deferred BEGIN: upsert_all reads the schema first, and a
+    # read snapshot that another writer moves past cannot be upgraded to a write (SQLITE_BUSY
+    # at once, no busy wait) - two `vexy fetch` at once hit exactly that.
+    with write_transaction(db):
         db["providers"].upsert_all((_provider_row(p) for p in providers), pk="name", batch_size=BATCH_SIZE)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "check_provider_health",
     "check_system_health",
     "format_age",
+    "health_problems",
     "provider_health",
 ]
 
@@ -72,9 +73,10 @@ def provider_health(
 
 def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Integrity quick check, schema version, size and counts."""
-    from .db import schema_version
+    from .db import migrations, schema_version
 
     quick = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+    applied = schema_version(db)
 
     def count(sql: str) -> int:
         return db.execute(sql).fetchone()[0]
@@ -84,7 +86,8 @@ def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) ->
         size = sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
     return {
         "quick_check": "ok" if quick == ["ok"] else "; ".join(quick[:10]),
-        "schema_version": schema_version(db),
+        "schema_version": applied,
+        "latest_schema_version": applied + len(migrations.pending(db)),
         "size_bytes": size,
         "providers": count("select count(*) from providers"),
         "models_listed": count("select count(*) from models where removed_at is null"),
@@ -116,6 +119,29 @@ class HealthStatus:
         }
 
 
+def health_problems(metrics: dict[str, Any], providers: list[dict[str, Any]], max_age: timedelta) -> list[str]:
+    """What is wrong, one line each, from :func:`catalog_metrics` and :func:`provider_health`."""
+    problems = []
+    if metrics["quick_check"] != "ok":
+        problems.append(f"integrity quick check failed: {metrics['quick_check']} - run 'vexy verify'")
+    if metrics["schema_version"] < metrics["latest_schema_version"]:
+        problems.append(
+            f"schema version {metrics['schema_version']} is older than this vexy's "
+            f"{metrics['latest_schema_version']} - run 'vexy fetch'"
+        )
+    for row in providers:
+        if row["last_status"] == "failed":
+            failures = row["consecutive_failures"]
+            problems.append(
+                f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
+            )
+        elif row["stale"]:
+            problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
+    if not providers:
+        problems.append("no provider has been fetched yet - run 'vexy fetch'")
+    return problems
+
+
 def _db_path(db_path: str | os.PathLike[str] | None) -> Path:
     return Path(db_path or os.environ.get("VEXY_DB") or "vexy.db")
 
@@ -136,19 +162,7 @@ def check_system_health(
         metrics = catalog_metrics(db, path)
     finally:
         db.close()
-    problems = []
-    if metrics["quick_check"] != "ok":
-        problems.append(f"integrity quick check failed: {metrics['quick_check']} - run 'vexy verify'")
-    for row in providers:
-        if row["last_status"] == "failed":
-            failures = row["consecutive_failures"]
-            problems.append(
-                f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
-            )
-        elif row["stale"]:
-            problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
-    if not providers:
-        problems.append("no provider has been fetched yet - run 'vexy fetch'")
+    problems = health_problems(metrics, providers, max_age)
     return HealthStatus(
         overall_health=not problems,
         provider_health={row["name"]: row["healthy"] for row in providers},

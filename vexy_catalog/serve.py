@@ -38,6 +38,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from .health import format_age
+
 __all__ = [
     "CATALOG_DB",
     "FILTER_PARAMS",
@@ -621,7 +623,6 @@ async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, A
     public = bool(options and options.public)
 
     def compute(conn: sqlite3.Connection) -> dict[str, Any]:
-        from .db import migrations
         from .health import catalog_metrics, provider_health
 
         sdb = _sqlite_utils(conn)
@@ -632,33 +633,20 @@ async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, A
         for row in providers:
             row["models_listed"] = listed.get(row["name"], 0)
         metrics = catalog_metrics(sdb, db.path)
-        metrics["latest_schema_version"] = metrics["schema_version"] + len(migrations.pending(sdb))
         metrics["mode"] = "immutable" if not db.is_mutable else "read-only"
         if not public:
             metrics["path"] = db.path
         return {"catalog": metrics, "providers": providers}
 
+    from .health import health_problems
+
     data = await db.execute_fn(compute)
     catalog, providers = data["catalog"], data["providers"]
-    problems = []
-    if catalog["quick_check"] != "ok":
-        problems.append(f"integrity quick check failed: {catalog['quick_check']}")
-    if catalog["schema_version"] < catalog["latest_schema_version"]:
-        problems.append(
-            f"schema version {catalog['schema_version']} is older than this vexy's "
-            f"{catalog['latest_schema_version']} - run 'vexy fetch'"
-        )
-    for row in providers:
-        if row["last_status"] == "failed":
-            n = row["consecutive_failures"]
-            problems.append(f"{row['name']}: last {n} fetch{'es' if n != 1 else ''} failed: {row['last_error']}")
-        elif row["stale"]:
-            problems.append(f"{row['name']}: no successful fetch within {_duration(max_age.total_seconds())}")
+    problems = health_problems(catalog, providers, max_age)
     if catalog["quick_check"] != "ok":
         status, code = "corrupt", 503
     elif not providers:
         status, code = "empty", 200
-        problems.append("no provider has been fetched yet - run 'vexy fetch'")
     elif problems:
         status, code = "degraded", 200
     else:
@@ -704,11 +692,11 @@ async def health_page(request: Any, datasette: Any) -> Any:
         return _text(f"max_age: {e}", 400)
     report, status = await health_report(datasette, max_age)
     for row in report["providers"]:
-        row["age"] = _duration(row["age_seconds"])
+        row["age"] = format_age(row["age_seconds"])
         row["href"] = datasette.urls.row(CATALOG_DB, "providers", _tilde(row["name"]))
     html = await datasette.render_template(
         "vexy_health.html",
-        {"report": report, "max_age": _duration(report["max_age_seconds"]), "json_url": "/-/vexy/health.json"},
+        {"report": report, "max_age": format_age(report["max_age_seconds"]), "json_url": "/-/vexy/health.json"},
         request=request,
     )
     return Response.html(html, status=status)
@@ -1083,12 +1071,6 @@ def extra_template_vars(view_name: str, database: str, table: str, request: Any,
 
 def css_urls(datasette: Any) -> list[str]:
     return [datasette.urls.static_plugins("vexy", "vexy.css")]
-
-
-def _duration(seconds: float | None) -> str:
-    from .health import format_age
-
-    return format_age(seconds)
 
 
 # Datasette 0.65 lists every column's description above a table, pushing the rows off the
