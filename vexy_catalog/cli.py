@@ -195,7 +195,7 @@ def _log_to_stderr() -> None:
         def format(self, record: logging.LogRecord) -> str:
             return mask_sensitive_data(super().format(record))
 
-    handler = logging.StreamHandler(click.get_text_stream("stderr"))
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Masked("  %(message)s"))
     logger = logging.getLogger("vexy")
     logger.handlers[:] = [handler]
@@ -746,7 +746,7 @@ def models(
     if as_csv:
         import csv
 
-        writer = csv.DictWriter(click.get_text_stream("stdout"), fieldnames=list(rows[0]) if rows else [])
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
         if rows:
             writer.writeheader()
             for row in rows:
