@@ -13,11 +13,17 @@ lmstudio mancer mistral moonshot morphllm nebius nineteenai novita openai openro
 pollinations redpill sambanova targon togetherai xai zai""".split()
 
 
-def test_the_forty_builtin_providers_of_the_seed():
+ADDED_NAMES = """azure bedrock cloudflare-ai-gateway cloudflare-workers-ai cohere dashscope github-models minimax
+nvidia ollama ovhcloud perplexity siliconflow venice vercel vertex vllm""".split()
+
+
+def test_the_forty_builtin_providers_of_the_seed_and_the_ones_added_since():
     providers = get_all_providers()
-    assert [p.name for p in providers] == sorted(SEED_NAMES)
-    assert len(providers) == 40
+    assert [p.name for p in providers] == sorted(SEED_NAMES + ADDED_NAMES)
+    assert len(SEED_NAMES) == 40
     assert all(p.source == "builtin" for p in providers)
+    # Each added provider cites the page that documents its list endpoint.
+    assert all((get_provider_by_name(n).docs or "").startswith("https://") for n in ADDED_NAMES)
 
 
 @pytest.mark.parametrize(
@@ -77,8 +83,13 @@ def test_builtin_urls_and_key_variables(name, kind, base_url, key_env, models_ur
 
 def test_public_lists_need_no_key_and_the_rest_do():
     providers = {p.name: p for p in get_all_providers()}
-    assert {n for n, p in providers.items() if not p.needs_key} == {"litellm", "openrouter", "pollinations", "llm7"}
+    public = {n for n, p in providers.items() if not p.missing_variables({})}
+    assert public == {"litellm", "openrouter", "pollinations", "llm7", "ovhcloud", "ollama"}
     assert providers["groq"].needs_key and not providers["groq"].has_key()
+    # Local servers and cloud accounts need their address or account, not (only) a key.
+    assert providers["vllm"].missing_variables({}) == ["VLLM_BASE_URL"]
+    assert providers["azure"].missing_variables({}) == ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"]
+    assert providers["vertex"].missing_variables({}) == ["GOOGLE_CLOUD_PROJECT"]
 
 
 def test_base_url_variables_still_override(monkeypatch):
@@ -157,8 +168,10 @@ lmstudio:
         False,
         "user",
     )
+    # Written before ollama was built in, this entry still lists Ollama's models at /api/tags.
+    assert ollama.models_url == "http://localhost:11434/api/tags"
     assert "lmstudio" not in providers
-    assert len(providers) == 40  # 40 built-ins + ollama - lmstudio
+    assert len(providers) == 40 + len(ADDED_NAMES) - 1  # the built-ins - lmstudio (ollama is one of them)
     assert "lmstudio" in load_providers(path, include_disabled=True)
 
 
@@ -178,7 +191,10 @@ def test_user_file_base_url_beats_base_url_variable(tmp_path, monkeypatch):
     "text,expected",
     [
         ("groq:\n  base_ulr: http://x\n", "provider 'groq': unknown field 'base_ulr'"),
-        ("groq:\n  kind: grpc\n", "provider 'groq', field 'kind': expected one of openai, anthropic, url, got 'grpc'"),
+        (
+            "groq:\n  kind: grpc\n",
+            "provider 'groq', field 'kind': expected one of openai, anthropic, url, native, got 'grpc'",
+        ),
         ("groq:\n  base_url: ftp://x\n", "provider 'groq', field 'base_url': expected an http:// or https:// URL"),
         ("groq:\n  base_url: 42\n", "provider 'groq', field 'base_url'"),
         ("groq:\n  api_key_env: 'not a name'\n", "provider 'groq', field 'api_key_env'"),

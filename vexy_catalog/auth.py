@@ -146,19 +146,34 @@ async def _google_token(provider: ProviderConfig, env: Mapping[str, str]) -> str
 
 def _google_auth_token(provider: ProviderConfig, path: str) -> str:
     try:
-        import google.auth
         import google.auth.exceptions
         from google.auth.transport.requests import Request
+        from google.oauth2 import credentials as user_credentials
+        from google.oauth2 import service_account
     except ImportError:
         raise MissingExtra(
             f"{provider.name} reads GOOGLE_APPLICATION_CREDENTIALS through google-auth: pip install 'vexy[gcp]'"
         ) from None
+    import json
+
+    where = f"GOOGLE_APPLICATION_CREDENTIALS ({path})"
     try:
-        credentials, _ = google.auth.load_credentials_from_file(path, scopes=[GOOGLE_SCOPE])
+        with open(path, encoding="utf-8") as f:
+            kind = json.load(f).get("type")
+        # Each credential type through its own loader: a file of another type is refused, not run.
+        if kind == "service_account":
+            credentials = service_account.Credentials.from_service_account_file(path, scopes=[GOOGLE_SCOPE])
+        elif kind == "authorized_user":
+            credentials = user_credentials.Credentials.from_authorized_user_file(path, scopes=[GOOGLE_SCOPE])
+        else:
+            raise FetchError(
+                f"{where} holds credentials of type {kind!r}: vexy reads service_account and authorized_user "
+                "files; for other types unset it and use the gcloud CLI"
+            )
         credentials.refresh(Request())
-    except (google.auth.exceptions.GoogleAuthError, OSError, ValueError) as e:
-        raise FetchError(f"no Google access token from GOOGLE_APPLICATION_CREDENTIALS ({path}): {e}") from None
+    except (google.auth.exceptions.GoogleAuthError, OSError, ValueError, AttributeError) as e:
+        raise FetchError(f"no Google access token from {where}: {e}") from None
     token = getattr(credentials, "token", None)
     if not token:
-        raise FetchError(f"no Google access token from GOOGLE_APPLICATION_CREDENTIALS ({path})")
+        raise FetchError(f"no Google access token from {where}")
     return str(token)

@@ -173,11 +173,11 @@ _MORE_BUILTINS: dict[str, dict[str, Any]] = {
     },
     "ollama": {
         # https://docs.ollama.com/api/tags: GET /api/tags answers {"models": [{"name", "model",
-        # "size", "details": {...}}]}; no key. OLLAMA_HOST is Ollama's own address variable.
-        "kind": "native",
-        "base_url": "http://localhost:11434",
-        "base_url_env": "OLLAMA_HOST",
-        "models_path": "/api/tags",
+        # "size", "details": {...}}]}; no key. OLLAMA_HOST is Ollama's own address variable
+        # (host:port); the base URL is its OpenAI-compatible /v1, the list one level up.
+        "base_url": "${OLLAMA_HOST:-http://localhost:11434}/v1",
+        "base_url_env": "OLLAMA_API_OPENAI",
+        "models_path": "../api/tags",
         "api_key_env": None,
         "auth": "none",
         "local": True,

@@ -708,7 +708,10 @@ def _note(provider: ProviderConfig) -> str:
 
 
 def _local_hint(provider: ProviderConfig) -> str:
-    where = f" or set {provider.base_url_env}" if provider.base_url_env else ""
+    from .providers import template_variables
+
+    variables = template_variables(provider.base_url) or ([provider.base_url_env] if provider.base_url_env else [])
+    where = f" or set {' or '.join(variables)}" if variables else ""
     return f" (start the server{where}; a local provider that is not running is skipped)"
 
 

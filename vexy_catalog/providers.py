@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from .builtins import _BUILTIN_TABLE, _MORE_BUILTINS, _PUBLIC_LISTS
 
@@ -264,8 +264,8 @@ class ProviderConfig:
     def models_url(self) -> str:
         """The URL template of the model list: ``base_url`` joined with ``models_path``.
 
-        A path is appended to the base URL (``/models``); one starting with ``../`` is resolved
-        against it (``../catalog/models``); a full URL stands alone.
+        A path is appended to the base URL (``/models``); each leading ``../`` first drops the
+        base URL's last path segment (``../catalog/models``); a full URL stands alone.
         """
         path = self.models_path
         if path is None:
@@ -274,9 +274,14 @@ class ProviderConfig:
             return self.base_url
         if path.startswith(("http://", "https://", "${")):
             return path
-        if path.startswith("../"):
-            return urljoin(self.base_url.rstrip("/") + "/", path)
-        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        base = self.base_url.rstrip("/")
+        while path.startswith("../"):
+            # Up one path segment, never past the origin (nor into a placeholder's default).
+            head, _, last = base.rpartition("/")
+            if last and "://" in head + "/" and not head.endswith(":/") and head.count("}") == base.count("}"):
+                base = head
+            path = path[3:]
+        return base + "/" + path.lstrip("/")
 
     @property
     def env_var(self) -> str | None:
@@ -385,9 +390,8 @@ class ProviderConfig:
         """
         env = os.environ if environ is None else environ
         url, missing = expand(self.models_url, env)
-        if url and "://" not in url.split("/", 1)[0] + "/" and not url.startswith(("http://", "https://")):
-            # Local servers' own variables often hold host:port only (OLLAMA_HOST=127.0.0.1:11434).
-            url = "http://" + url
+        if url:
+            url = _with_scheme(url)
         headers = {}
         for name, template in self.all_headers.items():
             value, unset = expand(template, env)
@@ -789,8 +793,13 @@ def load_providers_file(
 def _apply_env_base_urls(providers: dict[str, ProviderConfig], environ: Mapping[str, str]) -> dict[str, ProviderConfig]:
     for name, provider in providers.items():
         if provider.base_url_env and environ.get(provider.base_url_env):
-            providers[name] = replace(provider, base_url=environ[provider.base_url_env])
+            providers[name] = replace(provider, base_url=_with_scheme(environ[provider.base_url_env]))
     return providers
+
+
+def _with_scheme(url: str) -> str:
+    """``host:port`` as local servers' own variables often hold it (OLLAMA_HOST) is ``http://host:port``."""
+    return url if "://" in url or url.startswith("${") else "http://" + url
 
 
 def _providers_file_from_env(providers_file: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
