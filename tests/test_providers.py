@@ -224,3 +224,85 @@ def test_missing_user_file(tmp_path):
 
 def test_empty_user_file_changes_nothing(tmp_path):
     assert load_providers(write(tmp_path, "")) == load_providers()
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_readme_example_providers_file_is_valid_and_every_field_is_documented(tmp_path):
+    from vexy_catalog.providers import _FIELDS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Your own providers file") :]
+    example = section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", section.index("```yaml"))]
+    providers = load_providers(write(tmp_path, example), include_disabled=True)
+    assert providers["my-azure"].list_auth.describe() == "header api-key"
+    assert providers["my-azure"].params == {"api-version": "preview"}
+    assert providers["my-ollama"].models_url == "http://gpu-box.lan:11434/api/tags"
+    assert providers["my-workers-ai"].list_paging.total_field == "result_info.total_count"
+    assert providers["corp-gateway"].models_url == "https://llm.example.com/api/v2/catalog?format=full"
+    assert not providers["vendor-docs-only"].listable
+    table = section[section.index("| field | meaning |") :]
+    for name in _FIELDS:
+        assert f"`{name}`" in table, name
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("x:\n  base_url: http://h\n  auth: basic\n", "provider 'x', field 'auth': expected bearer, none, google"),
+        ("x:\n  base_url: http://h\n  auth: {header: 'bad name'}\n", "field 'auth'"),
+        (
+            "x:\n  base_url: http://h\n  auth: {query: key, value: '${K'}\n",
+            "field 'auth': expected a value whose placeholders",
+        ),
+        ("x:\n  base_url: http://h\n  auth: {aws_sigv4: {service: bedrock}}\n", "field 'auth'"),
+        ("x:\n  base_url: http://h\n  paging: pages\n", "field 'paging': expected none, anthropic, link-header"),
+        ("x:\n  base_url: http://h\n  paging: {cursor: {param: p}}\n", "field 'paging'"),
+        ("x:\n  base_url: http://h\n  paging: {page: {param: p, size: 10}}\n", "field 'paging'"),
+        ("x:\n  base_url: http://h\n  paging: {page: {param: p, start: 5}}\n", "field 'paging'"),
+        ("x:\n  base_url: http://h\n  params: {v: [1]}\n", "field 'params'"),
+        ("x:\n  base_url: http://h\n  list_path: 'a..b'\n", "field 'list_path': expected a dotted path"),
+        ("x:\n  base_url: http://h\n  id_field: ''\n", "field 'id_field'"),
+        ("x:\n  base_url: 'https://${ACCOUNT/v1'\n", "field 'base_url'"),
+        ("x:\n  base_url: 'ftp://${HOST}/v1'\n", "field 'base_url': expected an http:// or https:// URL"),
+        ("x:\n  models_url: /relative\n  base_url: http://h\n", "field 'models_url'"),
+        (
+            "x:\n  base_url: http://h\n  models_path: /m\n  models_url: http://h/m\n",
+            "give models_path or models_url, not both",
+        ),
+        ("x:\n  base_url: http://h\n  local: 1\n", "field 'local': expected true or false"),
+        ("x:\n  base_url: http://h\n  list: 'no'\n", "field 'list': expected true or false"),
+        ("x:\n  base_url: http://h\n  note: [a]\n", "field 'note'"),
+    ],
+)
+def test_every_new_field_is_checked_with_file_provider_and_field_named(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ProvidersFileError) as info:
+        load_providers_file(path)
+    assert str(info.value).startswith(f"{path}: provider 'x'")
+    assert expected in str(info.value)
+
+
+def test_placeholders_fill_urls_headers_params_and_credentials_at_request_time(tmp_path):
+    path = write(
+        tmp_path,
+        """
+acme:
+  base_url: https://${ACME_HOST:-api.acme.example}/${ACME_ACCOUNT}/v1
+  api_key_env: ACME_KEY
+  auth: {header: Authorization, value: 'Token ${ACME_KEY}'}
+  headers: {X-Org: '${ACME_ORG}'}
+  params: {region: '${ACME_REGION:-eu}'}
+""",
+    )
+    acme = load_providers(path)["acme"]
+    env = {"ACME_ACCOUNT": "a1", "ACME_KEY": "k-123456", "ACME_ORG": "o"}
+    resolved = acme.resolve(env)
+    assert resolved.url == "https://api.acme.example/a1/v1/models"
+    assert resolved.headers == {"X-Org": "o"} and resolved.params == {"region": "eu"}
+    assert acme.request_headers(env)["Authorization"] == "Token k-123456"
+    assert acme.missing_variables({"ACME_KEY": "k"}) == ["ACME_ACCOUNT"]
+    assert acme.resolve({**env, "ACME_ORG": ""}).headers == {}  # an unset header is left out
+    # Values sent in headers and query strings are masked like keys.
+    assert set(acme.secret_env_vars()) == {"ACME_KEY", "ACME_ORG", "ACME_REGION"}

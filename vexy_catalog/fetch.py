@@ -541,7 +541,10 @@ class ModelFetcher:
                 headers["If-None-Match"] = str(validators["etag"])
             if validators.get("last_modified"):
                 headers["If-Modified-Since"] = str(validators["last_modified"])
-        request_url = httpx.URL(url, params={**params, **credentials.params} or None)
+        # Merged into the URL's own query: a models_url may carry parameters, a next-page link does.
+        request_url = httpx.URL(url)
+        if params or credentials.params:
+            request_url = request_url.copy_merge_params({**params, **credentials.params})
         home = _origin(request_url)
         for _ in range(MAX_REDIRECTS + 1):
             request = client.build_request("GET", request_url, headers=headers)
