@@ -379,5 +379,8 @@ def test_a_catalog_from_before_the_shape_column_still_verifies(providers, server
 
 def test_a_models_url_keeps_its_own_query_and_gains_the_params(server, tmp_path):
     server.set("q", Route(body={"data": [{"id": "m"}]}, require={"type": "text", "v": "2"}))
-    text = f"q:\n  models_url: {server.origin}/q/v1/models?type=text\n  base_url: {server.origin}/q/v1\n  params: {{v: '2'}}\n"
+    text = (
+        f"q:\n  models_url: {server.origin}/q/v1/models?type=text\n  base_url: {server.origin}/q/v1\n"
+        "  params: {v: '2'}\n"
+    )
     assert vexy(tmp_path, text, "fetch", "q").exit_code == 0

@@ -245,7 +245,8 @@ def m006_lighter_search_index(db: Database) -> None:
 def m007_fetch_shape(db: Database) -> None:
     # Which rule found the model list in the answer (data[].id, models[].name, {} for an object
     # keyed by id, ...) and over how many pages: see vexy_catalog.records.
-    db["fetches"].add_column("shape", str)
+    if "shape" not in db["fetches"].columns_dict:
+        db["fetches"].add_column("shape", str)
 
 
 def max_model_rowid(db: Database) -> int:
