@@ -379,7 +379,7 @@ def test_a_provider_missing_its_variables_is_skipped_with_each_named(server, tmp
     assert result.exit_code == 0
     assert "Skipped cloudflare-workers-ai: CLOUDFLARE_ACCOUNT_ID is not set" in result.stderr
     assert (
-        "Skipped bedrock: AWS_REGION or AWS_DEFAULT_REGION and AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "Skipped bedrock: AWS_REGION or AWS_DEFAULT_REGION; AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
         "(or AWS_PROFILE) are not set" in result.stderr
     )
     assert server.requests == []

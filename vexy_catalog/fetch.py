@@ -27,7 +27,7 @@ import httpx
 from . import __version__
 from .auth import Credentials, MissingExtra, credentials_for
 from .errors import AnswerShapeError, FetchError
-from .providers import ProviderConfig
+from .providers import ProviderConfig, Resolved
 from .ratelimit import RateLimiter
 from .records import NOT_MODELS, Found, extract_records, find_records, merged, more_pages_hint
 from .security import MASK, mask_sensitive_data
@@ -381,7 +381,7 @@ class ModelFetcher:
         client: httpx.AsyncClient,
         provider: ProviderConfig,
         url: str,
-        resolved: Any,
+        resolved: Resolved,
         credentials: Credentials,
         validators: Mapping[str, str | None] | None,
     ) -> _Answer:
@@ -414,7 +414,8 @@ class ModelFetcher:
         items: list[Any] = []
         nbytes = 0
         path: tuple[str, ...] | None = None
-        seen: set[str] = set()
+        listed: set[str] = set()
+        cursors: set[str] = set()
         page_number = paging.start
         cursor: str | None = None
         next_url: str | None = None
@@ -446,21 +447,20 @@ class ModelFetcher:
             if page.path is None:
                 raise AnswerShapeError("a paged answer must hold a list, not an object keyed by model id")
             path = page.path
-            new_ids = [i for i, _ in page.records if i not in seen]
+            new_ids = [i for i, _ in page.records if i not in listed]
             items.extend(page.items)
-            seen.update(i for i, _ in page.records)
-            cursor, next_url, more = _next_page(paging, answer, page, len(seen), request_url)
+            listed.update(new_ids)
+            cursor, next_url, more = _next_page(paging, answer, page, len(listed), request_url)
             if not more:
                 break
             if not new_ids and page.items:
                 raise AnswerShapeError(
                     f"{paging.style} paging does not advance: page {pages} repeats records already listed"
                 )
-            if paging.style in ("cursor", "anthropic") and cursor is not None:
-                key = f"cursor:{cursor}"
-                if key in seen:
+            if cursor is not None:
+                if cursor in cursors:
                     raise AnswerShapeError(f"{paging.style} paging does not advance (the cursor {cursor!r} repeats)")
-                seen.add(key)
+                cursors.add(cursor)
             page_number += 1
         else:
             raise AnswerShapeError(f"{paging.style} paging went past {MAX_PAGES} pages")

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .providers import ProviderConfig, template_variables
+from .providers import ProviderConfig, expand, template_variables
 from .security import mask_sensitive_data
 
 __all__ = [
@@ -82,11 +82,16 @@ class ProviderValidator:
             warnings.append("no endpoint lists this provider's models: 'vexy fetch' skips it" + _note(provider))
             return ValidationResult(True, warnings, ValidationSeverity.WARNING)
         missing = provider.missing_variables(self.environ)
-        # The URL as it will be requested: placeholders filled where set, else a stand-in.
-        filler = {n: self.environ.get(n) or f"{n.lower()}" for n in template_variables(provider.models_url)}
-        url = provider.resolve(filler).url if provider.models_url else ""
+        # The URL as it will be requested: placeholders filled where set, else a stand-in. One
+        # that starts with an unset variable (${VLLM_BASE_URL}) cannot be judged until it is set.
+        template = provider.models_url
+        stand_ins = {m.split(" or ")[0]: m.split(" or ")[0].lower() for m in _unset(template, self.environ)}
+        url = provider.resolve({**self.environ, **stand_ins}).url if template else ""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        undetermined = template.startswith("${") and bool(_unset(template, self.environ))
+        if undetermined:
+            pass
+        elif parts.scheme not in ("http", "https") or not parts.hostname:
             errors.append(f"models URL {provider.models_url!r} is not an http(s) URL with a host")
         else:
             refusal = plain_http_refusal(provider, url, provider.credentials_sent())
@@ -157,5 +162,12 @@ def _extra_warnings(provider: ProviderConfig, environ: Mapping[str, str]) -> lis
 
 
 def describe_missing(missing: list[str]) -> str:
-    """``X is not set`` / ``X and Y are not set``."""
-    return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set"
+    """``X is not set`` / ``X and Y are not set`` / ``A or B; C is not set`` for alternatives."""
+    if len(missing) == 1:
+        return f"{missing[0]} is not set"
+    joiner = "; " if any(" " in m for m in missing) else " and "
+    return f"{joiner.join(missing)} are not set"
+
+
+def _unset(template: str, environ: Mapping[str, str]) -> list[str]:
+    return expand(template, environ)[1]
