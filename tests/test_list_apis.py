@@ -384,3 +384,10 @@ def test_a_models_url_keeps_its_own_query_and_gains_the_params(server, tmp_path)
         "  params: {v: '2'}\n"
     )
     assert vexy(tmp_path, text, "fetch", "q").exit_code == 0
+
+
+def test_a_key_written_into_the_url_is_an_error_of_the_check(tmp_path):
+    text = "leaky:\n  models_url: https://api.example.com/v1/models?key=AIzaSyabcdefg123456\n  base_url: https://api.example.com/v1\n"
+    result = vexy(tmp_path, text, "providers", "check", "leaky")
+    assert result.exit_code == 1
+    assert "credentials in the URL" in result.stdout and "AIzaSyabcdefg123456" not in result.output

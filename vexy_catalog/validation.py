@@ -100,8 +100,11 @@ class ProviderValidator:
             elif parts.scheme == "http" and not is_loopback(parts.hostname):
                 how = "allowed by allow_http" if provider.allow_http else "use https where the server offers it"
                 warnings.append(f"plain http to {parts.hostname} ({how})")
-        if parts.username or parts.password:
-            errors.append("credentials in the URL: put the key in a variable named by api_key_env instead")
+        if parts.username or parts.password or mask_sensitive_data(template) != template:
+            errors.append(
+                "credentials in the URL: put the key in a variable named by api_key_env (auth: {query: NAME} "
+                "sends it in the query string) instead"
+            )
         if missing:
             warnings.append(f"{describe_missing(missing)}: 'vexy fetch' skips {provider.name}")
         for variable in dict.fromkeys([provider.api_key_env or "", *provider.credential_variables()]):
