@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from .providers import ProviderConfig, Resolved
 from .ratelimit import RateLimiter
 from .records import NOT_MODELS, Found, extract_records, find_records, merged, more_pages_hint
 from .security import MASK, mask_sensitive_data
+from .timeutil import utcnow
 from .validation import describe_missing, is_loopback, plain_http_refusal
 
 log = logging.getLogger("vexy.fetch")
@@ -89,12 +90,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = when.replace(tzinfo=timezone.utc)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
-
-
-def utcnow() -> str:
-    """The current time as ISO 8601 UTC with milliseconds: ``2026-11-27T11:05:03.123Z``."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 @dataclass
