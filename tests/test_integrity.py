@@ -310,8 +310,14 @@ def test_health_without_a_database(tmp_path):
         (
             dict(base_url="https://api.example.com/v1", api_key_env="EX_KEY"),
             {"EX_KEY": " k-123456\n"},
-            ValidationSeverity.WARNING,
-            "surrounding spaces or quotes",
+            ValidationSeverity.ERROR,
+            "EX_KEY holds a space at its start",
+        ),
+        (
+            dict(base_url="https://api.example.com/v1", api_key_env="EX_KEY"),
+            {"EX_KEY": "\u201ck-123456\u201d"},
+            ValidationSeverity.ERROR,
+            "EX_KEY holds the character U+201C (left double quotation mark) at its start",
         ),
         (
             dict(base_url="https://api.example.com/v1", headers={"X-Key": "sk-literal1234567890"}),

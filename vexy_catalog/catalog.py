@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -11,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from .providers import ProviderConfig, load_providers
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
 from .timeutil import parse_age, parse_time, utcnow
 
-__all__ = ["FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
+__all__ = ["FetchSummary", "ModelCatalog", "UnknownProviderError", "first_cause", "parse_age"]
 
 DEFAULT_DB = "vexy.db"
 
@@ -75,6 +79,42 @@ class FetchSummary:
             "fresh": self.fresh,
             "facts_updated": self.facts_updated,
         }
+
+
+def _store_error(e: BaseException) -> str:
+    from .security import mask_sensitive_data
+    from .text import one_line
+
+    detail = one_line(mask_sensitive_data(str(e)))[:300]
+    return f"the answer could not be stored: {type(e).__name__}" + (f": {detail}" if detail else "")
+
+
+def _try(function: Callable[..., Any], *args: Any) -> None:
+    """Best effort: recording a failure must not hide the failure (a full disk refuses both)."""
+    import sqlite3
+
+    try:
+        function(*args)
+    except sqlite3.Error:
+        pass
+
+
+def first_cause(group: BaseExceptionGroup) -> BaseException:
+    """The exception that ended a task group: the first that is not a cancellation."""
+    import anyio
+
+    cancelled = anyio.get_cancelled_exc_class()
+    leaves: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, BaseExceptionGroup):
+            for inner in e.exceptions:
+                walk(inner)
+        elif not isinstance(e, cancelled):
+            leaves.append(e)
+
+    walk(group)
+    return leaves[0] if leaves else group
 
 
 class ModelCatalog:
@@ -223,10 +263,17 @@ class ModelCatalog:
         max_bytes: int | None = None,
         on_fetch: Callable[[dict[str, Any]], None] | None = None,
         environ: dict[str, str] | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> FetchSummary:
         """Fetch the providers named (all when none) concurrently and store each as it completes.
 
-        ``on_fetch`` is called with each stored ``fetches`` row, for progress output.
+        ``on_fetch`` is called with each stored ``fetches`` row, for progress output, and
+        ``on_wait`` with a line when a write waits for another process's write lock (and when it
+        got it, saying how long it waited).
+
+        Each provider is a fault domain: an answer that cannot be stored fails its provider only.
+        An error of the catalog file itself (disk full, an I/O error, a lock held too long) ends
+        the run with that error (a ``sqlite3.Error``); what was stored before stays stored.
         """
         import time
 
@@ -248,6 +295,8 @@ class ModelCatalog:
         age = parse_age(max_age)
         summary = FetchSummary(self.db_path)
         db = self.open_db()
+        if on_wait is not None:
+            dbmod.watch_lock(db, on_wait)
         try:
             dbmod.sync_providers(db, providers)
             if age is not None:
@@ -266,13 +315,26 @@ class ModelCatalog:
             dbmod.mark_interrupted(db)
             running = dbmod.begin_fetches(db, list(by_name), utcnow())
 
+            def write(result: FetchResult) -> dict[str, Any]:
+                provider, fetch_id = by_name[result.provider], running[result.provider]
+                try:
+                    return dbmod.record_fetch(db, provider, result, fetch_id)
+                except Exception as e:
+                    if dbmod.is_catalog_failure(e):
+                        # The file itself (disk full, I/O error, a lock held too long): no other
+                        # provider can be stored either, so the run ends here.
+                        _try(dbmod.fail_fetch, db, provider, result, fetch_id, _store_error(e))
+                        raise
+                    # This answer's data (too big, not encodable): this provider fails, the
+                    # others go on.
+                    return dbmod.fail_fetch(db, provider, result, fetch_id, _store_error(e))
+
             async def store(result: FetchResult) -> None:
                 # One connection, one writer at a time; the write runs off the event loop so
                 # other providers' answers keep arriving meanwhile.
                 async with write_lock:
-                    row = await to_thread.run_sync(
-                        dbmod.record_fetch, db, by_name[result.provider], result, running.pop(result.provider)
-                    )
+                    row = await to_thread.run_sync(write, result)
+                    running.pop(result.provider)
                 # Stored: the decoded answer need not stay in memory for the rest of the run.
                 result.payload, result.records = None, []
                 summary.fetches.append(row)
@@ -285,13 +347,17 @@ class ModelCatalog:
                 retries=DEFAULT_RETRIES if retries is None else retries,
                 max_bytes=max_bytes or DEFAULT_MAX_BYTES,
                 environ=environ,
+                configured=self.providers.values(),
             )
             try:
                 await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+            except BaseExceptionGroup as group:
+                # anyio wraps what escapes its task group: the run's one cause, as itself.
+                raise first_cause(group) from None
             finally:
-                if running:  # cancelled or interrupted (Ctrl-C): say so in the history
+                if running:  # cancelled, interrupted (Ctrl-C) or the catalog failed: say so in the history
                     with anyio.CancelScope(shield=True):
-                        dbmod.mark_interrupted(db, list(running.values()))
+                        _try(dbmod.mark_interrupted, db, list(running.values()))
             changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
             if changed:
                 # A changed reference catalog can fill (or stop filling) any provider's gaps;

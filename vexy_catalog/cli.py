@@ -14,6 +14,10 @@ from typing import Any
 import click
 
 from . import __version__
+from .text import terminal
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
 
 
 class ConfigError(click.ClickException):
@@ -24,24 +28,47 @@ class ConfigError(click.ClickException):
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn expected failures into one clear line each, never a traceback."""
-    import sqlite3
-
-    from .catalog import UnknownProviderError
-    from .providers import ProvidersFileError
+    """Turn expected failures into one clear line each, never a traceback; an error that
+    arrives wrapped in an exception group (from a task group) is unwrapped first."""
+    from .catalog import first_cause
 
     try:
         yield
-    except ProvidersFileError as e:
+    except BaseExceptionGroup as group:
+        _explain(first_cause(group))
+    except Exception as e:
+        _explain(e)
+
+
+def _explain(e: BaseException) -> None:
+    """Raise the one-line Click error for ``e``, or ``e`` itself when it is not expected."""
+    import sqlite3
+
+    from .catalog import UnknownProviderError
+    from .db import CatalogLocked
+    from .providers import ProvidersFileError
+
+    if isinstance(e, ProvidersFileError):
         raise ConfigError(f"{e}\nFix the providers file, or point --providers-file elsewhere.") from None
-    except UnknownProviderError as e:
+    if isinstance(e, UnknownProviderError):
         raise click.UsageError(str(e)) from None
-    except FileNotFoundError as e:
+    if isinstance(e, FileNotFoundError):
         raise click.ClickException(str(e)) from None
-    except sqlite3.DatabaseError as e:
+    if isinstance(e, CatalogLocked):
+        raise click.ClickException(str(e)) from None
+    if isinstance(e, sqlite3.DatabaseError):
+        ctx = click.get_current_context(silent=True)
+        path = (ctx.obj or {}).get("db", "the catalog") if ctx is not None else "the catalog"
+        message = str(e)
+        if "full" in message or "disk i/o" in message.lower():
+            raise click.ClickException(
+                f"Cannot write the catalog {path}: {message} - free some disk space (or check the disk) and run "
+                "the command again; what was stored before is intact"
+            ) from None
         raise click.ClickException(
-            f"Cannot use the catalog database: {e} - check --db / VEXY_DB points at a vexy catalog"
+            f"Cannot use the catalog database {path}: {message} - check --db / VEXY_DB points at a vexy catalog"
         ) from None
+    raise e
 
 
 def _catalog(ctx: click.Context):  # -> ModelCatalog
@@ -51,7 +78,8 @@ def _catalog(ctx: click.Context):  # -> ModelCatalog
 
 
 def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    # Ids, names and errors come from providers: no control character reaches the terminal.
+    cells = [[("" if v is None else terminal(v)) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -165,10 +193,12 @@ def fetch(
             parse_age(max_age)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--max-age") from None
-    if verbose:
-        _log_to_stderr()
     catalog = _catalog(ctx)
     with _user_errors():
+        if verbose:
+            from .fetch import run_secrets
+
+            _log_to_stderr(run_secrets(catalog.list_providers())[0])
         summary = catalog.fetch(
             list(names),
             failed=failed,
@@ -178,6 +208,7 @@ def fetch(
             retries=retries,
             max_bytes=max_bytes,
             on_fetch=_progress(verbose),
+            on_wait=lambda line: click.echo(f"  {line}", err=True),
         )
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
@@ -186,14 +217,19 @@ def fetch(
         ctx.exit(1)
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr(secrets: Any = None) -> None:
+    """Log lines on stderr, masked with ``secrets`` (a :class:`~vexy_catalog.security.Secrets`:
+    every configured secret, whatever its variable is called) and shown without control
+    characters."""
     import logging
 
-    from .security import mask_sensitive_data
+    from .security import Secrets, mask_sensitive_data
+
+    mask = (secrets or Secrets()).mask
 
     class Masked(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            return mask_sensitive_data(super().format(record))
+            return terminal(mask(mask_sensitive_data(super().format(record))))
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Masked("  %(message)s"))
@@ -214,7 +250,7 @@ def _progress(verbose: bool) -> Callable[[dict[str, Any]], None]:
             )
             detail = f"{row['model_count']:>6,} models" + (f"  ({delta})" if delta else "")
         else:
-            detail = row["error"] or ""
+            detail = terminal(row["error"] or "")
         click.echo(f"  {status:<9} {row['provider']:<14} {_seconds(row['duration_ms']):>7}  {detail}", err=True)
 
     return show
@@ -248,11 +284,11 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         )
     for f in skipped:
         if names_given or f["provider"] not in unset:
-            click.echo(f"Skipped {f['provider']}: {f['error']}", err=True)
+            click.echo(f"Skipped {f['provider']}: {terminal(f['error'])}", err=True)
     if summary.fresh:
         click.echo(f"Not due (fetched within --max-age): {', '.join(summary.fresh)}", err=True)
     for name, error in summary.failed.items():
-        click.echo(f"Failed {name}: {error}", err=True)
+        click.echo(f"Failed {name}: {terminal(error)}", err=True)
 
 
 @cli.group(invoke_without_command=True)
@@ -373,7 +409,7 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
     catalog = _catalog(ctx)
     with _user_errors():
         chosen = catalog.select(list(names))
-    validator = ProviderValidator()
+    validator = ProviderValidator(configured=catalog.list_providers())
     report = []
     for provider in chosen:
         result = validator.validate_provider(provider)
@@ -391,7 +427,8 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
         from .fetch import ModelFetcher
 
         reachable = [p for p, r in zip(chosen, report, strict=True) if r["valid"]]
-        results = {r.provider: r for r in anyio.run(ModelFetcher(timeout=timeout, retries=1).fetch_all, reachable)}
+        fetcher = ModelFetcher(timeout=timeout, retries=1, configured=catalog.list_providers())
+        results = {r.provider: r for r in anyio.run(fetcher.fetch_all, reachable)}
         for entry in report:
             result = results.get(entry["name"])
             if result is None:
@@ -420,7 +457,7 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
         for entry in report:
             click.echo(f"{entry['severity']:<8} {entry['name']}")
             for message in entry["messages"]:
-                click.echo(f"         - {message}")
+                click.echo(f"         - {terminal(message)}")
         errors = sum(1 for e in report if not e["valid"])
         click.echo(f"{len(report)} provider{'s' if len(report) != 1 else ''} checked, {errors} with errors", err=True)
     if any(not e["valid"] for e in report):
@@ -456,7 +493,7 @@ def verify(ctx: click.Context, repair: bool, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         for problem in report.problems:
-            click.echo(str(problem))
+            click.echo(terminal(problem))
         checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
         if not report.problems:
             click.echo(f"OK: checked {checked}", err=True)
@@ -531,7 +568,7 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
                 f"{metrics['fetches']:,} fetches, {(metrics['size_bytes'] or 0) / 1e6:.1f} MB"
             )
         for problem in status.problems:
-            click.echo(f"problem: {problem}", err=True)
+            click.echo(f"problem: {terminal(problem)}", err=True)
         click.echo("healthy" if status.overall_health else "UNHEALTHY", err=True)
     if not status.overall_health:
         ctx.exit(1)
@@ -579,7 +616,7 @@ def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: i
         group = by_provider[provider]
         click.echo(f"{provider} ({len(group)} change{'s' if len(group) != 1 else ''})")
         for row in group:
-            click.echo(f"  {describe_change(row)}")
+            click.echo(f"  {terminal(describe_change(row))}")
     click.echo(f"{len(rows)} changes since {moment}", err=True)
 
 
@@ -615,7 +652,7 @@ def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     for row in report.imported:
-        detail = f"{row['model_count']:,} models" if row["status"] != "failed" else row["error"]
+        detail = f"{row['model_count']:,} models" if row["status"] != "failed" else terminal(row["error"])
         click.echo(f"  {row['status']:<9} {row['provider']:<14} {row['started_at']}  {detail}", err=True)
     click.echo(
         f"Imported {len(report.imported)} file(s); {len(report.skipped)} already imported; "

@@ -28,7 +28,9 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Mapping
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from .providers import ProviderConfig
 
 __all__ = [
+    "CatalogLocked",
     "canonical_json",
     "content_hash",
     "open_db",
@@ -299,11 +302,87 @@ def schema_version(db: Database) -> int:
     return len(migrations.applied(db))
 
 
+class CatalogLocked(sqlite3.OperationalError):
+    """Another process held the catalog's write lock for as long as this one would wait."""
+
+    def __init__(self, path: str, waited: float):
+        self.path = path
+        self.waited = waited
+        super().__init__(
+            f"{path} is locked: another vexy command (a fetch, prune, import or verify --repair) held its "
+            f"write lock for the {waited:.0f} s this one waited - try again when it finishes"
+        )
+
+
+# Who wants to hear that a write waits for the lock (vexy fetch tells the user), by database.
+_LOCK_WATCHERS: weakref.WeakKeyDictionary[Database, Callable[[str], None]] = weakref.WeakKeyDictionary()
+# A wait shorter than this is not worth a line: two fetches at once wait for each other briefly.
+LOCK_NOTICE_MS = 1_000
+
+
+def watch_lock(db: Database, report: Callable[[str], None]) -> None:
+    """Call ``report`` with a line when a write on ``db`` has to wait for another process's
+    write lock, and with another when it got it (or gave up), saying how long it waited."""
+    _LOCK_WATCHERS[db] = report
+
+
+def _is_locked(e: sqlite3.OperationalError) -> bool:
+    return "locked" in str(e) or "busy" in str(e)
+
+
+def db_file(db: Database) -> str:
+    """The catalog's file name, for messages."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return row[2] if row and row[2] else "the catalog"
+
+
+def _begin_immediate(db: Database) -> None:
+    """``BEGIN IMMEDIATE``, telling the watcher (if any) about a wait of more than a second."""
+    conn = db.conn
+    report = _LOCK_WATCHERS.get(db)
+    started = time.monotonic()
+    first = LOCK_NOTICE_MS if report is not None else BUSY_TIMEOUT_MS
+    conn.execute(f"PRAGMA busy_timeout = {first}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as e:
+        if not _is_locked(e):
+            raise
+        if report is None:
+            raise CatalogLocked(db_file(db), time.monotonic() - started) from None
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    report(f"waiting for the write lock on {db_file(db)}: another vexy command is writing it")
+    conn.execute(f"PRAGMA busy_timeout = {max(1, BUSY_TIMEOUT_MS - LOCK_NOTICE_MS)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if not _is_locked(e):
+            raise
+        waited = time.monotonic() - started
+        report(f"gave up waiting for the write lock after {waited:.1f} s")
+        raise CatalogLocked(db_file(db), waited) from None
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    report(f"got the write lock after waiting {time.monotonic() - started:.1f} s")
+
+
+def is_catalog_failure(e: BaseException) -> bool:
+    """True for an error of the catalog file itself (disk full, I/O error, a damaged file, a
+    lock held too long), which ends a run; False for one caused by the data being written (too
+    big, not encodable), which fails only the provider it came with."""
+    if isinstance(e, (sqlite3.OperationalError, sqlite3.InternalError)):
+        return True
+    return type(e) is sqlite3.DatabaseError
+
+
 @contextlib.contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """``BEGIN IMMEDIATE``: take the write lock up front, so concurrent writers queue on the
-    busy timeout instead of failing to upgrade a read lock half way."""
-    db.execute("BEGIN IMMEDIATE")
+    busy timeout instead of failing to upgrade a read lock half way. A lock held by another
+    process for the whole busy timeout raises :class:`CatalogLocked`, saying how long."""
+    _begin_immediate(db)
     try:
         yield db
     except BaseException:
@@ -478,6 +557,14 @@ def _now() -> str:
     return utcnow()
 
 
+def fail_fetch(db: Database, provider: ProviderConfig, result: FetchResult, fetch_id: int | None, error: str) -> dict:
+    """Record ``result`` as a failed fetch with ``error`` (its answer could not be stored)."""
+    from dataclasses import replace
+
+    failed = replace(result, status="failed", error=error, payload=None, records=[], etag=None, last_modified=None)
+    return record_fetch(db, provider, failed, fetch_id)
+
+
 def record_fetch(
     db: Database,
     provider: ProviderConfig,
@@ -525,12 +612,13 @@ def record_fetch(
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
             fetch["payload_hash"] = payload_hash
+            # Stored even when unchanged: the stored copy may have been pruned meanwhile.
+            db.execute("insert or ignore into payloads (hash, body) values (?, ?)", [payload_hash, body])
             if payload_hash == previous[0]:
                 # The same answer as last time: the model rows already say all it says.
                 fetch["status"] = update["last_status"] = "unchanged"
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
             else:
-                db["payloads"].insert({"hash": payload_hash, "body": body}, pk="hash", ignore=True)
                 counts = _apply_models(db, provider.name, result.records, result.finished_at, fetch_id)
                 fetch.update(counts)
                 update["payload_hash"] = payload_hash
@@ -728,11 +816,14 @@ def _apply_models(
 
 
 def validators(db: Database) -> dict[str, dict[str, str | None]]:
-    """Each provider's last HTTP validators, for conditional requests."""
+    """Each provider's last HTTP validators, for conditional requests (only those that are
+    visible ASCII: a catalog written before that rule may hold others, which are never sent)."""
+    from .text import header_value
+
     if not db["providers"].exists():
         return {}
     return {
-        row["name"]: {"etag": row["http_etag"], "last_modified": row["http_last_modified"]}
+        row["name"]: {"etag": header_value(row["http_etag"]), "last_modified": header_value(row["http_last_modified"])}
         for row in db.query(
             "select name, http_etag, http_last_modified from providers "
             "where http_etag is not null or http_last_modified is not null"

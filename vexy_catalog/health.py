@@ -44,7 +44,11 @@ select
       and f.id > coalesce(
         (select max(id) from fetches g where g.provider = p.name and g.status in ('ok', 'unchanged')), 0
       )
-  ) as consecutive_failures
+  ) as consecutive_failures,
+  (
+    select json_array(f.status, f.pid, f.host) from fetches f
+    where f.provider = p.name and f.status != 'skipped' order by f.id desc limit 1
+  ) as latest_fetch
 from providers p
 where p.last_status is not null
 order by p.name
@@ -55,16 +59,31 @@ def provider_health(
     db: Database, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """One row per monitored provider: last status and success, age, consecutive failures."""
+    import json
+
     now = now or datetime.now(timezone.utc)
     rows = []
     for row in db.query(_PROVIDERS_SQL):
+        # A fetch that never finished (killed, or its catalog write failed) leaves its row
+        # "interrupted", or "running" with its process gone.
+        status, pid, host = json.loads(row.pop("latest_fetch") or "[null, null, null]")
+        row["interrupted"] = status == "interrupted" or (status == "running" and _abandoned(pid, host))
         success = parse_time(row["last_success_at"]) if row["last_success_at"] else None
         age = (now - success).total_seconds() if success else None
         row["age_seconds"] = None if age is None else round(age)
         row["stale"] = age is None or age > max_age.total_seconds()
-        row["healthy"] = row["last_status"] != "failed" and not row["stale"]
+        row["healthy"] = row["last_status"] != "failed" and not row["stale"] and not row["interrupted"]
         rows.append(row)
     return rows
+
+
+def _abandoned(pid: int | None, host: str | None) -> bool:
+    """True for a "running" fetch of this machine whose process is gone."""
+    import socket
+
+    from .db import _pid_alive
+
+    return host == socket.gethostname() and (pid is None or not _pid_alive(pid))
 
 
 def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -130,6 +149,11 @@ def health_problems(metrics: dict[str, Any], providers: list[dict[str, Any]], ma
             failures = row["consecutive_failures"]
             problems.append(
                 f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
+            )
+        elif row["interrupted"]:
+            problems.append(
+                f"{row['name']}: the latest fetch did not finish (interrupted): nothing of it was stored - "
+                "run 'vexy fetch' again"
             )
         elif row["stale"]:
             problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
