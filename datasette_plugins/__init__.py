@@ -6,6 +6,7 @@ hooks twice. Its ``templates/`` and ``static/`` are package data. Shared logic l
 :mod:`vexy_catalog.serve`; the plugin modules here stay thin.
 """
 
+from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 from .vexy import (  # noqa: F401 - pluggy finds the hooks as attributes of this package
     extra_body_script,
     extra_css_urls,

@@ -6,10 +6,12 @@ from datasette import hookimpl
 
 from vexy_catalog import serve
 
+from . import catalogs
+
 
 @hookimpl
 def register_routes(datasette):
-    return serve.routes(datasette)
+    return serve.routes(datasette) + catalogs.routes()
 
 
 @hookimpl

@@ -52,9 +52,12 @@ __all__ = [
     "get",
     "inspect_catalog",
     "load_metadata",
+    "mcp_available",
     "package_export",
     "parse_model_filter",
+    "parse_selection",
     "run",
+    "run_mcp_stdio",
 ]
 
 CATALOG_DB = "vexy"
@@ -309,6 +312,35 @@ def run(datasette: Any, host: str, port: int, open_browser: bool = False) -> Non
     uvicorn.run(datasette.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
 
 
+MCP_MISSING = (
+    "MCP needs the mcp extra (Python 3.11 or later): pip install 'vexy[mcp]' - it adds the "
+    "datasette-mcp plugin that serves /-/mcp"
+)
+
+
+def mcp_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("datasette_mcp") is not None
+
+
+def run_mcp_stdio(datasette: Any) -> None:
+    """Serve the MCP tools (datasette-mcp's and vexy's) over stdin/stdout until EOF."""
+    import anyio
+
+    # datasette_mcp is imported after Datasette has loaded its plugins (build_datasette did):
+    # imported earlier, its module would be registered half-initialized, without its hooks.
+    from datasette_mcp import create_mcp_server
+
+    server = create_mcp_server(datasette)
+
+    async def main() -> None:
+        await datasette.invoke_startup()
+        await server.run_stdio_async()
+
+    anyio.run(main)
+
+
 # --- model filters from query parameters ------------------------------------------------
 
 
@@ -335,7 +367,7 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
     known = set(known_providers) if known_providers is not None else None
     for name, value in pairs:
         if name not in FILTER_PARAMS:
-            problems.append(f"unknown parameter {name!r} (use {', '.join(FILTER_PARAMS)})")
+            problems.append(f"unknown parameter {name!r} (use {', '.join((*FILTER_PARAMS, 'as_of'))})")
             continue
         if name != "provider" and name in seen:
             problems.append(f"{name} is given more than once")
@@ -383,6 +415,33 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
     if problems:
         raise BadParameters(problems)
     return model_filter
+
+
+def parse_selection(
+    pairs: Iterable[tuple[str, str]], known_providers: Iterable[str] | None = None
+) -> tuple[Any, str | None]:
+    """``(model filter, as_of)`` from query pairs: the filters of :func:`parse_model_filter`
+    plus ``as_of`` (a date or an age, as ``vexy models --as-of``), as an ISO 8601 UTC moment."""
+    from .history import parse_since
+
+    pairs = list(pairs)
+    problems: list[str] = []
+    moments = [v for k, v in pairs if k == "as_of"]
+    as_of = None
+    if len(moments) > 1:
+        problems.append("as_of is given more than once")
+    elif moments and moments[0].strip():
+        try:
+            as_of = parse_since(moments[0])
+        except ValueError as e:
+            problems.append(f"as_of: {e}")
+    try:
+        model_filter = parse_model_filter([(k, v) for k, v in pairs if k != "as_of"], known_providers)
+    except BadParameters as e:
+        problems = [*e.problems, *problems]
+    if problems:
+        raise BadParameters(problems)
+    return model_filter, as_of
 
 
 def filter_pairs(model_filter: Any) -> list[tuple[str, str]]:
@@ -764,7 +823,7 @@ async def config_download(request: Any, datasette: Any) -> Any:
         return _text("There is no catalog yet - run 'vexy fetch'\n", 503, datasette)
     pairs = parse_qsl(request.query_string, keep_blank_values=True)
     try:
-        model_filter = parse_model_filter(pairs, await _known_providers(db))
+        model_filter, as_of = parse_selection(pairs, await _known_providers(db))
     except BadParameters as e:
         lines = "\n".join(f"- {p}" for p in e.problems)
         return _text(f"Bad parameters for /-/vexy/config/{tool}:\n{lines}\n", 400, datasette)
@@ -772,7 +831,7 @@ async def config_download(request: Any, datasette: Any) -> Any:
     def build(conn: sqlite3.Connection) -> Any:
         from .export import build_export
 
-        return build_export(_sqlite_utils(conn), tool, model_filter)
+        return build_export(_sqlite_utils(conn), tool, model_filter, as_of=as_of)
 
     export = await db.execute_fn(build)
     body, filename, media_type = package_export(export)
