@@ -197,6 +197,9 @@ def test_catwalk_feed_matches_catwalks_go_structs(catalog):
     for provider in feed:
         stored = catalog.provider(provider["id"])
         assert provider["api_key"] == f"${stored['api_key_env'] or provider['id'].upper() + '_API_KEY'}"
+        base = stored["base_url"].rstrip("/")
+        # Crush's Anthropic client adds /v1/messages itself.
+        assert provider["api_endpoint"] == (base.removesuffix("/v1") if provider["type"] == "anthropic" else base)
         ids = [m["id"] for m in provider["models"]]
         assert provider["default_large_model_id"] in ids and provider["default_small_model_id"] in ids
         for model in provider["models"]:

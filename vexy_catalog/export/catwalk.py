@@ -16,7 +16,9 @@ decode as 0, and the feed stays honest for other readers):
 
 Providers: callable ones with selected chat models (or of unknown type). ``type`` is
 ``anthropic`` for Anthropic's API, ``openai`` for the provider named ``openai`` (Crush's OpenAI
-client, Responses API included), else ``openai-compat``. ``api_key`` is ``$VAR``: Crush lists a
+client, Responses API included), else ``openai-compat``; ``api_endpoint`` the catalog's base
+URL (without its ``/v1`` for Anthropic's API, as Crush's Anthropic client wants it).
+``api_key`` is ``$VAR``: Crush lists a
 provider only when it resolves to a value, so a keyless provider gets ``$<NAME>_API_KEY`` to
 set to anything. The default large model is the dearest known by input price (the provider's
 flagship, usually), the small one the cheapest; without prices, the largest and smallest
@@ -40,6 +42,16 @@ PRICES = {
     "cache_read_price": "cost_per_1m_out_cached",
 }
 FLAGS = {"supports_reasoning": "can_reason", "supports_vision": "supports_attachments"}
+
+
+def endpoint(provider: Provider) -> str:
+    """The base URL Crush's client for ``provider`` wants. Crush's Anthropic client (Go) adds
+    ``/v1/messages`` itself, so an anthropic-kind base ending in ``/v1`` (the catalog's, where
+    the model list is) loses it: Catwalk's own anthropic-type providers give the host's root."""
+    base = provider.api_base
+    if provider.kind == "anthropic" and base.endswith("/v1"):
+        return base[: -len("/v1")]
+    return base
 
 
 def provider_type(provider: Provider) -> str:
@@ -76,7 +88,7 @@ def provider_entry(provider: Provider, rows: list[dict[str, Any]]) -> dict[str, 
         "name": provider.name,
         "id": provider.name,
         "api_key": f"${key_variable(provider)}",
-        "api_endpoint": provider.api_base,
+        "api_endpoint": endpoint(provider),
         "type": provider_type(provider),
         "default_large_model_id": large,
         "default_small_model_id": small,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catwalk import model_entry, provider_type
+from .catwalk import endpoint, model_entry, provider_type
 from .common import ExportData, chat_groups
 from .merge import MergeError, child, dump_json, load_json, set_value
 
@@ -37,7 +37,7 @@ def render(data: ExportData, existing: str | None = None) -> str:
         block = child(providers, provider.name, dict, f"'{path}' {where}")
         block.setdefault("name", provider.name)
         set_value(block, "type", provider_type(provider))
-        set_value(block, "base_url", provider.api_base)
+        set_value(block, "base_url", endpoint(provider))
         if provider.api_key_env:
             set_value(block, "api_key", f"${provider.api_key_env}")
         models = child(block, "models", list, f"'{path}.models' {where}")
