@@ -32,6 +32,9 @@ from urllib.parse import parse_qsl, unquote
 
 from vexy_catalog import serve
 
+from .filters import BadParameters, parse_selection
+from .web import ascii_header, catalog_db, cors_headers, known_providers, sqlite_utils_db, text_response, with_charset
+
 FEED_TIME_LIMIT_MS = 20_000
 PUBLIC_FEED_TIME_LIMIT_MS = 5_000
 FEED_MAX_BYTES = 32 * 1024 * 1024
@@ -92,29 +95,29 @@ async def feed(request: Any, datasette: Any) -> Any:
     from datasette.utils.asgi import Response
 
     tool = next(t for pattern, t in FEEDS.items() if _route_matches(pattern, request.path))
-    db = serve._catalog_db(datasette)
-    cors = serve._cors(datasette)
+    db = catalog_db(datasette)
+    cors = cors_headers(datasette)
     if db is None:
-        return serve._text("There is no catalog yet - run 'vexy fetch'\n", 503, datasette)
+        return text_response("There is no catalog yet - run 'vexy fetch'\n", 503, datasette)
     # Clients may send the path segment percent-encoded (OpenCode sends provider%3Dgroq).
     pairs = parse_qsl(unquote(request.url_vars.get("params") or ""), keep_blank_values=True)
     pairs += parse_qsl(request.query_string, keep_blank_values=True)
     try:
-        model_filter, as_of = serve.parse_selection(pairs, await serve._known_providers(db))
-    except serve.BadParameters as e:
+        model_filter, as_of = parse_selection(pairs, await known_providers(db))
+    except BadParameters as e:
         lines = "".join(f"- {p}\n" for p in e.problems)
-        return serve._text(f"Bad parameters for {request.path}:\n{lines}", 400, datasette)
+        return text_response(f"Bad parameters for {request.path}:\n{lines}", 400, datasette)
     seconds, max_bytes = limits(datasette)
 
     def build(conn: sqlite3.Connection) -> Any:
         from vexy_catalog.export import build_export
 
-        return build_export(serve._sqlite_utils(conn), tool, model_filter, as_of=as_of)
+        return build_export(sqlite_utils_db(conn), tool, model_filter, as_of=as_of)
 
     try:
         export = await db.execute_fn(with_deadline(seconds, build))
     except FeedTooSlow:
-        return serve._text(
+        return text_response(
             f"Building this feed took longer than {seconds:g} s: narrow the selection (?provider=, ?q=, ...)\n",
             503,
             datasette,
@@ -122,7 +125,7 @@ async def feed(request: Any, datasette: Any) -> Any:
     ((_, text),) = export.files.items()
     body = text.encode("utf-8")
     if len(body) > max_bytes:
-        return serve._text(
+        return text_response(
             f"This feed would be {len(body):,} bytes, over the limit of {max_bytes:,}: narrow the selection "
             "(?provider=, ?q=, ...)\n",
             413,
@@ -131,8 +134,8 @@ async def feed(request: Any, datasette: Any) -> Any:
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache", **cors}
     if export.hint:
-        headers["X-Vexy-Hint"] = serve._ascii_header(export.hint)
-    media_type = serve._with_charset(export.media_type)
+        headers["X-Vexy-Hint"] = ascii_header(export.hint)
+    media_type = with_charset(export.media_type)
     if _matches(request.headers.get("if-none-match", ""), etag):
         return Response("", status=304, headers=headers, content_type=media_type)
     if request.method == "HEAD":

@@ -19,7 +19,10 @@ from typing import Any
 
 from datasette import hookimpl
 
-from vexy_catalog import agent, serve
+from vexy_catalog import agent
+from vexy_catalog.serve import CATALOG_DB
+
+from .web import catalog_db, sqlite_utils_db
 
 # Tools of datasette-mcp that are not canned: arbitrary SQL, and writes.
 NOT_CANNED = ("execute_sql", "execute_writable_canned_query")
@@ -39,14 +42,14 @@ async def _run(datasette: Any, ctx: Any, answer: Any) -> dict[str, Any]:
     """``answer(db)`` on the catalog, for an actor allowed to view it; errors as ToolError."""
     from mcp.server.mcpserver.exceptions import ToolError
 
-    db = serve._catalog_db(datasette)
+    db = catalog_db(datasette)
     if db is None:
         raise ToolError("There is no catalog yet - run 'vexy fetch'")
-    if not await datasette.permission_allowed(_actor(ctx), "view-database", serve.CATALOG_DB, default=True):
+    if not await datasette.permission_allowed(_actor(ctx), "view-database", CATALOG_DB, default=True):
         raise ToolError("The catalog is not available to you")
 
     def call(conn: sqlite3.Connection) -> dict[str, Any]:
-        return answer(serve._sqlite_utils(conn))
+        return answer(sqlite_utils_db(conn))
 
     try:
         return await db.execute_fn(call)
