@@ -131,7 +131,8 @@ async def test_public_mcp_is_read_only_canned_tools(catalog):
 
 
 @pytest.mark.anyio
-async def test_mcp_over_stdio_from_vexy_mcp(catalog):
+@pytest.mark.parametrize("public", [False, True])
+async def test_mcp_over_stdio_from_vexy_mcp(catalog, public):
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -139,10 +140,14 @@ async def test_mcp_over_stdio_from_vexy_mcp(catalog):
     command = json.loads(from_readme(r"(?s)server command: `(\{.+?\})`"))
     args = [str(catalog.db_path) if a == "/path/to/vexy.db" else a for a in command["args"]]
     assert command["command"] == "vexy"
-    params = StdioServerParameters(command=sys.executable, args=["-m", "vexy_catalog.cli", *args])
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "vexy_catalog.cli", *args, *(["--public"] if public else [])]
+    )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
-        assert OUR_TOOLS <= {t.name for t in (await session.list_tools()).tools}
+        tools = {t.name for t in (await session.list_tools()).tools}
+        assert OUR_TOOLS <= tools
+        assert ("execute_sql" in tools) is not public, "--public: read-only canned tools only"
         await check_vexy_tools(session, catalog)
 
 
