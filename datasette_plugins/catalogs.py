@@ -39,7 +39,8 @@ FEED_TIME_LIMIT_MS = 20_000
 PUBLIC_FEED_TIME_LIMIT_MS = 5_000
 FEED_MAX_BYTES = 32 * 1024 * 1024
 
-# route regex -> (export format, path a client appends after its base URL)
+# Route regex -> the export format it serves. ``params``: the filters as a path segment, for the
+# clients that append their own path to the URL they are given.
 FEEDS: dict[str, str] = {
     r"^/-/vexy/models\.dev(?:/(?P<params>[^/]*))?/api\.json$": "modelsdev",
     r"^/-/vexy/catwalk(?:/(?P<params>[^/]*))?/v2/providers$": "catwalk",
@@ -53,12 +54,20 @@ class FeedTooSlow(Exception):
 
 
 def limits(datasette: Any) -> tuple[float, int]:
-    """(seconds, bytes) a feed may take."""
+    """(seconds, bytes) a feed may take; ValueError naming the setting when one is not a number."""
     config = datasette.plugin_config("vexy") or {}
     options = serve.serve_options(datasette)
     public = bool(options and options.public)
-    default_ms = PUBLIC_FEED_TIME_LIMIT_MS if public else FEED_TIME_LIMIT_MS
-    return int(config.get("feed_time_limit_ms", default_ms)) / 1000, int(config.get("feed_max_bytes", FEED_MAX_BYTES))
+    values = {
+        "feed_time_limit_ms": config.get(
+            "feed_time_limit_ms", PUBLIC_FEED_TIME_LIMIT_MS if public else FEED_TIME_LIMIT_MS
+        ),
+        "feed_max_bytes": config.get("feed_max_bytes", FEED_MAX_BYTES),
+    }
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"plugins: vexy: {name} in the metadata must be a whole number (0 or more), not {value!r}")
+    return values["feed_time_limit_ms"] / 1000, values["feed_max_bytes"]
 
 
 def with_deadline(seconds: float, build: Callable[[sqlite3.Connection], Any]) -> Callable[[sqlite3.Connection], Any]:
@@ -91,10 +100,10 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/").strip('"') in (wanted, "*") for tag in if_none_match.split(","))
 
 
-async def feed(request: Any, datasette: Any) -> Any:
+async def feed(tool: str, request: Any, datasette: Any) -> Any:
+    """One feed (``tool``: its export format) for the selection in the request."""
     from datasette.utils.asgi import Response
 
-    tool = next(t for pattern, t in FEEDS.items() if _route_matches(pattern, request.path))
     db = catalog_db(datasette)
     cors = cors_headers(datasette)
     if db is None:
@@ -107,7 +116,10 @@ async def feed(request: Any, datasette: Any) -> Any:
     except BadParameters as e:
         lines = "".join(f"- {p}\n" for p in e.problems)
         return text_response(f"Bad parameters for {request.path}:\n{lines}", 400, datasette)
-    seconds, max_bytes = limits(datasette)
+    try:
+        seconds, max_bytes = limits(datasette)
+    except ValueError as e:
+        return text_response(f"{e}\n", 500, datasette)
 
     def build(conn: sqlite3.Connection) -> Any:
         from vexy_catalog.export import build_export
@@ -144,11 +156,14 @@ async def feed(request: Any, datasette: Any) -> Any:
     return Response(body, status=200, headers=headers, content_type=media_type)
 
 
-def _route_matches(pattern: str, path: str) -> bool:
-    import re
+def _view(tool: str) -> Any:
+    # Datasette calls a view with the arguments its signature names, so each route gets a
+    # function of its own rather than a partial.
+    async def view(request: Any, datasette: Any) -> Any:
+        return await feed(tool, request, datasette)
 
-    return re.match(pattern, path) is not None
+    return view
 
 
 def routes() -> list[tuple[str, Any]]:
-    return [(pattern, feed) for pattern in FEEDS]
+    return [(pattern, _view(tool)) for pattern, tool in FEEDS.items()]

@@ -551,6 +551,9 @@ async def test_feeds_have_a_time_and_a_size_limit(catalog):
     metadata["plugins"]["vexy"] = {"feed_time_limit_ms": 0}
     response = await Served(catalog.db_path, metadata=metadata).get("/-/vexy/catwalk/v2/providers")
     assert response.status_code == 503 and "longer than" in response.text
+    metadata["plugins"]["vexy"] = {"feed_max_bytes": "lots"}
+    response = await Served(catalog.db_path, metadata=metadata).get("/-/vexy/catwalk/v2/providers")
+    assert response.status_code == 500 and "feed_max_bytes" in response.text
 
 
 @pytest.mark.anyio
