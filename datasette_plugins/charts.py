@@ -287,7 +287,7 @@ def scatter(
     lx, hx = math.log10(x_ticks[0]), math.log10(x_ticks[-1])
     ly, hy = math.log10(y_ticks[0]), math.log10(y_ticks[-1])
     plot_bottom = frame.top + frame.inner_height
-    free_row = plot_bottom + 18
+    free_row = plot_bottom + 26
 
     def px(value: float) -> float:
         return frame.left + (math.log10(value) - lx) / (hx - lx) * frame.inner_width
