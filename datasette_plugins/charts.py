@@ -274,7 +274,7 @@ def scatter(
     stylesheet enlarges the text inside it instead."""
     groups = sorted({p.group for p in points})
     colors = {g: i for i, g in enumerate(groups)} if len(groups) <= len(COLORS) else {}
-    frame = _Frame(width, height, left=84, right=16, top=16, bottom=72)
+    frame = _Frame(width, height, left=90, right=16, top=16, bottom=100)
     xs = [p.x for p in points if p.x > 0]
     ys = [p.y for p in points if p.y > 0]
     x_low, x_high = (min(xs), max(xs)) if xs else (1000.0, 1_000_000.0)
@@ -287,7 +287,7 @@ def scatter(
     lx, hx = math.log10(x_ticks[0]), math.log10(x_ticks[-1])
     ly, hy = math.log10(y_ticks[0]), math.log10(y_ticks[-1])
     plot_bottom = frame.top + frame.inner_height
-    free_row = plot_bottom + 26
+    free_row = plot_bottom + 32  # the tick labels sit under it, clear of a phone's larger text
 
     def px(value: float) -> float:
         return frame.left + (math.log10(value) - lx) / (hx - lx) * frame.inner_width
@@ -303,7 +303,7 @@ def scatter(
         )
         frame.add(
             '<text class="vexy-tick" x="{:.1f}" y="{}" text-anchor="middle">{}</text>',
-            px(tick), height - 36, x_format(tick),
+            px(tick), height - 30, x_format(tick),
         )  # fmt: skip
     for tick in y_ticks:
         frame.add(

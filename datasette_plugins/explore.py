@@ -239,7 +239,7 @@ async def scatter_page(request: Any, datasette: Any) -> Any:
     filters = [(k, v) for k, v in pairs if k not in _NOT_FILTERS]
     table_href = datasette.urls.table(CATALOG_DB, "models") + ("?" + urlencode(filters) if filters else "")
     chart = scatter(
-        points, "context window (tokens, log scale)", "input price (USD / 1M, log scale)", _tick_tokens, _tick_price
+        points, "context window, tokens (log scale)", "input USD / 1M (log scale)", _tick_tokens, _tick_price
     )
     html = await datasette.render_template(
         "vexy_scatter.html",
