@@ -1,4 +1,5 @@
-"""The vexy plugin for Datasette: browsing, health, config downloads and feeds of the catalog.
+"""The vexy plugin for Datasette: browsing, health, config downloads, feeds of the catalog, the
+catalog feeds clients read (:mod:`.catalogs`) and MCP tools for agents (:mod:`.mcp_tools`).
 
 Datasette loads this package through the ``datasette`` entry point ``vexy`` (pyproject.toml),
 never through ``--plugins-dir``: loading it both ways would register its hooks twice. Its
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 from datasette import hookimpl
 
-from . import downloads, feeds, health, pages, render
+from vexy_catalog.serve import CATALOG_DB
+
+from . import catalogs, downloads, explore, feeds, health, models_table, pages, render
+from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
 # last so a more specific route is always found first.
-_ROUTE_MODULES = (feeds, health, downloads, pages)
+_ROUTE_MODULES = (feeds, catalogs, health, downloads, explore, pages)
 
 
 @hookimpl
@@ -43,6 +47,8 @@ def render_cell(value, column, table, database, datasette):
 
 @hookimpl
 def extra_template_vars(template, database, table, columns, view_name, request, datasette):
+    if view_name == "table" and database == CATALOG_DB and table == "models" and request is not None:
+        return models_table.template_vars(columns or [], request, datasette)
     return pages.extra_template_vars(view_name, database, table, request, datasette)
 
 
