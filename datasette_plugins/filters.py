@@ -34,6 +34,8 @@ FILTER_PARAMS = (
     "include_removed",
 )
 _TRUE = ("1", "true", "yes", "on")
+# SQLite's largest integer: a larger number in a parameter is refused, not sent to SQLite.
+MAX_INTEGER = 2**63 - 1
 _FALSE = ("", "0", "false", "no", "off")
 
 
@@ -88,10 +90,12 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
             if value.strip():
                 try:
                     model_filter.min_context = int(value)
-                    if model_filter.min_context < 0:
+                    if not 0 <= model_filter.min_context <= MAX_INTEGER:
                         raise ValueError
                 except ValueError:
-                    problems.append(f"min_context must be a whole number of tokens (0 or more), got {value!r}")
+                    problems.append(
+                        f"min_context must be a whole number of tokens from 0 to {MAX_INTEGER:,}, got {value!r}"
+                    )
         elif name == "max_input_price":
             if value.strip():
                 try:

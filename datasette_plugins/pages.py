@@ -13,7 +13,7 @@ from vexy_catalog.db import FACT_COLUMNS
 from vexy_catalog.serve import CATALOG_DB, CatalogError, attach_catalog, inspect_catalog, serve_options
 from vexy_catalog.timeutil import format_age
 
-from . import queries
+from . import guard, queries
 from .render import FACT_LABELS, FLAG_COLUMNS, display_fact, json_pretty, mark, price, tokens
 from .web import catalog_db, compare_href, model_href, sqlite_utils_db, text_response, tilde
 
@@ -102,7 +102,7 @@ async def home_page(request: Any, datasette: Any, db: Any) -> Any:
 
     from vexy_catalog.health import DEFAULT_MAX_AGE
 
-    data = await db.execute_fn(lambda conn: _home(conn, datasette, DEFAULT_MAX_AGE))
+    data = await guard.run(datasette, db, lambda conn: _home(conn, datasette, DEFAULT_MAX_AGE))
     providers = data["providers"]
     context = {
         "title": datasette.metadata("title") or "vexy model catalog",
@@ -367,9 +367,9 @@ def extra_template_vars(view_name: str, database: str, table: str, request: Any,
         if db is None:
             return {}
         if table == "models" and len(values) == 2:
-            details = await db.execute_fn(lambda conn: _model_details(conn, datasette, values[0], values[1]))
+            details = await guard.run(datasette, db, lambda conn: _model_details(conn, datasette, values[0], values[1]))
         elif table == "providers" and len(values) == 1:
-            details = await db.execute_fn(lambda conn: _provider_details(conn, datasette, values[0]))
+            details = await guard.run(datasette, db, lambda conn: _provider_details(conn, datasette, values[0]))
         else:
             details = None
         return {"vexy_row": details}

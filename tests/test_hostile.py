@@ -466,3 +466,92 @@ def test_a_lock_held_past_the_wait_is_one_line_naming_the_wait(providers, server
     assert "Traceback" not in result.output
     assert "is locked: another vexy command" in result.stderr and "held its write lock for the 2 s" in result.stderr
     assert "--db" not in result.stderr
+
+
+# --------------------------------------------------------------------------- exports of hostile ids
+
+
+def test_hostile_ids_make_valid_files_with_bounded_names(providers, server, tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    import yaml
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    providers_file, db_path = providers
+    long_id = "org/" + "very-long-model-name-" * 20  # ~420 characters: past a file name's 255 bytes
+    ids = [
+        long_id + "a",
+        long_id + "b",  # the same start: the bounded names must stay apart
+        "ctl-\x1b[31m-red\x07",
+        "line\nbreak\rid",
+        "quote\"and'\\back",
+        "bidi-\u202eevil",
+        "nul-\x00-byte",
+    ]
+    server.set("openai", Route(body={"data": [{"id": i, "object": "model"} for i in ids]}, key=KEYS["openai"]))
+    assert vexy(db_path, providers_file, "fetch", "openai").exit_code == 0
+    out = tmp_path / "codex"
+    result = vexy(db_path, providers_file, "export", "codex", "--provider", "openai", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    profiles = sorted(out.glob("*.config.toml"))
+    assert len(profiles) == len(ids)
+    models = set()
+    for path in out.iterdir():
+        assert len(path.name.encode()) <= 255
+        if path.suffix == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))  # valid TOML, comments included
+            if "model" in data:
+                models.add(data["model"])
+    assert models == set(ids)  # every id exactly as sent
+    for tool in ("aichat", "mods", "llm", "litellm"):
+        text = vexy(db_path, providers_file, "export", tool, "--provider", "openai").stdout
+        assert yaml.safe_load(text), tool  # every id written so that YAML reads it back
+    txt = tmp_path / "txt"
+    assert vexy(db_path, providers_file, "export", "txt", "--provider", "openai", "-o", str(txt)).exit_code == 0
+    assert len((txt / "models_openai.txt").read_text(encoding="utf-8").splitlines()) == len(ids)
+    feed = vexy(db_path, providers_file, "serve", "--get", "/-/vexy/changes.atom?provider=openai")
+    assert feed.exit_code == 0
+    root = ElementTree.fromstring(feed.stdout.encode("utf-8"))  # well-formed XML
+    titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
+    assert any("ctl-\\x1b[31m-red\\x07" in (t or "") for t in titles)
+
+
+# --------------------------------------------------------------------------- hostile providers files
+
+
+def test_a_billion_laughs_providers_file_is_refused_at_once(tmp_path):
+    lol = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+        f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    assert len(lol) < 450  # expands to 9**9 (387 million) values
+    path = tmp_path / "providers.yaml"
+    path.write_text(lol, encoding="utf-8")
+    result = vexy(tmp_path / "v.db", path, "providers")
+    assert result.exit_code == 2
+    assert "aliases (*name) expand to more than 10,000 values" in result.stderr
+    assert len(result.stderr) < 600 and "lol" not in result.stderr
+    # Aliases a real file might use are fine.
+    path.write_text(
+        "groq:\n  headers: &h {X-Team: platform}\nopenai:\n  headers: *h\n",
+        encoding="utf-8",
+    )
+    assert vexy(tmp_path / "v.db", path, "providers").exit_code == 0
+
+
+def test_values_in_providers_file_errors_are_cut_short(tmp_path):
+    path = tmp_path / "providers.yaml"
+    path.write_text("groq:\n  base_url: '" + "x" * 100_000 + "'\n", encoding="utf-8")
+    result = vexy(tmp_path / "v.db", path, "providers")
+    assert result.exit_code == 2
+    assert "field 'base_url'" in result.stderr and len(result.stderr) < 1000
+    path.write_text('? "' + "Bad Name " * 5_000 + '"\n: {}\n', encoding="utf-8")  # a long key, written out
+    result = vexy(tmp_path / "v.db", path, "providers")
+    assert result.exit_code == 2
+    assert "provider name 'Bad Name" in result.stderr and len(result.stderr) < 1000
+    path.write_text("x" * (2 * 1024 * 1024), encoding="utf-8")
+    result = vexy(tmp_path / "v.db", path, "providers")
+    assert result.exit_code == 2 and "vexy reads at most 1,048,576" in result.stderr

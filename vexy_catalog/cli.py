@@ -20,6 +20,10 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backpo
     from exceptiongroup import BaseExceptionGroup
 
 
+# SQLite's largest integer: a larger number on the command line is a usage error, not a crash.
+_MAX_INTEGER = 2**63 - 1
+
+
 class ConfigError(click.ClickException):
     """A usage problem found in configuration rather than on the command line (exit 2)."""
 
@@ -148,7 +152,7 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
 )
 @click.option(
     "--max-bytes",
-    type=click.IntRange(1024),
+    type=click.IntRange(1024, _MAX_INTEGER),
     default=50 * 1024 * 1024,
     show_default=True,
     help="Largest answer accepted from one provider, in bytes.",
@@ -577,7 +581,7 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
 @cli.command()
 @click.option("--since", default="7d", show_default=True, help="An age (7d, 12h) or a date (2026-03-01).")
 @click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable).")
-@click.option("--limit", type=click.IntRange(1), help="At most this many changes.")
+@click.option("--limit", type=click.IntRange(1, _MAX_INTEGER), help="At most this many changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the change rows as JSON.")
 @click.pass_context
 def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: int | None, as_json: bool) -> None:
@@ -662,7 +666,9 @@ def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--keep", type=click.IntRange(1), required=True, help="Distinct answers to keep per provider.")
+@click.option(
+    "--keep", type=click.IntRange(1, _MAX_INTEGER), required=True, help="Distinct answers to keep per provider."
+)
 @click.option("--vacuum", is_flag=True, help="Also give the freed space back to the file system.")
 @click.pass_context
 def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
@@ -704,7 +710,9 @@ def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     options = [
         click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable)."),
-        click.option("--min-context", type=click.IntRange(0), help="At least this many tokens of context."),
+        click.option(
+            "--min-context", type=click.IntRange(0, _MAX_INTEGER), help="At least this many tokens of context."
+        ),
         click.option("--max-input-price", type=click.FloatRange(0), help="At most this many USD per 1M input tokens."),
         click.option("--tools", is_flag=True, help="Only models known to support tool calling."),
         click.option("--vision", is_flag=True, help="Only models known to accept images."),
@@ -773,7 +781,11 @@ def _flags(row: dict[str, Any]) -> str:
     show_default=True,
     help="Order: by name, largest context first, cheapest first, by provider, or newest first.",
 )
-@click.option("--limit", type=click.IntRange(1), help="At most this many models (the table shows 50 by default).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, _MAX_INTEGER),
+    help="At most this many models (the table shows 50 by default).",
+)
 @click.option("--as-of", metavar="DATE", help="The models listed at this moment, with their facts then (2026-03-01).")
 @click.option("--json", "as_json", is_flag=True, help="Print every matching model as a JSON array.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every matching model as CSV.")
@@ -1047,8 +1059,16 @@ def export_command(
 @click.option(
     "--public",
     is_flag=True,
-    help="Preset for exposing the catalog: immutable file, no arbitrary SQL (canned queries stay), "
-    "no CSV streaming, 1s SQL time limit, robots blocked.",
+    help="Preset for exposing the catalog: no arbitrary SQL (canned queries stay), no CSV streaming, no "
+    "database download, 1s SQL time limit, time and size limits on every vexy page, robots blocked.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this host name (repeatable; .example.com for its subdomains, * for any). "
+    "Without it only this machine's loopback names and --host are answered.",
 )
 @click.option("--cors", is_flag=True, help="Send CORS headers, so pages on other sites can read the JSON API.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
@@ -1060,7 +1080,14 @@ def export_command(
 )
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, public: bool, cors: bool, open_browser: bool, get_path: str | None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    public: bool,
+    allow_hosts: tuple[str, ...],
+    cors: bool,
+    open_browser: bool,
+    get_path: str | None,
 ) -> None:
     """Browse the catalog in Datasette and serve its JSON API.
 
@@ -1074,7 +1101,7 @@ def serve(
     \b
     Examples:
         vexy serve                                   # http://127.0.0.1:8001/
-        vexy serve --public --host 0.0.0.0 --port 8080
+        vexy serve --public --host 0.0.0.0 --port 8080 --allow-host models.example.com
         vexy serve --get '/vexy/models.json?_search=llama&_shape=array'
         vexy serve --get /-/vexy/health.json
     """
@@ -1082,7 +1109,8 @@ def serve(
 
     with _user_errors():
         try:
-            ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors)
+            listen = None if get_path is not None else host
+            ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors, host=listen, allow_hosts=allow_hosts)
         except serving.CatalogError as e:
             raise click.ClickException(str(e)) from None
     if get_path is not None:
@@ -1095,7 +1123,16 @@ def serve(
     if serving.CATALOG_DB not in ds.databases:
         click.echo(f"No catalog at {ctx.obj['db']} yet: the page says to run 'vexy fetch'.", err=True)
     if public:
-        click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
+        click.echo(
+            "Public preset: read-only snapshots of the catalog (a fetch may write it meanwhile), no arbitrary SQL, "
+            "no CSV streaming, no database download, limits on every vexy page, robots blocked.",
+            err=True,
+        )
+    if host in ("0.0.0.0", "::") and not allow_hosts:
+        click.echo(
+            "Answering requests for any host name: give --allow-host NAME to answer only for your server's name.",
+            err=True,
+        )
     serving.run(ds, host, port, open_browser)
 
 
@@ -1103,7 +1140,7 @@ def serve(
 @click.option(
     "--public",
     is_flag=True,
-    help="Read-only canned tools only (no arbitrary SQL), on the catalog opened as immutable, as serve --public.",
+    help="Read-only canned tools only (no arbitrary SQL), as serve --public.",
 )
 @click.pass_context
 def mcp_command(ctx: click.Context, public: bool) -> None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CatalogLocked",
     "canonical_json",
+    "read_snapshot",
     "content_hash",
     "open_db",
     "record_fetch",
@@ -381,7 +382,22 @@ def is_catalog_failure(e: BaseException) -> bool:
 def write_transaction(db: Database) -> Iterator[Database]:
     """``BEGIN IMMEDIATE``: take the write lock up front, so concurrent writers queue on the
     busy timeout instead of failing to upgrade a read lock half way. A lock held by another
-    process for the whole busy timeout raises :class:`CatalogLocked`, saying how long."""
+    process for the whole busy timeout raises :class:`CatalogLocked`, saying how long.
+
+    Inside a transaction already open (a caller that holds the lock for a whole check and
+    repair), it is a savepoint of that transaction instead.
+    """
+    if db.conn.in_transaction:
+        db.execute("SAVEPOINT vexy_nested")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK TO vexy_nested")
+            db.execute("RELEASE vexy_nested")
+            raise
+        else:
+            db.execute("RELEASE vexy_nested")
+        return
     _begin_immediate(db)
     try:
         yield db
@@ -391,6 +407,19 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         db.conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def read_snapshot(db: Database) -> Iterator[Database]:
+    """One read transaction: every query inside sees the same committed state of the file,
+    whatever other processes commit meanwhile (WAL mode keeps their changes out of it)."""
+    db.execute("BEGIN")
+    try:
+        db.execute("select count(*) from sqlite_master").fetchone()  # the snapshot starts here
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
 
 
 def _provider_row(provider: ProviderConfig) -> dict[str, Any]:

@@ -86,11 +86,19 @@ def _abandoned(pid: int | None, host: str | None) -> bool:
     return host == socket.gethostname() and (pid is None or not _pid_alive(pid))
 
 
-def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Integrity quick check, schema version, size and counts."""
+def quick_check(db: Database) -> str:
+    """SQLite's ``PRAGMA quick_check``: "ok", or its first ten findings."""
+    quick = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+    return "ok" if quick == ["ok"] else "; ".join(quick[:10])
+
+
+def catalog_metrics(
+    db: Database, path: str | os.PathLike[str] | None = None, integrity: str | None = None
+) -> dict[str, Any]:
+    """Integrity quick check (``integrity``: a result already at hand), schema version, size and
+    counts."""
     from .db import migrations, schema_version
 
-    quick = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
     applied = schema_version(db)
 
     def count(sql: str) -> int:
@@ -100,7 +108,7 @@ def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) ->
     if path is not None and Path(path).exists():
         size = sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
     return {
-        "quick_check": "ok" if quick == ["ok"] else "; ".join(quick[:10]),
+        "quick_check": quick_check(db) if integrity is None else integrity,
         "schema_version": applied,
         "latest_schema_version": applied + len(migrations.pending(db)),
         "size_bytes": size,

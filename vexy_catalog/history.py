@@ -25,6 +25,7 @@ from sqlite_utils import Database
 
 from .db import TRACKED_FIELDS, ChangeLog, tracked
 from .query import format_price, format_tokens
+from .text import xml_text
 from .timeutil import format_time, parse_age, parse_time
 
 __all__ = [
@@ -151,6 +152,12 @@ def describe_change(row: Mapping[str, Any]) -> str:
     return f"~ {head} {diffs}"
 
 
+def _xml(text: Any) -> str:
+    """Text for XML content or a quoted attribute: escaped, and with the characters XML cannot
+    hold at all (a control character in a model id) written as visible escapes."""
+    return escape(xml_text(text), {'"': "&quot;"})
+
+
 def changes_atom(rows: list[dict[str, Any]], feed_url: str, title: str = "vexy: model changes") -> str:
     """An Atom 1.0 feed of change rows (as :func:`list_changes` returns them)."""
     updated = rows[0]["at"] if rows else "1970-01-01T00:00:00.000Z"
@@ -160,20 +167,20 @@ def changes_atom(rows: list[dict[str, Any]], feed_url: str, title: str = "vexy: 
         entries.append(
             "  <entry>\n"
             f"    <id>tag:vexy,2026:change/{row['id']}</id>\n"
-            f"    <title>{escape(line)}</title>\n"
-            f"    <updated>{escape(row['at'])}</updated>\n"
-            f'    <category term="{escape(row["provider"])}"/>\n'
-            f'    <category term="{escape(row["change"])}"/>\n'
-            f'    <content type="text">{escape(line)}</content>\n'
+            f"    <title>{_xml(line)}</title>\n"
+            f"    <updated>{_xml(row['at'])}</updated>\n"
+            f'    <category term="{_xml(row["provider"])}"/>\n'
+            f'    <category term="{_xml(row["change"])}"/>\n'
+            f'    <content type="text">{_xml(line)}</content>\n'
             "  </entry>\n"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">\n'
-        f"  <title>{escape(title)}</title>\n"
-        f"  <id>{escape(feed_url)}</id>\n"
-        f'  <link rel="self" href="{escape(feed_url)}"/>\n'
-        f"  <updated>{escape(updated)}</updated>\n"
+        f"  <title>{_xml(title)}</title>\n"
+        f"  <id>{_xml(feed_url)}</id>\n"
+        f'  <link rel="self" href="{_xml(feed_url)}"/>\n'
+        f"  <updated>{_xml(updated)}</updated>\n"
         "  <author><name>vexy</name></author>\n" + "".join(entries) + "</feed>\n"
     )
 
@@ -255,23 +262,27 @@ def models_as_of(
 
 def prune(db: Database, keep: int) -> dict[str, int]:
     """Keep the ``keep`` most recently used distinct payloads per provider (and every payload a
-    provider's current models came from); delete the rest. Fetch and change rows stay."""
+    provider's current models came from); delete the rest. Fetch and change rows stay.
+
+    Deciding and deleting are one write transaction: a fetch that stores a new answer waits for
+    it, so what a provider's models come from is never deleted under it.
+    """
     from .db import write_transaction
 
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    current = {h for (h,) in db.execute("select payload_hash from providers where payload_hash is not null")}
-    keepers: set[str] = set(current)
-    for (provider,) in db.execute("select distinct provider from fetches").fetchall():
-        recent = db.execute(
-            "select payload_hash from fetches where provider = ? and payload_hash is not null "
-            "group by payload_hash order by max(finished_at) desc limit ?",
-            [provider, keep],
-        ).fetchall()
-        keepers.update(h for (h,) in recent)
-    doomed = [h for (h,) in db.execute("select hash from payloads").fetchall() if h not in keepers]
-    freed = 0
     with write_transaction(db):
+        current = {h for (h,) in db.execute("select payload_hash from providers where payload_hash is not null")}
+        keepers: set[str] = set(current)
+        for (provider,) in db.execute("select distinct provider from fetches").fetchall():
+            recent = db.execute(
+                "select payload_hash from fetches where provider = ? and payload_hash is not null "
+                "group by payload_hash order by max(finished_at) desc limit ?",
+                [provider, keep],
+            ).fetchall()
+            keepers.update(h for (h,) in recent)
+        doomed = [h for (h,) in db.execute("select hash from payloads").fetchall() if h not in keepers]
+        freed = 0
         for digest in doomed:
             freed += db.execute("select length(body) from payloads where hash = ?", [digest]).fetchone()[0] or 0
             db.execute("delete from payloads where hash = ?", [digest])

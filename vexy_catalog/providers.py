@@ -510,7 +510,7 @@ class _Context:
     def error(self, value: Any, description: str | None = None) -> ProvidersFileError:
         expected = description or _FIELDS[self.field].description
         return ProvidersFileError(
-            f"{self.path}: provider '{self.provider}', field '{self.field}': expected {expected}, got {value!r}"
+            f"{self.path}: provider '{self.provider}', field '{self.field}': expected {expected}, got {shown(value)}"
         )
 
 
@@ -753,6 +753,71 @@ def _parse_entry(
     return ProviderConfig(name=name, source=source, **changes)
 
 
+# A providers file is a few kilobytes; YAML aliases may not make it bigger than this once
+# expanded (a "billion laughs" file of a few hundred bytes expands to billions of values).
+MAX_PROVIDERS_FILE_BYTES = 1024 * 1024
+MAX_EXPANDED_VALUES = 10_000
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut short: a value in an error message is never longer than ``limit``, and
+    showing it never walks more than a few of its items (an expanded alias may hold billions)."""
+    import reprlib
+
+    brief = reprlib.Repr()
+    brief.maxlevel, brief.maxlist, brief.maxdict, brief.maxtuple, brief.maxset = 2, 4, 4, 4, 4
+    brief.maxstring = brief.maxother = limit
+    text = brief.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _safe_load(text: str, path: Path) -> Any:
+    """``yaml.safe_load``, refusing a document whose aliases expand past
+    :data:`MAX_EXPANDED_VALUES` values before anything is built from it."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded = _expanded_size(node)
+        if expanded > MAX_EXPANDED_VALUES:
+            raise ProvidersFileError(
+                f"{path}: its YAML aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values; a providers "
+                "file needs far fewer - write the repeated parts out, or use fewer aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: Any) -> int:
+    """How many values a composed YAML node holds once every alias is expanded (counted once per
+    distinct node, so counting is as quick as the file is short)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes.get(id(c), 1) for c in children), MAX_EXPANDED_VALUES + 1)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
 def load_providers_file(
     path: str | os.PathLike[str], base: Mapping[str, ProviderConfig] | None = None
 ) -> dict[str, ProviderConfig]:
@@ -764,13 +829,18 @@ def load_providers_file(
 
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_PROVIDERS_FILE_BYTES:
+            raise ProvidersFileError(
+                f"{path}: the providers file is {size:,} bytes; vexy reads at most {MAX_PROVIDERS_FILE_BYTES:,}"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProvidersFileError(f"{path}: providers file not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ProvidersFileError(f"{path}: cannot read providers file: {e}") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text, path)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -784,7 +854,7 @@ def load_providers_file(
     for name, entry in data.items():
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ProvidersFileError(
-                f"{path}: provider name {name!r} is not valid: use lowercase letters, digits, '-', '_' or '.'"
+                f"{path}: provider name {shown(name)} is not valid: use lowercase letters, digits, '-', '_' or '.'"
             )
         providers[name] = _parse_entry(path, name, entry, providers.get(name))
     return providers

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text import bounded_name, one_line
 from . import codex_catalog
 from .common import CHAT_TYPES, ExportData, Provider, slug, unique
 from .merge import MergeError, load_toml, set_value
@@ -37,7 +38,7 @@ HEADER = (
 
 
 def provider_id(provider: Provider) -> str:
-    pid = slug(provider.name) or "provider"
+    pid = bounded_name(slug(provider.name) or "provider")
     return f"vexy-{pid}" if pid in RESERVED_IDS else pid
 
 
@@ -57,7 +58,8 @@ def profiles(data: ExportData) -> list[tuple[str, Provider, dict[str, Any]]]:
     for provider, models in selected(data):
         pid = provider_id(provider)
         for row in models:
-            name = unique(slug(f"{pid}-{row['model_id']}"), taken)
+            # A file name: bounded (an id may be hundreds of characters) and unique.
+            name = unique(bounded_name(slug(f"{pid}-{row['model_id']}")), taken)
             out.append((name, provider, row))
     return out
 
@@ -107,7 +109,8 @@ def render_profile(
 
     doc = load_toml(existing, f"The Codex profile {name}{PROFILE_SUFFIX}")
     if not existing or not existing.strip():
-        doc.add(tomlkit.comment(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`"))
+        # A comment is one line with no control character (TOML allows neither in one).
+        doc.add(tomlkit.comment(one_line(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`")))
         if row["max_output_tokens"] is not None:
             doc.add(tomlkit.comment(f"Max output {int(row['max_output_tokens'])} tokens (Codex has no setting for it)"))
     values = profile_values(provider, row)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..text import bounded_name, one_line
 from .common import ExportData, load_payload
 
 
@@ -66,10 +67,11 @@ def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
                 continue
             if data.narrowed:
                 payload = filter_payload(payload, set(ids))
-            files[f"models_{name}.json"] = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+            files[f"models_{bounded_name(name)}.json"] = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
         else:
             wanted = set(ids)
             order = [i for i in answer_ids(payload) if i in wanted] if payload is not None else []
             rest = sorted(wanted - set(order))
-            files[f"models_{name}.txt"] = "".join(f"{i}\n" for i in order + rest)
+            # One id a line: an id holding a line break (or another control character) shows it escaped.
+            files[f"models_{bounded_name(name)}.txt"] = "".join(f"{one_line(i)}\n" for i in order + rest)
     return files
