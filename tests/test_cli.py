@@ -145,8 +145,8 @@ def test_not_a_database(tmp_path):
     bogus.write_text("this is not sqlite " * 100)
     result = run("--db", str(bogus), "fetch", "litellm")
     assert result.exit_code == 1
-    assert "Cannot use the catalog database" in result.stderr
-    assert "Traceback" not in result.output
+    assert result.stderr == f"Error: {bogus} is not a SQLite file, so not a vexy catalog - check --db (or VEXY_DB)\n"
+    assert bogus.read_text() == "this is not sqlite " * 100
 
 
 @pytest.mark.parametrize("command", ["fetch", "providers"])

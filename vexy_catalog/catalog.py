@@ -138,25 +138,26 @@ class ModelCatalog:
         except KeyError:
             raise UnknownProviderError(name, self.providers) from None
 
-    def open_db(self, create: bool = True):  # -> sqlite_utils.Database
+    def open_db(self, create: bool = True, readonly: bool = False):  # -> sqlite_utils.Database
+        """The catalog, created and migrated as needed; ``readonly`` never writes (see
+        :func:`vexy_catalog.db.open_db`)."""
         from .db import open_db
 
-        return open_db(self.db_path, create=create)
+        return open_db(self.db_path, create=create, readonly=readonly)
 
     def provider_status(self) -> dict[str, dict[str, Any]]:
         """The ``providers`` rows of the database by name (empty when there is no database)."""
         if not self.db_path.exists():
             return {}
-        db = self.open_db(create=False)
+        db = self.open_db(readonly=True)
         try:
             return {row["name"]: row for row in db.query("select * from providers")}
         finally:
             db.close()
 
     def _read_db(self):  # -> sqlite_utils.Database
-        if not self.db_path.exists():
-            raise FileNotFoundError(f"Database {self.db_path} does not exist - run 'vexy fetch' first")
-        return self.open_db(create=False)
+        """The catalog opened read-only: never created, written or migrated."""
+        return self.open_db(readonly=True)
 
     def models(
         self,

@@ -28,6 +28,7 @@ def _user_errors() -> Iterator[None]:
     import sqlite3
 
     from .catalog import UnknownProviderError
+    from .files import CatalogFileError, describe_os_error, describe_sqlite_error
     from .providers import ProvidersFileError
 
     try:
@@ -36,12 +37,18 @@ def _user_errors() -> Iterator[None]:
         raise ConfigError(f"{e}\nFix the providers file, or point --providers-file elsewhere.") from None
     except UnknownProviderError as e:
         raise click.UsageError(str(e)) from None
-    except FileNotFoundError as e:
+    except CatalogFileError as e:
         raise click.ClickException(str(e)) from None
-    except sqlite3.DatabaseError as e:
-        raise click.ClickException(
-            f"Cannot use the catalog database: {e} - check --db / VEXY_DB points at a vexy catalog"
-        ) from None
+    except FileNotFoundError as e:
+        if e.filename is None:  # our own message, which names the path and the fix
+            raise click.ClickException(str(e)) from None
+        raise click.ClickException(describe_os_error(e)) from None
+    except OSError as e:
+        raise click.ClickException(describe_os_error(e)) from None
+    except sqlite3.Error as e:
+        ctx = click.get_current_context(silent=True)
+        path = (ctx.obj or {}).get("db", "the catalog") if ctx is not None else "the catalog"
+        raise click.ClickException(describe_sqlite_error(e, path)) from None
 
 
 def _catalog(ctx: click.Context):  # -> ModelCatalog
@@ -408,7 +415,8 @@ def verify(ctx: click.Context, repair: bool, as_json: bool) -> None:
 
     catalog = _catalog(ctx)
     with _user_errors():
-        db = catalog._read_db()
+        # Only --repair writes; a plain check opens the catalog read-only.
+        db = catalog.open_db(create=False) if repair else catalog._read_db()
         try:
             report = run_verify(db, repair=repair)
         finally:
@@ -558,10 +566,11 @@ def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
     Example:
         vexy import ~/models
     """
-    from .importer import import_dump
+    from .importer import find_dump, import_dump
 
     catalog = _catalog(ctx)
     with _user_errors():
+        find_dump(directory)  # not a dump folder: say so before a catalog file is created
         try:
             db = catalog.open_db()
         except ValueError as e:
@@ -603,7 +612,7 @@ def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
 
     catalog = _catalog(ctx)
     with _user_errors():
-        db = catalog._read_db()
+        db = catalog.open_db(create=False)
         try:
             result = run_prune(db, keep)
             if vacuum:

@@ -257,30 +257,92 @@ def index_new_models(db: Database, after_rowid: int) -> None:
     )
 
 
-def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def _connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Connection:
     # check_same_thread=False: fetch results are written from a worker thread, one at a time.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    if readonly:
+        # mode=ro: nothing this connection runs can write, create or migrate the file.
+        target, uri = f"{Path(path).resolve().as_uri()}?mode=ro", True
+    else:
+        target, uri = str(path), False
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, uri=uri)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
 
 
-def open_db(path: str | os.PathLike[str], create: bool = True) -> Database:
-    """Open (and by default create) the catalog at ``path``, applying pending migrations."""
+def _check_catalog(db: Database, path: Path, readonly: bool, current: bool) -> None:
+    """Refuse a file that is not a vexy catalog (and, read-only, one that needs migrating)."""
+    from .files import CatalogFileError
+
+    tables = sorted(name for (name,) in db.execute("select name from sqlite_master where type = 'table'"))
+    if not tables:
+        if readonly:
+            raise CatalogFileError(
+                f"{path} is an empty SQLite file, not a vexy catalog yet - run 'vexy fetch' to fill it"
+            )
+        return  # a new catalog
+    if "_sqlite_migrations" not in tables or not migrations.applied(db):
+        shown = ", ".join(t for t in tables if not t.startswith("sqlite_"))[:120]
+        raise CatalogFileError(
+            f"{path} is a SQLite database of another application (tables: {shown}), not a vexy catalog - "
+            "vexy leaves it alone: point --db (or VEXY_DB) at a vexy catalog or a new file"
+        )
+    if readonly and current and migrations.pending(db):
+        applied = len(migrations.applied(db))
+        raise CatalogFileError(
+            f"{path} has schema version {applied}; this vexy needs {applied + len(migrations.pending(db))}. "
+            "This command only reads: run 'vexy fetch' (or 'vexy serve') once to upgrade the catalog"
+        )
+
+
+def open_db(
+    path: str | os.PathLike[str], create: bool = True, readonly: bool = False, current: bool = True
+) -> Database:
+    """Open the catalog at ``path``.
+
+    By default the file (and its folder) is created when missing and pending migrations are
+    applied. ``create=False`` requires the file to exist. ``readonly`` never creates, writes or
+    migrates anything: the file must be a vexy catalog with an up-to-date schema (or any
+    schema, with ``current=False``). A file that is not a vexy catalog (another application's
+    SQLite file, a damaged file) is refused with :class:`~vexy_catalog.files.CatalogFileError`.
+    """
+    from .files import CatalogFileError, describe_os_error, describe_sqlite_error, ensure_folder
+
     path = Path(path)
-    if not create and not path.exists():
+    if (readonly or not create) and not path.exists():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise CatalogFileError(f"{path}: {path.parent} is a file, not a folder")
         raise FileNotFoundError(f"Database {path} does not exist - run 'vexy fetch' first")
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(_connect(path))
-    if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    if migrations.pending(db):
-        # Two processes opening a new catalog at once: the second waits here, then finds
-        # nothing pending.
-        with write_transaction(db):
-            migrations.apply(db)
+    if path.is_dir():
+        raise CatalogFileError(f"{path} is a folder, not a catalog file - point --db (or VEXY_DB) at a file")
+    conn = None
+    try:
+        if not readonly and create:
+            ensure_folder(path.parent)
+        conn = _connect(path, readonly=readonly)
+        db = Database(conn)
+        _check_catalog(db, path, readonly, current)
+        if not readonly:
+            if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        if not readonly and migrations.pending(db):
+            # Two processes opening a new catalog at once: the second waits here, then finds
+            # nothing pending.
+            with write_transaction(db):
+                migrations.apply(db)
+    except CatalogFileError:
+        if conn is not None:
+            conn.close()
+        raise
+    except sqlite3.Error as e:
+        if conn is not None:
+            conn.close()
+        raise CatalogFileError(describe_sqlite_error(e, path)) from None
+    except OSError as e:
+        if conn is not None:
+            conn.close()
+        raise CatalogFileError(describe_os_error(e, path)) from None
     return db
 
 

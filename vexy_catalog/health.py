@@ -156,7 +156,8 @@ def check_system_health(
     now = datetime.now(timezone.utc)
     if not path.exists():
         return HealthStatus(False, {}, {}, now, problems=[f"Database {path} does not exist - run 'vexy fetch' first"])
-    db = open_db(path, create=False)
+    # Read-only (health never writes), and any schema: an old one is reported as a problem.
+    db = open_db(path, readonly=True, current=False)
     try:
         providers = provider_health(db, max_age, now)
         metrics = catalog_metrics(db, path)
