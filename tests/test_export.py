@@ -22,6 +22,7 @@ from export_helpers import (
 
 from vexy_catalog.db import open_db
 from vexy_catalog.export import TOOLS, Export, build_export
+from vexy_catalog.export.storage import MANIFEST
 
 CHAT = (None, "chat")
 
@@ -109,7 +110,12 @@ def exported_pairs(catalog, tool, *filters):
     """(provider, model id) pairs a format lists."""
     if tool in ("json", "txt", "codex"):
         return None
-    text = catalog.export(tool, *filters).stdout
+    result = catalog.run("export", tool, *filters)
+    if result.exit_code == 1 and "Nothing exported" in result.stderr:
+        assert result.stdout == ""  # an empty selection prints nothing
+        return set()
+    assert result.exit_code == 0, result.output
+    text = result.stdout
     provider_of_base = {p["base_url"].rstrip("/"): p["name"] for p in catalog.query("select * from providers")}
     pairs = set()
     if tool == "aichat":
@@ -163,7 +169,7 @@ def test_filters_select_exactly_the_rows_of_vexy_models(catalog, tmp_path, filte
         assert exported_pairs(catalog, tool, *filters) == expected, tool
     # codex: one profile per model the rule selects.
     out = tmp_path / "codex"
-    catalog.export("codex", "-o", str(out), *filters)
+    catalog.run("export", "codex", "-o", str(out), *filters)
     profiles = {
         (tomllib.loads(p.read_text())["model_provider"], tomllib.loads(p.read_text())["model"])
         for p in out.glob("*.config.toml")
@@ -395,8 +401,8 @@ def test_json_and_txt_are_the_earlier_tools_files(catalog, tmp_path):
     catalog.export("json", "-o", str(tmp_path / "json"))
     catalog.export("txt", "-o", str(tmp_path / "txt"))
     names = {p["name"] for p in catalog.query("select name from providers where payload_hash is not null")}
-    assert {p.name for p in (tmp_path / "json").iterdir()} == {f"models_{n}.json" for n in names}
-    assert {p.name for p in (tmp_path / "txt").iterdir()} == {f"models_{n}.txt" for n in names}
+    assert {p.name for p in (tmp_path / "json").iterdir()} == {f"models_{n}.json" for n in names} | {MANIFEST}
+    assert {p.name for p in (tmp_path / "txt").iterdir()} == {f"models_{n}.txt" for n in names} | {MANIFEST}
     for name in names:
         (body,) = [
             r["body"]

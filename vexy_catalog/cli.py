@@ -858,14 +858,27 @@ def _export_tools() -> tuple[str, ...]:
     "--output",
     type=click.Path(),
     help="Write here instead of stdout: a file or directory for one-file formats, a directory for "
-    "codex, json and txt. A replaced file is kept as <name>.bak.",
+    "codex, json and txt (for codex also DIR/config.toml). An existing file vexy did not write is "
+    "refused without --merge or --force.",
 )
 @click.option(
     "--merge",
     "merge_path",
     type=click.Path(dir_okay=False),
     help="Merge into this config (aichat config.yaml, codex config.toml, mods.yml, the llm or LiteLLM "
-    "file), keeping everything else in it; rewritten in place with a .bak, or written to -o.",
+    "file), keeping everything else in it; rewritten in place (the previous file kept as a numbered "
+    ".bak), or written to -o.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace existing files vexy did not write (each is kept as a numbered .bak first).",
+)
+@click.option(
+    "--replace-settings",
+    is_flag=True,
+    help="With --merge: also reset settings you changed in vexy's entries (base URLs, key variables, "
+    "mods' max-input-chars) to vexy's values.",
 )
 @click.pass_context
 def export_command(
@@ -874,6 +887,8 @@ def export_command(
     query: str | None,
     output: str | None,
     merge_path: str | None,
+    force: bool,
+    replace_settings: bool,
     **filters: Any,
 ) -> None:
     """Export models as configuration for an AI command-line client.
@@ -884,9 +899,14 @@ def export_command(
     unless -o is given; codex, json and txt write a directory. Files name key
     variables, never a key's value.
 
+    No user file is lost: -o onto a file vexy did not write is refused (use --merge to
+    add to it, --force to replace it); a replaced file is kept as <name>.bak, then
+    <name>.bak.2, ...; a merge keeps the settings you changed. Exit status 1, and
+    nothing written, when no selected model fits the format.
+
     \b
     Examples:
-        vexy export aichat --tools --min-context 128000 -o ~/.config/aichat/config.yaml
+        vexy export aichat --tools --min-context 128k -o ~/.config/aichat/config.yaml
         vexy export aichat --merge ~/.config/aichat/config.yaml
         vexy export codex --provider groq --merge ~/.codex/config.toml
         vexy export codex --tools -o codex-home/
@@ -897,12 +917,22 @@ def export_command(
     """
     from pathlib import Path
 
-    from .export import MERGEABLE, SINGLE_FILE, MergeError, build_export, read_merge_target, write_export
-    from .export.storage import atomic_write_text
+    from .export import (
+        MERGEABLE,
+        SINGLE_FILE,
+        ExportWriteError,
+        MergeError,
+        build_export,
+        export_destination,
+        read_merge_target,
+        write_files,
+    )
     from .query import count_models
 
     if merge_path and tool not in MERGEABLE:
         raise click.UsageError(f"--merge works with {', '.join(MERGEABLE)}, not {tool}.")
+    if replace_settings and not merge_path:
+        raise click.UsageError("--replace-settings works with --merge.")
     single = tool in SINGLE_FILE
     if not single and not output and not merge_path:
         raise click.UsageError(f"{tool} writes several files: give a directory with -o DIR.")
@@ -914,42 +944,60 @@ def export_command(
         db = catalog._read_db()
         try:
             _check_providers(catalog, model_filter.providers, db)
-            if not count_models(db, model_filter):
-                click.echo("No models match: the export lists none.", err=True)
-            export = build_export(db, tool, model_filter, merge_into=current)
+            selected = count_models(db, model_filter)
+            export = build_export(db, tool, model_filter, merge_into=current, replace_settings=replace_settings)
         except MergeError as e:
             raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
         finally:
             db.close()
+    if export.empty:
+        reason = (
+            "no model matches the selection"
+            if not selected
+            else f"none of the {selected:,} selected model{'s' if selected != 1 else ''} can go into a {tool} export "
+            "(the README's table says what each format takes)"
+        )
+        raise click.ClickException(f"Nothing exported: {reason}. Nothing was written.")
     if single and not output and not merge_file:
         click.echo(next(iter(export.files.values())), nl=False)
-    elif single:
-        ((filename, text),) = export.files.items()
-        target = Path(output).expanduser() if output else merge_file
-        assert target is not None
-        if target.is_dir() or (output or "").endswith(("/", "\\")):
-            target = target / (merge_file.name if merge_file else filename)
-        bak = target.with_name(target.name + ".bak")
-        if atomic_write_text(target, text, backup=True):
-            click.echo(f"Wrote {target}" + (f" (the previous file is {bak})" if bak.exists() else ""), err=True)
-        else:
-            click.echo(f"{target} is up to date", err=True)
     else:
-        directory = Path(output).expanduser() if output else merge_file.parent  # type: ignore[union-attr]
-        if tool == "codex" and merge_file is not None and not output:
-            export.files[merge_file.name] = export.files.pop("config.toml")
-        changed = write_export(export, directory)
-        backups = [p for p in changed if p.with_name(p.name + ".bak").exists()]
-        if changed:
-            click.echo(
-                f"Wrote {len(changed)} of {len(export.files)} files to {directory}"
-                + (f" ({len(backups)} replaced, kept as .bak)" if backups else ""),
-                err=True,
+        try:
+            folder, names = export_destination(tool, list(export.files), output, merge_file)
+            files = {names[name]: text for name, text in export.files.items()}
+            merged_from = [merge_file.parent / names.get(name, name) for name in current] if merge_file else []
+            if merge_file is not None and folder.resolve() != merge_file.parent.resolve():
+                merged_from = []  # merged into a copy elsewhere: the originals are not touched
+            results = write_files(
+                folder, files, tool=tool, merged_from=merged_from, force=force, merge_ok=tool in MERGEABLE
             )
-        else:
-            click.echo(f"{directory} is up to date ({len(export.files)} files)", err=True)
+        except ExportWriteError as e:
+            raise click.ClickException(str(e)) from None
+        _report_written(results, folder, single)
+    if export.kept:
+        shown = ", ".join(export.kept[:5]) + (f" and {len(export.kept) - 5} more" if len(export.kept) > 5 else "")
+        click.echo(
+            f"Kept {len(export.kept)} value{'s' if len(export.kept) != 1 else ''} you set ({shown}); "
+            "--replace-settings resets them to vexy's.",
+            err=True,
+        )
     if export.hint:
         click.echo(export.hint, err=True)
+
+
+def _report_written(results: list[Any], folder: Any, single: bool) -> None:
+    changed = [r for r in results if r.status != "unchanged"]
+    backups = [r.backup for r in results if r.backup is not None]
+    kept = f" (the previous file is {backups[0]})" if len(backups) == 1 else ""
+    if len(backups) > 1:
+        kept = f" ({len(backups)} replaced files kept as numbered .bak files)"
+    if single:
+        (result,) = results
+        message = f"Wrote {result.path}{kept}" if changed else f"{result.path} is up to date"
+    elif changed:
+        message = f"Wrote {len(changed)} of {len(results)} files to {folder}{kept}"
+    else:
+        message = f"{folder} is up to date ({len(results)} files)"
+    click.echo(message, err=True)
 
 
 @cli.command()

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, price, slug
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
 
 FILENAME = "config.yaml"
 NAME_RE = re.compile(r"^[a-z0-9_]+$")
@@ -160,7 +160,7 @@ def render(data: ExportData, existing: str | None = None) -> str:
         comment = key_comment(provider, name)
         if comment and "name" not in client.ca.items:
             client.yaml_add_eol_comment(comment, "name")
-        set_value(client, "api_base", provider.api_base)
+        set_setting(client, "api_base", provider.api_base, f"clients.{name}")
         _merge_models(client, models)
         if first_model is None:
             chat = [m for m in models if "type" not in m]

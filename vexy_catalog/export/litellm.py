@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, per_token
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
 
 FILENAME = "litellm-config.yaml"
 # Our provider name -> LiteLLM's route for an OpenAI-compatible API it knows natively.
@@ -51,6 +51,10 @@ HEADER = (
     "LiteLLM proxy models written by `vexy export litellm`: litellm --config <this file>.\n"
     "Prices are USD per token. Keys come from the environment (os.environ/VAR)."
 )
+
+
+# Where and with which key to connect: the user's once in their file (a merge keeps them).
+SETTINGS = ("model", "api_base", "api_key")
 
 
 def route(provider: Provider) -> str:
@@ -127,7 +131,10 @@ def render(data: ExportData, existing: str | None = None) -> str:
             if not isinstance(current, dict):
                 current = target[section] = CommentedMap()
             for key, value in deployment[section].items():
-                set_value(current, key, value)
+                if section == "litellm_params" and key in SETTINGS:
+                    set_setting(current, key, value, f"{deployment['model_name']}.{section}")
+                else:
+                    set_value(current, key, value)
     return dump_yaml(doc)
 
 

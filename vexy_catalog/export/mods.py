@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting
 
 FILENAME = "mods.yml"
 CHARS_PER_TOKEN = 3
@@ -107,11 +107,11 @@ def render(data: ExportData, existing: str | None = None) -> str:
         api = apis.get(name)
         if api is None:
             api = apis[name] = CommentedMap()
-        set_value(api, "base-url", provider.api_base)
+        set_setting(api, "base-url", provider.api_base, f"apis.{name}")
         if provider.api_key_env:
-            set_value(api, "api-key-env", provider.api_key_env)
+            set_setting(api, "api-key-env", provider.api_key_env, f"apis.{name}")
         elif not api.get("api-key") and not api.get("api-key-cmd"):
-            set_value(api, "api-key", "none")
+            set_setting(api, "api-key", "none", f"apis.{name}")
             api.yaml_add_eol_comment(KEYLESS_COMMENT, "api-key")
         current = api.get("models")
         if not isinstance(current, dict):
@@ -128,7 +128,10 @@ def render(data: ExportData, existing: str | None = None) -> str:
                     model["aliases"] = [alias]
                 elif alias not in aliases:
                     aliases.append(alias)  # in place: the user's list keeps its style
-            set_value(model, "max-input-chars", max_input_chars(row["context_window"]))
+            # mods' input budget: the user's once set (a merge keeps it; --replace-settings resets it).
+            set_setting(
+                model, "max-input-chars", max_input_chars(row["context_window"]), f"apis.{name}.{row['model_id']}"
+            )
     return dump_yaml(doc)
 
 
