@@ -49,8 +49,8 @@ def fetch(db_path: Path, providers_file: Path, *names: str):
     return ModelCatalog(db_path=db_path, providers_file=providers_file).fetch(list(names))
 
 
-async def afetch(db_path: Path, providers_file: Path, *names: str):
-    return await ModelCatalog(db_path=db_path, providers_file=providers_file).afetch(list(names))
+async def afetch(db_path: Path, providers_file: Path, *names: str, **options):
+    return await ModelCatalog(db_path=db_path, providers_file=providers_file).afetch(list(names), **options)
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ async def test_full_text_search(served, catalog, providers, server):
     # Triggers keep the index current as fetches add, change and remove models.
     providers_file, db_path = providers
     server.routes["groq"].body = {"object": "list", "data": [{"id": "zanzibar-9000", "object": "model"}]}
-    await afetch(db_path, providers_file, "groq")
+    await afetch(db_path, providers_file, "groq", accept_shrink=True)
     found = await served.json("/vexy/models.json?_search=zanzibar&_shape=array")
     assert [(r["provider"], r["model_id"]) for r in found] == [("groq", "zanzibar-9000")]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .providers import ProviderConfig, load_providers
 
-__all__ = ["FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
+__all__ = ["FetchInterrupted", "FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
 
 DEFAULT_DB = "vexy.db"
 
@@ -71,8 +71,18 @@ class FetchSummary:
         return {f["provider"]: f["error"] or "failed" for f in self.fetches if f["status"] == "failed"}
 
     @property
+    def suspect(self) -> dict[str, str]:
+        """Providers whose answer would have emptied their list (nothing stored), with why."""
+        return {f["provider"]: f["error"] or "suspect" for f in self.fetches if f["status"] == "suspect"}
+
+    @property
+    def interrupted(self) -> list[str]:
+        return [f["provider"] for f in self.fetches if f["status"] == "interrupted"]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        """True when no provider failed, answered suspiciously or was interrupted."""
+        return not self.failed and not self.suspect and not self.interrupted
 
     def totals(self) -> dict[str, int]:
         done = [f for f in self.fetches if f["status"] in ("ok", "unchanged")]
@@ -88,12 +98,25 @@ class FetchSummary:
             "db": str(self.db_path),
             "duration_ms": self.duration_ms,
             "ok": self.ok,
-            "counts": {s: self.count(s) for s in ("ok", "unchanged", "failed", "skipped")} | {"fresh": len(self.fresh)},
+            "counts": {s: self.count(s) for s in STATUSES} | {"fresh": len(self.fresh)},
             "totals": self.totals(),
             "fetches": self.fetches,
             "fresh": self.fresh,
             "facts_updated": self.facts_updated,
         }
+
+
+# The outcomes a fetch summary counts, in the order they are reported.
+STATUSES = ("ok", "unchanged", "failed", "suspect", "interrupted", "skipped")
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """A fetch stopped by Ctrl-C: ``summary`` holds what was stored before, and the providers
+    that were still under way (status ``interrupted``)."""
+
+    def __init__(self, summary: FetchSummary):
+        super().__init__("fetch interrupted")
+        self.summary = summary
 
 
 class ModelCatalog:
@@ -209,11 +232,14 @@ class ModelCatalog:
             db.close()
 
     def get_failed_providers(self) -> dict[str, str]:
-        """Provider name to error, for providers whose latest fetch failed."""
+        """Provider name to error, for providers whose latest fetch failed, was suspect (kept
+        the stored models) or was interrupted."""
+        from .health import NOT_DONE
+
         return {
-            name: row["last_error"] or "failed"
+            name: row["last_error"] or row["last_status"]
             for name, row in self.provider_status().items()
-            if row["last_status"] == "failed"
+            if row["last_status"] in NOT_DONE
         }
 
     def select(self, names: Iterable[str] | None = None, failed: bool = False) -> list[ProviderConfig]:
@@ -226,10 +252,17 @@ class ModelCatalog:
         return chosen
 
     def fetch(self, names: Iterable[str] | None = None, **kwargs: Any) -> FetchSummary:
-        """Fetch and store providers; see :meth:`afetch`."""
+        """Fetch and store providers; see :meth:`afetch`.
+
+        Ctrl-C raises :class:`FetchInterrupted` (a ``KeyboardInterrupt``) with the summary so
+        far: what was stored stays stored, providers under way are recorded as interrupted."""
         import anyio
 
-        return anyio.run(lambda: self.afetch(names, **kwargs))
+        summary = FetchSummary(self.db_path)
+        try:
+            return anyio.run(lambda: self.afetch(names, _summary=summary, **kwargs))
+        except KeyboardInterrupt:
+            raise FetchInterrupted(summary) from None
 
     async def afetch(
         self,
@@ -243,10 +276,17 @@ class ModelCatalog:
         max_bytes: int | None = None,
         on_fetch: Callable[[dict[str, Any]], None] | None = None,
         environ: dict[str, str] | None = None,
+        force: bool = False,
+        accept_shrink: bool = False,
+        _summary: FetchSummary | None = None,
     ) -> FetchSummary:
         """Fetch the providers named (all when none) concurrently and store each as it completes.
 
         ``on_fetch`` is called with each stored ``fetches`` row, for progress output.
+        ``failed`` fetches only the providers whose latest fetch failed, was suspect or was
+        interrupted. ``force`` sends no conditional request (stored ETag / Last-Modified are
+        ignored), so every provider answers in full. ``accept_shrink`` stores an answer that
+        empties a provider (or halves it) instead of recording it as ``suspect``.
         """
         import time
 
@@ -267,7 +307,7 @@ class ModelCatalog:
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
         age = parse_age(max_age)
-        summary = FetchSummary(self.db_path)
+        summary = _summary if _summary is not None else FetchSummary(self.db_path)
         db = self.open_db()
         try:
             dbmod.sync_providers(db, providers)
@@ -287,16 +327,19 @@ class ModelCatalog:
             dbmod.mark_interrupted(db)
             running = dbmod.begin_fetches(db, list(by_name), fetch_utcnow())
 
+            def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
+                row = dbmod.record_fetch(db, by_name[result.provider], result, fetch_id, accept_shrink=accept_shrink)
+                # In the summary as soon as it is stored, even if Ctrl-C comes next.
+                summary.fetches.append(row)
+                return row
+
             async def store(result: FetchResult) -> None:
                 # One connection, one writer at a time; the write runs off the event loop so
                 # other providers' answers keep arriving meanwhile.
                 async with write_lock:
-                    row = await to_thread.run_sync(
-                        dbmod.record_fetch, db, by_name[result.provider], result, running.pop(result.provider)
-                    )
+                    row = await to_thread.run_sync(write, result, running.pop(result.provider))
                 # Stored: the decoded answer need not stay in memory for the rest of the run.
                 result.payload, result.records = None, []
-                summary.fetches.append(row)
                 if on_fetch is not None:
                     on_fetch(row)
 
@@ -308,11 +351,16 @@ class ModelCatalog:
                 environ=environ,
             )
             try:
-                await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+                await fetcher.fetch_all(providers, on_result=store, validators={} if force else dbmod.validators(db))
             finally:
                 if running:  # cancelled or interrupted (Ctrl-C): say so in the history
                     with anyio.CancelScope(shield=True):
                         dbmod.mark_interrupted(db, list(running.values()))
+                        summary.fetches += [
+                            {"provider": name, "status": "interrupted", "error": "interrupted before it finished"}
+                            | dict.fromkeys(("model_count", "added", "removed", "changed", "duration_ms"))
+                            for name in running
+                        ]
             changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
             if changed:
                 # A changed reference catalog can fill (or stop filling) any provider's gaps;

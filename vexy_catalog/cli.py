@@ -103,7 +103,7 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
 
 @cli.command()
 @click.argument("names", nargs=-1)
-@click.option("--failed", is_flag=True, help="Only providers whose last fetch failed.")
+@click.option("--failed", is_flag=True, help="Only providers whose last fetch failed, was suspect or was interrupted.")
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -137,26 +137,30 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
     metavar="AGE",
     help="Skip providers fetched successfully within this age, such as 30m, 1h or 2d.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ignore stored ETag / Last-Modified: every provider answers in full (no 304).",
+)
+@click.option(
+    "--accept-shrink",
+    is_flag=True,
+    help="Store an answer with no models, or fewer than half of those listed, instead of calling it suspect.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list skipped providers and every retried attempt.")
 @click.pass_context
-def fetch(
-    ctx: click.Context,
-    names: tuple[str, ...],
-    failed: bool,
-    concurrency: int,
-    timeout: float,
-    retries: int,
-    max_bytes: int,
-    max_age: str | None,
-    as_json: bool,
-    verbose: bool,
-) -> None:
+def fetch(ctx: click.Context, names: tuple[str, ...], as_json: bool, verbose: bool, **options: Any) -> None:
     """Fetch model lists from providers into the catalog.
 
     With no NAMES, every configured provider: those whose key variable is unset are skipped
     (no request is sent); public lists such as openrouter and litellm need no key.
-    Exit status: 0 when no provider failed, 1 when one did, 2 for usage errors.
+    An answer that would empty a provider (no models, or fewer than half of those listed) is
+    "suspect": nothing of it is stored unless --accept-shrink. Ctrl-C stops the fetch and
+    prints what was stored so far (exit status 130); --failed fetches again the providers
+    whose last fetch failed, was suspect or was interrupted.
+    Exit status: 0 when every provider fetched was ok, 1 when one failed, was suspect or was
+    interrupted, 2 for usage errors.
 
     \b
     Examples:
@@ -164,8 +168,25 @@ def fetch(
         vexy fetch groq openrouter --timeout 10
         vexy fetch --failed
         vexy fetch --max-age 1h --json
+        vexy fetch groq --force
     """
-    from .catalog import parse_age
+    summary = _run_fetch(ctx, list(names), verbose=verbose, as_json=as_json, **options)
+    if not summary.ok:
+        ctx.exit(1)
+
+
+def _run_fetch(
+    ctx: click.Context,
+    names: list[str],
+    *,
+    verbose: bool = False,
+    as_json: bool = False,
+    failed: bool = False,
+    max_age: str | None = None,
+    **options: Any,
+) -> Any:  # -> FetchSummary
+    """Fetch with progress on stderr and the summary at the end (also after Ctrl-C, exit 130)."""
+    from .catalog import FetchInterrupted, parse_age
 
     if max_age is not None:
         try:
@@ -176,21 +197,21 @@ def fetch(
         _log_to_stderr()
     catalog = _catalog(ctx)
     with _user_errors():
-        summary = catalog.fetch(
-            list(names),
-            failed=failed,
-            max_age=max_age,
-            timeout=timeout,
-            concurrency=concurrency,
-            retries=retries,
-            max_bytes=max_bytes,
-            on_fetch=_progress(verbose),
-        )
+        try:
+            summary = catalog.fetch(names, failed=failed, max_age=max_age, on_fetch=_progress(verbose), **options)
+        except FetchInterrupted as e:
+            show = _progress(verbose)
+            for row in e.summary.interrupted:
+                show(next(f for f in e.summary.fetches if f["provider"] == row))
+            if as_json:
+                click.echo(json.dumps(e.summary.as_dict(), indent=2))
+            _print_summary(e.summary, names_given=bool(names), failed_only=failed)
+            click.echo("Interrupted: what was stored above stays stored.", err=True)
+            ctx.exit(130)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     _print_summary(summary, names_given=bool(names), failed_only=failed)
-    if not summary.ok:
-        ctx.exit(1)
+    return summary
 
 
 def _log_to_stderr() -> None:
@@ -228,8 +249,10 @@ def _progress(verbose: bool) -> Callable[[dict[str, Any]], None]:
 
 
 def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
-    counts = {s: summary.count(s) for s in ("ok", "unchanged", "failed", "skipped")}
-    attempted = counts["ok"] + counts["unchanged"] + counts["failed"]
+    from .catalog import STATUSES
+
+    counts = {s: summary.count(s) for s in STATUSES}
+    attempted = sum(n for s, n in counts.items() if s != "skipped")
     totals = summary.totals()
     parts = [f"{n} {s}" for s, n in counts.items() if n]
     if summary.fresh:
@@ -243,7 +266,9 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         f"in {_seconds(summary.duration_ms)} -> {summary.db_path}"
     )
     if not summary.fetches and not summary.fresh:
-        line = "Nothing to fetch" + (" (no provider's last fetch failed)" if failed_only else "")
+        line = "Nothing to fetch" + (
+            " (no provider's last fetch failed, was suspect or was interrupted)" if failed_only else ""
+        )
     click.echo(line, err=True)
     skipped = [f["provider"] for f in summary.fetches if f["status"] == "skipped"]
     if skipped and not names_given:
@@ -260,6 +285,14 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         click.echo(f"Not due (fetched within --max-age): {', '.join(summary.fresh)}", err=True)
     for name, error in summary.failed.items():
         click.echo(f"Failed {name}: {error}", err=True)
+    for name, error in summary.suspect.items():
+        click.echo(f"Suspect {name}: {error}", err=True)
+    if summary.interrupted:
+        click.echo(
+            f"Interrupted {len(summary.interrupted)} before they finished: {', '.join(summary.interrupted)} "
+            "(nothing of them stored; 'vexy fetch --failed' fetches them again)",
+            err=True,
+        )
 
 
 @cli.group(invoke_without_command=True)
@@ -397,49 +430,92 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
 
 @cli.command()
 @click.option("--repair", is_flag=True, help="Restore what the stored answers can restore.")
+@click.option(
+    "--refetch/--no-refetch",
+    default=None,
+    help="With --repair: fetch again the providers whose current stored answer is damaged (asked "
+    "interactively when neither is given).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def verify(ctx: click.Context, repair: bool, as_json: bool) -> None:
+def verify(ctx: click.Context, repair: bool, refetch: bool | None, as_json: bool) -> None:
     """Check the catalog's integrity: SQLite, hashes, and models against stored answers.
 
     Every content_hash is recomputed from raw, every payload hash from its body, and each
-    provider's listed models are compared with the answer they came from. Exit status 0 when
-    nothing is wrong (or everything found was repaired), 1 otherwise.
+    provider's listed models are compared with the answer they came from. --repair restores
+    what the stored answers can restore; a provider whose current stored answer is damaged is
+    repaired by fetching it again (--refetch, or answer the question). Without --repair
+    nothing is written. Exit status 0 when nothing is wrong (or everything found was
+    repaired), 1 otherwise.
 
     \b
     Examples:
         vexy verify
         vexy verify --repair
+        vexy verify --repair --refetch
     """
     from .integrity import verify as run_verify
 
+    if refetch is not None and not repair:
+        raise click.UsageError("--refetch works with --repair.")
     catalog = _catalog(ctx)
-    with _user_errors():
-        # Only --repair writes; a plain check opens the catalog read-only.
-        db = catalog.open_db(create=False) if repair else catalog._read_db()
-        try:
-            report = run_verify(db, repair=repair)
-        finally:
-            db.close()
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        for problem in report.problems:
-            click.echo(str(problem))
-        checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
-        if not report.problems:
-            click.echo(f"OK: checked {checked}", err=True)
-        else:
-            repaired = sum(p.repaired for p in report.problems)
-            left = len(report.problems) - repaired
-            hint = "" if repair or not left else " - run 'vexy verify --repair'"
-            click.echo(
-                f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} "
-                f"({repaired} repaired, {left} left) after checking {checked}{hint}",
+
+    def check() -> Any:
+        with _user_errors():
+            # Only --repair writes; a plain check opens the catalog read-only.
+            db = catalog.open_db(create=False) if repair else catalog._read_db()
+            try:
+                return run_verify(db, repair=repair)
+            finally:
+                db.close()
+
+    report = check()
+    final = report
+    if repair and report.refetch:
+        names = report.refetch
+        if refetch is None:
+            refetch = sys.stdin.isatty() and click.confirm(
+                f"The stored answer of {', '.join(names)} is damaged; fetch {'them' if len(names) > 1 else 'it'} "
+                "again now?",
+                default=True,
                 err=True,
             )
-    if not report.ok:
+        if refetch:
+            summary = _run_fetch(ctx, names, force=True)
+            final = check()
+            for problem in report.problems:
+                if problem.refetch and problem.provider not in final.refetch and problem.provider not in summary.failed:
+                    problem.repaired = True
+            seen = {str(p) for p in report.problems}
+            report.problems += [p for p in final.problems if not p.refetch and str(p) not in seen]
+    if as_json:
+        click.echo(json.dumps(report.as_dict() | {"ok": final.ok and report.ok}, indent=2))
+    else:
+        _print_verify(report, repair)
+    if not (report.ok and final.ok):
         ctx.exit(1)
+
+
+def _print_verify(report: Any, repair: bool) -> None:
+    for problem in report.problems:
+        click.echo(str(problem))
+    checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
+    if not report.problems:
+        click.echo(f"OK: checked {checked}", err=True)
+        return
+    left = [p for p in report.problems if not p.repaired]
+    if not repair and any(p.repairable or p.refetch for p in left):
+        hint = " - run 'vexy verify --repair'"
+    elif repair and report.refetch:
+        names = " ".join(report.refetch)
+        hint = f" - fetch their answers again: 'vexy verify --repair --refetch' (or 'vexy fetch {names}')"
+    else:
+        hint = ""
+    click.echo(
+        f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} "
+        f"({len(report.problems) - len(left)} repaired, {len(left)} left) after checking {checked}{hint}",
+        err=True,
+    )
 
 
 @cli.command()

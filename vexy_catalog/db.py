@@ -516,12 +516,22 @@ def mark_interrupted(db: Database, ids: list[int] | None = None) -> int:
         ids = [i for i, pid, h in rows if h == host and (pid is None or not _pid_alive(pid))]
     if not ids:
         return 0
+    now = _now()
+    error = "interrupted before it finished: nothing of this fetch was stored"
     with write_transaction(db):
         db.conn.executemany(
-            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), "
-            "error = 'interrupted before it finished: nothing of this fetch was stored' "
+            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), error = ? "
             "where id = ? and status = 'running'",
-            [(_now(), i) for i in ids],
+            [(now, error, i) for i in ids],
+        )
+        # The provider's latest outcome, unless a later fetch of it has finished since; so
+        # `vexy fetch --failed` picks it up.
+        db.conn.executemany(
+            "update providers set last_status = 'interrupted', last_error = ?, last_fetch_at = ? "
+            "where name = (select provider from fetches where id = ?) and not exists ("
+            "select 1 from fetches as later where later.provider = providers.name and later.id > ? "
+            "and later.status not in ('running', 'interrupted', 'skipped'))",
+            [(error, now, i, i) for i in ids],
         )
     return len(ids)
 
@@ -532,12 +542,25 @@ def _now() -> str:
     return utcnow()
 
 
+def shrink_problem(listed: int, answered: int) -> str | None:
+    """Why an answer of ``answered`` models from a provider that lists ``listed`` is suspect
+    (none, or fewer than half), or None when it is not."""
+    if listed and (answered == 0 or answered < listed / 2):
+        return (
+            f"suspect answer: {answered:,} models where {listed:,} were listed - kept the stored models "
+            "(an outage or a changed endpoint looks like this); if the provider really dropped them, "
+            "run 'vexy fetch --accept-shrink'"
+        )
+    return None
+
+
 def record_fetch(
     db: Database,
     provider: ProviderConfig,
     result: FetchResult,
     fetch_id: int | None = None,
     source: str = "fetch",
+    accept_shrink: bool = False,
 ) -> dict[str, Any]:
     """Store one provider's fetch in one transaction and return its ``fetches`` row.
 
@@ -545,6 +568,10 @@ def record_fetch(
     removed and clears ``removed_at`` of the ones that came back; model rows whose record did
     not change are not written. A failed or skipped fetch changes no model row. With
     ``fetch_id``, the "running" row :func:`begin_fetches` wrote is completed.
+
+    An answer that would empty a provider that lists models (0 models, or fewer than half of
+    those listed) is ``suspect`` unless ``accept_shrink``: its payload is kept as evidence, but
+    no model row changes and the provider's last success, validators and count stay as they were.
     """
     fetch: dict[str, Any] = {
         "provider": provider.name,
@@ -578,18 +605,32 @@ def record_fetch(
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
             fetch["payload_hash"] = payload_hash
+            # Stored once per hash; a stored body that no longer matches its hash (damaged)
+            # is healed by the same answer arriving again.
+            db.execute(
+                "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
+                "set body = excluded.body where payloads.body != excluded.body",
+                [payload_hash, body],
+            )
+            listed = db.execute(
+                "select count(*) from models where provider = ? and removed_at is null", [provider.name]
+            ).fetchone()[0]
+            suspect = None if accept_shrink else shrink_problem(listed, len(result.records))
             if payload_hash == previous[0]:
                 # The same answer as last time: the model rows already say all it says.
                 fetch["status"] = update["last_status"] = "unchanged"
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
+            elif suspect is not None:
+                fetch.update(status="suspect", error=suspect, model_count=len(result.records))
+                update.update(last_status="suspect", last_error=suspect)
             else:
-                db["payloads"].insert({"hash": payload_hash, "body": body}, pk="hash", ignore=True)
                 counts = _apply_models(db, provider.name, result.records, result.finished_at, fetch_id)
                 fetch.update(counts)
                 update["payload_hash"] = payload_hash
         elif result.status == "unchanged":
             fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
-        if result.status in ("ok", "unchanged"):
+        if fetch["status"] in ("ok", "unchanged"):
+            # A suspect answer's validators are not kept: the next fetch must see it in full.
             update["http_etag"] = result.etag
             update["http_last_modified"] = result.last_modified
         if fetch["status"] in ("ok", "unchanged"):

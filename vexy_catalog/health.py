@@ -1,8 +1,9 @@
 """Health of the catalog and of each provider, for ``vexy health``, monitoring and Datasette.
 
 A provider is monitored once a fetch of it has been attempted (providers never fetched, such
-as those without a key, are not). It is healthy when its latest attempt did not fail and its
-data is younger than the allowed age.
+as those without a key, are not). It is healthy when its latest attempt did not fail, was not
+suspect (an answer that would have emptied its list) and was not interrupted, and its data is
+younger than the allowed age.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_AGE = timedelta(days=1)
+# Latest outcomes that leave a provider unhealthy whatever the age of its data.
+NOT_DONE = ("failed", "suspect", "interrupted")
 
 _PROVIDERS_SQL = """
 select
@@ -38,7 +41,7 @@ select
   p.model_count,
   (
     select count(*) from fetches f
-    where f.provider = p.name and f.status = 'failed'
+    where f.provider = p.name and f.status in ('failed', 'suspect')
       and f.id > coalesce(
         (select max(id) from fetches g where g.provider = p.name and g.status in ('ok', 'unchanged')), 0
       )
@@ -66,7 +69,7 @@ def provider_health(
         age = (now - success).total_seconds() if success else None
         row["age_seconds"] = None if age is None else round(age)
         row["stale"] = age is None or age > max_age.total_seconds()
-        row["healthy"] = row["last_status"] != "failed" and not row["stale"]
+        row["healthy"] = row["last_status"] not in NOT_DONE and not row["stale"]
         rows.append(row)
     return rows
 
@@ -135,6 +138,10 @@ def health_problems(metrics: dict[str, Any], providers: list[dict[str, Any]], ma
             problems.append(
                 f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
             )
+        elif row["last_status"] == "suspect":
+            problems.append(f"{row['name']}: {row['last_error']}")
+        elif row["last_status"] == "interrupted":
+            problems.append(f"{row['name']}: the last fetch was interrupted - run 'vexy fetch --failed'")
         elif row["stale"]:
             problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
     if not providers:
