@@ -62,6 +62,8 @@ class FetchSummary:
     duration_ms: int = 0
     # Model rows whose facts the enrichment pass after the fetch changed.
     facts_updated: int = 0
+    # Bundled snapshots loaded because no provider could be reached (see vexy_catalog.bundled).
+    bundled: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.fetches if f["status"] == status)
@@ -103,6 +105,7 @@ class FetchSummary:
             "fetches": self.fetches,
             "fresh": self.fresh,
             "facts_updated": self.facts_updated,
+            "bundled": self.bundled,
         }
 
 
@@ -169,12 +172,20 @@ class ModelCatalog:
         return open_db(self.db_path, create=create, readonly=readonly)
 
     def provider_status(self) -> dict[str, dict[str, Any]]:
-        """The ``providers`` rows of the database by name (empty when there is no database)."""
+        """The ``providers`` rows of the database by name (empty when there is no database), each
+        with ``data_source``: "bundled snapshot of <date>" while its models are a snapshot
+        shipped with vexy, else None."""
         if not self.db_path.exists():
             return {}
+        from .bundled import current
+
         db = self.open_db(readonly=True)
         try:
-            return {row["name"]: row for row in db.query("select * from providers")}
+            snapshots = current(db)
+            return {
+                row["name"]: row | {"data_source": snapshots.get(row["name"], {}).get("label")}
+                for row in db.query("select * from providers")
+            }
         finally:
             db.close()
 
@@ -263,6 +274,16 @@ class ModelCatalog:
             return anyio.run(lambda: self.afetch(names, _summary=summary, **kwargs))
         except KeyboardInterrupt:
             raise FetchInterrupted(summary) from None
+
+    @staticmethod
+    def _unreachable(summary: FetchSummary, by_name: dict[str, ProviderConfig]) -> bool:
+        """True when every provider tried failed, public lists among them: no network."""
+        tried = [f for f in summary.fetches if f["status"] != "skipped"]
+        return (
+            bool(tried)
+            and all(f["status"] == "failed" for f in tried)
+            and any(not by_name[f["provider"]].needs_key for f in tried if f["provider"] in by_name)
+        )
 
     async def afetch(
         self,
@@ -361,7 +382,17 @@ class ModelCatalog:
                             | dict.fromkeys(("model_count", "added", "removed", "changed", "duration_ms"))
                             for name in running
                         ]
-            changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
+            if (
+                self._unreachable(summary, by_name)
+                and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
+            ):
+                from . import bundled
+
+                # Offline on a new catalog: something to browse, labelled as what it is.
+                summary.bundled = await to_thread.run_sync(bundled.load, db, self.providers)
+            changed = {
+                f["provider"] for f in summary.fetches + summary.bundled if f["added"] or f["removed"] or f["changed"]
+            }
             if changed:
                 # A changed reference catalog can fill (or stop filling) any provider's gaps;
                 # otherwise only the providers that changed need enriching again.

@@ -287,6 +287,13 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         click.echo(f"Failed {name}: {error}", err=True)
     for name, error in summary.suspect.items():
         click.echo(f"Suspect {name}: {error}", err=True)
+    for row in summary.bundled:
+        click.echo(
+            f"No provider could be reached: loaded the {row['label']} of {row['title']} as {row['provider']} "
+            f"({row['model_count']:,} models), to browse until a fetch succeeds; the first successful "
+            "'vexy fetch' replaces it.",
+            err=True,
+        )
     if summary.interrupted:
         click.echo(
             f"Interrupted {len(summary.interrupted)} before they finished: {', '.join(summary.interrupted)} "
@@ -335,6 +342,7 @@ def providers(ctx: click.Context, as_json: bool) -> None:
                 "last_status": st.get("last_status"),
                 "last_success_at": st.get("last_success_at"),
                 "model_count": st.get("model_count"),
+                "data_source": st.get("data_source"),
             }
         )
     if as_json:
@@ -357,6 +365,12 @@ def providers(ctx: click.Context, as_json: bool) -> None:
             ["name", "kind", "base URL", "key variable", "key", "last status", "models"],
         )
     )
+    for r in rows:
+        if r["data_source"]:
+            click.echo(
+                f"{r['name']}: source: {r['data_source']} - no fetch of it has succeeded yet; "
+                "the first successful 'vexy fetch' replaces it"
+            )
 
 
 @providers.command("check")
@@ -1088,6 +1102,12 @@ def _report_written(results: list[Any], folder: Any, single: bool) -> None:
 @click.option("--cors", is_flag=True, help="Send CORS headers, so pages on other sites can read the JSON API.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
 @click.option(
+    "--fetch",
+    "fetch_first",
+    is_flag=True,
+    help="Run 'vexy fetch' first (progress and failures on stderr), then serve whatever the catalog holds.",
+)
+@click.option(
     "--get",
     "get_path",
     metavar="PATH",
@@ -1095,7 +1115,14 @@ def _report_written(results: list[Any], folder: Any, single: bool) -> None:
 )
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, public: bool, cors: bool, open_browser: bool, get_path: str | None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    public: bool,
+    cors: bool,
+    open_browser: bool,
+    fetch_first: bool,
+    get_path: str | None,
 ) -> None:
     """Browse the catalog in Datasette and serve its JSON API.
 
@@ -1104,8 +1131,14 @@ def serve(
     /-/vexy/config. Nothing is written while serving; without --public a catalog whose
     schema is older than this vexy is upgraded first. A missing catalog is not created.
 
+    With --fetch, every provider is fetched first, as 'vexy fetch' does; the catalog is
+    served whatever the outcome (a provider that failed keeps its last good data; with no
+    network at all, a new catalog gets the bundled snapshot of LiteLLM's price file, labelled
+    on every page until a fetch succeeds).
+
     \b
     Examples:
+        vexy serve --fetch                           # fetch, then http://127.0.0.1:8001/
         vexy serve                                   # http://127.0.0.1:8001/
         vexy serve --public --host 0.0.0.0 --port 8080
         vexy serve --get '/vexy/models.json?_search=llama&_shape=array'
@@ -1113,6 +1146,10 @@ def serve(
     """
     from . import serve as serving
 
+    if fetch_first:
+        summary = _run_fetch(ctx, [])
+        if not summary.ok:
+            click.echo("Serving the catalog as it is: see above for what failed.", err=True)
     with _user_errors():
         try:
             ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors)

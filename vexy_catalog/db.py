@@ -572,7 +572,13 @@ def record_fetch(
     An answer that would empty a provider that lists models (0 models, or fewer than half of
     those listed) is ``suspect`` unless ``accept_shrink``: its payload is kept as evidence, but
     no model row changes and the provider's last success, validators and count stay as they were.
+
+    ``source="bundled"`` (a snapshot shipped with vexy, see :mod:`vexy_catalog.bundled`)
+    changes the provider's models and count only: not its last status, success or validators.
+    The first successful fetch after it replaces the snapshot's models.
     """
+    from . import bundled
+
     fetch: dict[str, Any] = {
         "provider": provider.name,
         "source": source,
@@ -597,7 +603,8 @@ def record_fetch(
             "select payload_hash, model_count from providers where name = ?", [provider.name]
         ).fetchone()
         update: dict[str, Any] = {"name": provider.name}
-        if result.status in ("ok", "unchanged", "failed"):
+        replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
+        if result.status in ("ok", "unchanged", "failed") and source != bundled.SOURCE:
             update["last_fetch_at"] = result.finished_at
             update["last_status"] = result.status
             update["last_error"] = result.error
@@ -615,7 +622,7 @@ def record_fetch(
             listed = db.execute(
                 "select count(*) from models where provider = ? and removed_at is null", [provider.name]
             ).fetchone()[0]
-            suspect = None if accept_shrink else shrink_problem(listed, len(result.records))
+            suspect = None if accept_shrink or replaces_snapshot else shrink_problem(listed, len(result.records))
             if payload_hash == previous[0]:
                 # The same answer as last time: the model rows already say all it says.
                 fetch["status"] = update["last_status"] = "unchanged"
@@ -624,18 +631,20 @@ def record_fetch(
                 fetch.update(status="suspect", error=suspect, model_count=len(result.records))
                 update.update(last_status="suspect", last_error=suspect)
             else:
+                if replaces_snapshot:
+                    bundled.forget(db, provider.name)
                 counts = _apply_models(db, provider.name, result.records, result.finished_at, fetch_id)
                 fetch.update(counts)
                 update["payload_hash"] = payload_hash
         elif result.status == "unchanged":
             fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
         if fetch["status"] in ("ok", "unchanged"):
+            update["model_count"] = fetch["model_count"]
+        if fetch["status"] in ("ok", "unchanged") and source != bundled.SOURCE:
             # A suspect answer's validators are not kept: the next fetch must see it in full.
             update["http_etag"] = result.etag
             update["http_last_modified"] = result.last_modified
-        if fetch["status"] in ("ok", "unchanged"):
             update["last_success_at"] = result.finished_at
-            update["model_count"] = fetch["model_count"]
         db["providers"].update(provider.name, update)
         db["fetches"].update(fetch_id, fetch)
         fetch["id"] = fetch_id

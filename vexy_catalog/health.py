@@ -43,7 +43,10 @@ select
     select count(*) from fetches f
     where f.provider = p.name and f.status in ('failed', 'suspect')
       and f.id > coalesce(
-        (select max(id) from fetches g where g.provider = p.name and g.status in ('ok', 'unchanged')), 0
+        (
+          select max(id) from fetches g
+          where g.provider = p.name and g.status in ('ok', 'unchanged') and coalesce(g.source, '') != 'bundled'
+        ), 0
       )
   ) as consecutive_failures
 from providers p
@@ -61,10 +64,16 @@ def _parse(value: str | None) -> datetime | None:
 def provider_health(
     db: Database, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """One row per monitored provider: last status and success, age, consecutive failures."""
+    """One row per monitored provider: last status and success, age, consecutive failures, and
+    ``data_source``: "bundled snapshot of <date>" while its models are a snapshot shipped with
+    vexy (see :mod:`vexy_catalog.bundled`), else None."""
+    from .bundled import current
+
     now = now or datetime.now(timezone.utc)
+    snapshots = current(db)
     rows = []
     for row in db.query(_PROVIDERS_SQL):
+        row["data_source"] = snapshots[row["name"]]["label"] if row["name"] in snapshots else None
         success = _parse(row["last_success_at"])
         age = (now - success).total_seconds() if success else None
         row["age_seconds"] = None if age is None else round(age)
@@ -144,6 +153,11 @@ def health_problems(metrics: dict[str, Any], providers: list[dict[str, Any]], ma
             problems.append(f"{row['name']}: the last fetch was interrupted - run 'vexy fetch --failed'")
         elif row["stale"]:
             problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
+        if row.get("data_source"):
+            problems.append(
+                f"{row['name']}: source: {row['data_source']} (no fetch of it has succeeded yet; the first "
+                "successful 'vexy fetch' replaces it)"
+            )
     if not providers:
         problems.append("no provider has been fetched yet - run 'vexy fetch'")
     return problems

@@ -1,0 +1,179 @@
+"""Reference lists shipped inside vexy, so a first run without network still ends in a catalog.
+
+Each bundled list is a pair of package-data files in ``vexy_catalog/snapshots/``:
+``<provider>.json.gz`` (the provider's answer as recorded, gzip-compressed) and
+``<provider>.about.json`` (title, date, source URL, licence and copyright, the sha256 of the
+answer's canonical JSON, which is its payload hash). Adding a list is dropping such a pair
+there; it is used for the configured provider of that name.
+
+When a fetch reaches no provider (every one it tried failed) and the catalog lists no model,
+:func:`load` stores each bundled list as a fetch of its provider with source ``bundled``. That
+fetch changes the provider's models and count, and nothing else: its last status stays the
+failure, it gets no last success, and the load is not logged as model changes. Everything that
+shows the catalog labels such a provider "bundled snapshot of <date>" (:func:`current`) until a
+fetch of it succeeds; that fetch replaces the snapshot's models (:func:`forget`) instead of
+recording them as removed or changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from .providers import ProviderConfig
+
+__all__ = [
+    "CURRENT_SQL",
+    "SOURCE",
+    "BundledList",
+    "bundled_lists",
+    "current",
+    "current_rows",
+    "forget",
+    "is_current",
+    "load",
+]
+
+SOURCE = "bundled"
+PACKAGE_DIR = "snapshots"
+
+
+@dataclass(frozen=True)
+class BundledList:
+    provider: str
+    title: str
+    date: str
+    file: str
+    source_url: str
+    licence: str
+    copyright: str
+    payload_sha256: str
+    models: int
+
+    @property
+    def label(self) -> str:
+        return f"bundled snapshot of {self.date}"
+
+    def payload(self) -> Any:
+        data = (files("vexy_catalog") / PACKAGE_DIR / self.file).read_bytes()
+        return json.loads(gzip.decompress(data).decode("utf-8"))
+
+
+@cache
+def bundled_lists() -> tuple[BundledList, ...]:
+    """Every list shipped in the package, by provider name."""
+    folder = files("vexy_catalog") / PACKAGE_DIR
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".about.json"):
+            continue
+        about = json.loads(entry.read_text(encoding="utf-8"))
+        found.append(BundledList(**{k: about[k] for k in BundledList.__dataclass_fields__}))
+    return tuple(found)
+
+
+def _by_hash() -> dict[str, BundledList]:
+    return {b.payload_sha256: b for b in bundled_lists()}
+
+
+# Providers whose latest model-changing fetch is a bundled load, with no success since. Driven
+# by the few providers rows, so each lookup uses the (provider, started_at) index of fetches.
+CURRENT_SQL = """
+select p.name, f.payload_hash, f.finished_at
+from providers as p
+join fetches as f on f.id = (
+  select max(g.id) from fetches as g where g.provider = p.name and g.status in ('ok', 'unchanged')
+)
+where f.source = 'bundled' and f.status = 'ok'
+"""
+
+
+def current_rows(rows: list[tuple[str, str | None, str | None]]) -> dict[str, dict[str, Any]]:
+    """:func:`current` from the rows of :data:`CURRENT_SQL` (for callers with their own connection)."""
+    known = _by_hash()
+    out = {}
+    for provider, payload_hash, loaded_at in rows:
+        snapshot = known.get(payload_hash or "")
+        out[provider] = {
+            "label": snapshot.label if snapshot else "bundled snapshot",
+            "date": snapshot.date if snapshot else None,
+            "title": snapshot.title if snapshot else None,
+            "source_url": snapshot.source_url if snapshot else None,
+            "licence": snapshot.licence if snapshot else None,
+            "loaded_at": loaded_at,
+        }
+    return out
+
+
+def current(db: Database) -> dict[str, dict[str, Any]]:
+    """Providers whose models are (still) a bundled snapshot: provider -> label, date, source."""
+    if not db["fetches"].exists():
+        return {}
+    return current_rows(db.execute(CURRENT_SQL).fetchall())
+
+
+def is_current(db: Database, provider: str) -> bool:
+    """Whether ``provider``'s models are (still) a bundled snapshot."""
+    row = db.execute(
+        "select source, status from fetches where provider = ? and status in ('ok', 'unchanged') "
+        "order by id desc limit 1",
+        [provider],
+    ).fetchone()
+    return row is not None and row[0] == SOURCE and row[1] == "ok"
+
+
+def forget(db: Database, provider: str) -> int:
+    """Delete the models a bundled snapshot put in (inside the caller's transaction), so the
+    first successful fetch replaces them rather than recording them as removed. Returns how
+    many rows went."""
+    loads = [i for (i,) in db.execute("select id from fetches where provider = ? and source = ?", [provider, SOURCE])]
+    if not loads:
+        return 0
+    marks = ", ".join("?" for _ in loads)
+    cursor = db.execute(
+        f"delete from models where provider = ? and first_seen in "
+        f"(select finished_at from fetches where id in ({marks}))",
+        [provider, *loads],
+    )
+    return cursor.rowcount
+
+
+def load(db: Database, providers: Mapping[str, ProviderConfig]) -> list[dict[str, Any]]:
+    """Store each bundled list of a configured provider; returns their ``fetches`` rows."""
+    from .db import record_fetch, write_transaction
+    from .fetch import FetchResult, extract_records, utcnow
+
+    rows = []
+    for snapshot in bundled_lists():
+        provider = providers.get(snapshot.provider)
+        if provider is None:
+            continue
+        payload = snapshot.payload()
+        records, unidentified, duplicates = extract_records(payload)
+        now = utcnow()
+        result = FetchResult(
+            provider=snapshot.provider,
+            status="ok",
+            url=f"{SOURCE}:{snapshot.file}",
+            started_at=now,
+            finished_at=now,
+            duration_ms=0,
+            payload=payload,
+            records=records,
+            unidentified=unidentified,
+            duplicates=duplicates,
+        )
+        row = record_fetch(db, provider, result, source=SOURCE)
+        with write_transaction(db):
+            # Not news: a snapshot of an earlier day is no change anyone saw happen.
+            db.execute("delete from model_changes where fetch_id = ?", [row["id"]])
+        rows.append({**row, "label": snapshot.label, "title": snapshot.title})
+    return rows
