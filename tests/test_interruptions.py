@@ -33,29 +33,29 @@ def sql(db_path, query: str, params=()):
 def test_ctrl_c_prints_the_summary_so_far_and_failed_picks_up_the_rest(providers, server):
     providers_file, db_path = providers
     server.set("groq", Route(body=answer("groq"), key=server.routes["groq"].key, delay=30))
-    proc = subprocess.Popen(
+    lines: list[str] = []
+    stored = threading.Event()
+    with subprocess.Popen(
         [sys.executable, "-m", "vexy_catalog.cli", "--db", str(db_path), "--providers-file", str(providers_file)]
         + ["fetch", "openrouter", "groq"],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
-    )
-    lines: list[str] = []
-    stored = threading.Event()
+    ) as proc:
 
-    def read() -> None:
-        for line in proc.stderr:
-            lines.append(line)
-            if "openrouter" in line:
-                stored.set()
+        def read() -> None:
+            for line in proc.stderr:
+                lines.append(line)
+                if "openrouter" in line:
+                    stored.set()
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    assert stored.wait(60), "".join(lines)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(60) == 130
-    reader.join(10)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert stored.wait(60), "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130
+        reader.join(10)
     text = "".join(lines)
     assert "Aborted!" not in text and "Traceback" not in text, text
     assert "interrupted groq" in text

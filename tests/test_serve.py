@@ -21,15 +21,10 @@ from click.testing import CliRunner
 from conftest import answer
 from fake_providers import Route
 
+from datasette_plugins.filters import BadParameters, config_params_from_table, parse_model_filter
 from vexy_catalog import ModelCatalog
 from vexy_catalog.cli import cli
-from vexy_catalog.serve import (
-    BadParameters,
-    build_datasette,
-    config_params_from_table,
-    load_metadata,
-    parse_model_filter,
-)
+from vexy_catalog.serve import build_datasette, load_metadata
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -471,11 +466,12 @@ def test_empty_file_and_a_catalog_without_models(tmp_path, providers, server):
     result = serve_get(empty, "/")
     assert result.exit_code == 0 and "vexy fetch" in result.output
     assert empty.stat().st_size == 0
-    # A catalog whose every fetch failed: tables, no models.
+    # A catalog whose every fetch failed: tables, no models. (Keyed providers only: with the
+    # public lists failing too, a new catalog gets the bundled snapshot; see test_bundled.py.)
     providers_file, db_path = providers
     for name in list(server.routes):
         server.routes[name] = Route(status=503)
-    fetch(db_path, providers_file)
+    fetch(db_path, providers_file, "groq", "mistral")
     result = serve_get(db_path, "/")
     assert result.exit_code == 0 and "The catalog has no models yet" in result.output
     result = serve_get(db_path, "/-/vexy/health.json")
@@ -690,7 +686,7 @@ async def test_config_page(served, catalog):
     for tool in _tools():
         assert f'href="/-/vexy/config/{tool}?provider=groq&amp;tools=1"' in page.text
     bad = await served.get("/-/vexy/config?min_context=lots", status=400)
-    assert "min_context must be a whole number" in bad.text
+    assert "min_context must be a number of tokens" in bad.text
 
 
 @pytest.mark.anyio
@@ -809,7 +805,7 @@ async def test_download_filters_select_the_rows_of_vexy_models(export_catalog):
 @pytest.mark.anyio
 async def test_download_parameters_that_make_no_sense_are_a_400(served):
     cases = {
-        "/-/vexy/config/llm?min_context=lots": "min_context must be a whole number",
+        "/-/vexy/config/llm?min_context=lots": "min_context must be a number of tokens",
         "/-/vexy/config/llm?provider=nope": "unknown provider 'nope'",
         "/-/vexy/config/llm?providers=groq": "unknown parameter 'providers'",
         "/-/vexy/config/llm?type=hologram": "type must be one of",

@@ -7,7 +7,8 @@ answer's canonical JSON, which is its payload hash). Adding a list is dropping s
 there; it is used for the configured provider of that name.
 
 When a fetch reaches no provider (every one it tried failed) and the catalog lists no model,
-:func:`load` stores each bundled list as a fetch of its provider with source ``bundled``. That
+``ModelCatalog.afetch`` stores each bundled list as a fetch of its provider with source
+``bundled``. That
 fetch changes the provider's models and count, and nothing else: its last status stays the
 failure, it gets no last success, and the load is not logged as model changes. Everything that
 shows the catalog labels such a provider "bundled snapshot of <date>" (:func:`current`) until a
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
-
-    from .providers import ProviderConfig
 
 __all__ = [
     "CURRENT_SQL",
@@ -39,7 +37,6 @@ __all__ = [
     "current_rows",
     "forget",
     "is_current",
-    "load",
 ]
 
 SOURCE = "bundled"
@@ -144,36 +141,3 @@ def forget(db: Database, provider: str) -> int:
         [provider, *loads],
     )
     return cursor.rowcount
-
-
-def load(db: Database, providers: Mapping[str, ProviderConfig]) -> list[dict[str, Any]]:
-    """Store each bundled list of a configured provider; returns their ``fetches`` rows."""
-    from .db import record_fetch, write_transaction
-    from .fetch import FetchResult, extract_records, utcnow
-
-    rows = []
-    for snapshot in bundled_lists():
-        provider = providers.get(snapshot.provider)
-        if provider is None:
-            continue
-        payload = snapshot.payload()
-        records, unidentified, duplicates = extract_records(payload)
-        now = utcnow()
-        result = FetchResult(
-            provider=snapshot.provider,
-            status="ok",
-            url=f"{SOURCE}:{snapshot.file}",
-            started_at=now,
-            finished_at=now,
-            duration_ms=0,
-            payload=payload,
-            records=records,
-            unidentified=unidentified,
-            duplicates=duplicates,
-        )
-        row = record_fetch(db, provider, result, source=SOURCE)
-        with write_transaction(db):
-            # Not news: a snapshot of an earlier day is no change anyone saw happen.
-            db.execute("delete from model_changes where fetch_id = ?", [row["id"]])
-        rows.append({**row, "label": snapshot.label, "title": snapshot.title})
-    return rows

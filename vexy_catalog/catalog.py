@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .providers import ProviderConfig, load_providers
+from .timeutil import parse_age, parse_time, utcnow
 
 __all__ = ["FetchInterrupted", "FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
 
@@ -29,26 +30,6 @@ class UnknownProviderError(KeyError):
 
     def __str__(self) -> str:
         return self.message
-
-
-def parse_age(value: str | timedelta | None) -> timedelta | None:
-    """``90s``, ``30m``, ``1h``, ``2d``, ``1w`` (or a bare number of seconds) as a timedelta."""
-    if value is None or isinstance(value, timedelta):
-        return value
-    text = value.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
-    try:
-        amount = float(number)
-    except ValueError:
-        raise ValueError(f"'{value}' is not an age: use a number and a unit, such as 90s, 30m, 1h or 2d") from None
-    if amount < 0:
-        raise ValueError(f"'{value}' is not an age: it must not be negative")
-    return timedelta(seconds=amount * units[unit])
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -275,6 +256,40 @@ class ModelCatalog:
         except KeyboardInterrupt:
             raise FetchInterrupted(summary) from None
 
+    def _load_bundled(self, db: Any) -> list[dict[str, Any]]:
+        """Store each bundled list of a configured provider (see :mod:`vexy_catalog.bundled`);
+        returns their ``fetches`` rows."""
+        from . import bundled
+        from .db import record_fetch, write_transaction
+        from .fetch import FetchResult, extract_records
+
+        rows = []
+        for snapshot in bundled.bundled_lists():
+            provider = self.providers.get(snapshot.provider)
+            if provider is None:
+                continue
+            payload = snapshot.payload()
+            records, unidentified, duplicates = extract_records(payload)
+            now = utcnow()
+            result = FetchResult(
+                provider=snapshot.provider,
+                status="ok",
+                url=f"{bundled.SOURCE}:{snapshot.file}",
+                started_at=now,
+                finished_at=now,
+                duration_ms=0,
+                payload=payload,
+                records=records,
+                unidentified=unidentified,
+                duplicates=duplicates,
+            )
+            row = record_fetch(db, provider, result, source=bundled.SOURCE)
+            with write_transaction(db):
+                # Not news: a snapshot of an earlier day is no change anyone saw happen.
+                db.execute("delete from model_changes where fetch_id = ?", [row["id"]])
+            rows.append({**row, "label": snapshot.label, "title": snapshot.title})
+        return rows
+
     @staticmethod
     def _unreachable(summary: FetchSummary, by_name: dict[str, ProviderConfig]) -> bool:
         """True when every provider tried failed, public lists among them: no network."""
@@ -323,7 +338,6 @@ class ModelCatalog:
             FetchResult,
             ModelFetcher,
         )
-        from .fetch import utcnow as fetch_utcnow
 
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
@@ -339,14 +353,14 @@ class ModelCatalog:
                     p.name
                     for p in providers
                     if status.get(p.name, {}).get("last_success_at")
-                    and now - _parse_time(status[p.name]["last_success_at"]) < age
+                    and now - parse_time(status[p.name]["last_success_at"]) < age
                 }
                 summary.fresh = sorted(fresh)
                 providers = [p for p in providers if p.name not in fresh]
             by_name = {p.name: p for p in providers}
             write_lock = anyio.Lock()
             dbmod.mark_interrupted(db)
-            running = dbmod.begin_fetches(db, list(by_name), fetch_utcnow())
+            running = dbmod.begin_fetches(db, list(by_name), utcnow())
 
             def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
                 row = dbmod.record_fetch(db, by_name[result.provider], result, fetch_id, accept_shrink=accept_shrink)
@@ -386,10 +400,8 @@ class ModelCatalog:
                 self._unreachable(summary, by_name)
                 and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
             ):
-                from . import bundled
-
                 # Offline on a new catalog: something to browse, labelled as what it is.
-                summary.bundled = await to_thread.run_sync(bundled.load, db, self.providers)
+                summary.bundled = await to_thread.run_sync(self._load_bundled, db)
             changed = {
                 f["provider"] for f in summary.fetches + summary.bundled if f["added"] or f["removed"] or f["changed"]
             }

@@ -57,9 +57,43 @@ def _catalog(ctx: click.Context):  # -> ModelCatalog
     return ModelCatalog(db_path=ctx.obj["db"], providers_file=ctx.obj["providers_file"])
 
 
+def _terminal_width() -> int | None:
+    """The terminal's width, or None when the output is not a terminal (a pipe or a file keeps
+    every character; COLUMNS, when set, wins either way)."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _fit(widths: list[int], headers: Sequence[str], limit: int) -> list[int]:
+    """Narrow the widest columns until the table fits ``limit`` characters (each column keeps
+    at least its header's width or 6, whichever is less of what it had)."""
+    widths = list(widths)
+    floors = [min(w, max(6, min(len(h), 12))) for w, h in zip(widths, headers, strict=True)]
+    while sum(widths) + 2 * (len(widths) - 1) > limit:
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
 def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    limit = _terminal_width()
+    if limit:
+        widths = _fit(widths, headers, limit)
+        headers = [_clip(h, w) for h, w in zip(headers, widths, strict=True)]
+        cells = [[_clip(c, w) for c, w in zip(r, widths, strict=True)] for r in cells]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
@@ -186,7 +220,8 @@ def _run_fetch(
     **options: Any,
 ) -> Any:  # -> FetchSummary
     """Fetch with progress on stderr and the summary at the end (also after Ctrl-C, exit 130)."""
-    from .catalog import FetchInterrupted, parse_age
+    from .catalog import FetchInterrupted
+    from .timeutil import parse_age
 
     if max_age is not None:
         try:
@@ -552,8 +587,8 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
         vexy health
         vexy health --max-age 6h --json
     """
-    from .catalog import parse_age
     from .health import check_system_health
+    from .timeutil import parse_age
 
     try:
         age = parse_age(max_age)
@@ -639,7 +674,7 @@ def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: i
         click.echo(f"{provider} ({len(group)} change{'s' if len(group) != 1 else ''})")
         for row in group:
             click.echo(f"  {describe_change(row)}")
-    click.echo(f"{len(rows)} changes since {moment}", err=True)
+    click.echo(f"{len(rows)} change{'s' if len(rows) != 1 else ''} since {moment}", err=True)
 
 
 @cli.command(name="import")
@@ -716,9 +751,28 @@ def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
 
 
 def _duration(seconds: int | None) -> str:
-    from .health import format_age
+    from .timeutil import format_age
 
     return "" if seconds is None else format_age(seconds)
+
+
+class TokenCount(click.ParamType):
+    """A token count as tables print it: 128000, 128,000, 128k, 1m."""
+
+    name = "tokens"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from .query import parse_tokens
+
+        try:
+            return parse_tokens(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+TOKENS = TokenCount()
 
 
 def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -727,7 +781,12 @@ def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     options = [
         click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable)."),
-        click.option("--min-context", type=click.IntRange(0), help="At least this many tokens of context."),
+        click.option(
+            "--min-context",
+            type=TOKENS,
+            metavar="TOKENS",
+            help="At least this many tokens of context: 128000, 128k or 1m (k = 1,000).",
+        ),
         click.option("--max-input-price", type=click.FloatRange(0), help="At most this many USD per 1M input tokens."),
         click.option("--tools", is_flag=True, help="Only models known to support tool calling."),
         click.option("--vision", is_flag=True, help="Only models known to accept images."),
@@ -854,6 +913,7 @@ def models(
     if not rows:
         click.echo("No models match.", err=True)
         return
+    removed = model_filter.include_removed
     click.echo(
         _table(
             [
@@ -867,9 +927,11 @@ def models(
                     _flags(r),
                     r["model_type"] or "",
                 )
+                + (((r.get("removed_at") or "")[:10],) if removed else ())
                 for r in rows
             ],
-            ["provider", "model", "context", "max out", "$in/1M", "$out/1M", "supports", "type"],
+            ["provider", "model", "context", "max out", "$in/1M", "$out/1M", "supports", "type"]
+            + (["removed"] if removed else []),
         )
     )
     if total > len(rows):
@@ -1167,6 +1229,38 @@ def serve(
     if public:
         click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
     serving.run(ds, host, port, open_browser)
+
+
+def _catalog_option(key: str, *decls: str, **kwargs: Any) -> click.Option:
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:  # given after the command: it wins over the one before it
+            ctx.ensure_object(dict)[key] = value
+
+    return click.Option(list(decls), expose_value=False, callback=remember, is_eager=True, **kwargs)
+
+
+def _accept_catalog_options_after(group: click.Group) -> None:
+    """``--db`` and ``--providers-file`` work after the command too (``vexy fetch --db x.db``)."""
+    for command in group.commands.values():
+        command.params += [
+            _catalog_option(
+                "db",
+                "--db",
+                type=click.Path(dir_okay=False),
+                help="The catalog's SQLite file (as before the command; env VEXY_DB).",
+            ),
+            _catalog_option(
+                "providers_file",
+                "--providers-file",
+                type=click.Path(dir_okay=False),
+                help="A YAML file of providers to add or override (as before the command).",
+            ),
+        ]
+        if isinstance(command, click.Group):
+            _accept_catalog_options_after(command)
+
+
+_accept_catalog_options_after(cli)
 
 
 def main() -> None:  # pragma: no cover - console-script convenience
