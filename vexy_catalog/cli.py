@@ -69,10 +69,10 @@ def _terminal_width() -> int | None:
 
 
 def _fit(widths: list[int], headers: Sequence[str], limit: int) -> list[int]:
-    """Narrow the widest columns until the table fits ``limit`` characters (each column keeps
-    at least its header's width or 6, whichever is less of what it had)."""
+    """Narrow the widest columns until the table fits ``limit`` characters (a column keeps at
+    least its header's width, or 5; when that is still too wide, the lines wrap)."""
     widths = list(widths)
-    floors = [min(w, max(6, min(len(h), 12))) for w, h in zip(widths, headers, strict=True)]
+    floors = [min(w, max(5, len(h))) for w, h in zip(widths, headers, strict=True)]
     while sum(widths) + 2 * (len(widths) - 1) > limit:
         shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
         if not shrinkable:
@@ -1228,7 +1228,10 @@ def serve(
         click.echo(f"No catalog at {ctx.obj['db']} yet: the page says to run 'vexy fetch'.", err=True)
     if public:
         click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
-    serving.run(ds, host, port, open_browser)
+    try:
+        serving.run(ds, host, port, open_browser)
+    except serving.CatalogError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _catalog_option(key: str, *decls: str, **kwargs: Any) -> click.Option:

@@ -10,7 +10,8 @@ Routes: LiteLLM's own provider route where it has one that speaks the same API
 (``groq/<id>``, ``mistral/<id>``, ``anthropic/<id>``...), else the generic ``openai/<id>``
 with ``api_base``. This matters for keys: when ``<VAR>`` is unset, a native route falls back to
 that provider's own variable, but the ``openai/`` route falls back to ``OPENAI_API_KEY`` - so the
-hint lists the variables to set, and a keyless provider gets the placeholder ``api_key: none``.
+hint lists the variables to set (those unset where the export runs), and a keyless provider gets the
+placeholder ``api_key: none``.
 For Anthropic, LiteLLM appends ``/v1/messages`` to an ``api_base`` that lacks it, so the base
 is given as ``<base_url>/messages`` when it ends in ``/v1``.
 
@@ -20,6 +21,8 @@ audio and moderation models are left out (the generic route cannot serve them re
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, per_token
@@ -138,12 +141,17 @@ def render(data: ExportData, existing: str | None = None) -> str:
     return dump_yaml(doc)
 
 
-def hint(data: ExportData) -> str | None:
+def hint(data: ExportData, environ: Mapping[str, str] | None = None) -> str | None:
+    """The variables an ``openai/`` route needs that are unset here (read now, names only)."""
+    env = os.environ if environ is None else environ
     generic = sorted(
         {
             p.api_key_env
             for p, _ in data.by_provider()
-            if p.api_key_env and route(p) == "openai" and p.api_key_env != "OPENAI_API_KEY"
+            if p.api_key_env
+            and route(p) == "openai"
+            and p.api_key_env != "OPENAI_API_KEY"
+            and not env.get(p.api_key_env)
         }
     )
     if not generic:
