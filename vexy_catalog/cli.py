@@ -1229,9 +1229,12 @@ def serve(
     if public:
         click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
     try:
-        serving.run(ds, host, port, open_browser)
+        sock = serving.listen(host, port)
     except serving.CatalogError as e:
         raise click.ClickException(str(e)) from None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+    click.echo(f"Serving the catalog at http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
+    serving.run(ds, host, port, open_browser, sock=sock)
 
 
 def _catalog_option(key: str, *decls: str, **kwargs: Any) -> click.Option:

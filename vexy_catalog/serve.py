@@ -295,11 +295,13 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(datasette: Any, host: str, port: int, open_browser: bool = False) -> None:
-    """Serve until interrupted. Raises :class:`CatalogError` when the port cannot be had."""
+def run(datasette: Any, host: str, port: int, open_browser: bool = False, sock: socket.socket | None = None) -> None:
+    """Serve until interrupted, on ``sock`` (from :func:`listen`) or a socket bound here. Raises
+    :class:`CatalogError` when the port cannot be had."""
     import uvicorn
 
-    sock = listen(host, port)
+    if sock is None:
+        sock = listen(host, port)
     _run_sync(datasette.invoke_startup)
     if open_browser:
         import webbrowser
