@@ -85,3 +85,17 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "providers.yaml"
     path.write_text(server.providers_yaml(), encoding="utf-8")
     return path, tmp_path / "vexy.db"
+
+
+@pytest.fixture
+def fetched(providers):
+    """The catalog of ``providers`` after one fetch of groq, openrouter and litellm through the CLI."""
+    from click.testing import CliRunner
+
+    from vexy_catalog.cli import cli
+
+    providers_file, db_path = providers
+    args = ["--db", str(db_path), "--providers-file", str(providers_file), "fetch", "groq", "openrouter", "litellm"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return providers_file, db_path

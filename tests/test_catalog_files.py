@@ -55,14 +55,6 @@ def other_app(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
-def fetched(providers):
-    providers_file, db_path = providers
-    result = run("--db", str(db_path), "--providers-file", str(providers_file), "fetch", "groq", "litellm")
-    assert result.exit_code == 0, result.output
-    return providers_file, db_path
-
-
 @pytest.mark.parametrize("args", READ_ONLY + WRITING, ids=lambda a: " ".join(a))
 def test_another_applications_sqlite_file_is_left_alone(other_app, args, no_internet):
     before = files_of(other_app)

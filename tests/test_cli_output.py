@@ -21,14 +21,6 @@ def run(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(cli, list(args), env=env)
 
 
-@pytest.fixture
-def fetched(providers):
-    providers_file, db_path = providers
-    result = run("--db", str(db_path), "--providers-file", str(providers_file), "fetch", "groq", "openrouter")
-    assert result.exit_code == 0, result.output
-    return providers_file, db_path
-
-
 def test_db_and_providers_file_are_accepted_after_the_command(fetched, tmp_path):
     providers_file, db_path = fetched
     before = run("--db", str(db_path), "models", "--json")
