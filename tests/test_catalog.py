@@ -183,11 +183,11 @@ def test_all_providers_by_default(providers, server):
     providers_file, db_path = providers
     summary = ModelCatalog(db_path=db_path, providers_file=providers_file).fetch()
     statuses = {f["provider"]: f["status"] for f in summary.fetches}
-    assert len(statuses) == 40
-    assert {n for n, s in statuses.items() if s == "ok"} == {*NAMES, "pollinations"}
+    assert len(statuses) == 41
+    assert {n for n, s in statuses.items() if s == "ok"} == {*NAMES, "pollinations", "modelsdev"}
     # Only our loopback server was asked; every other provider had no key and was skipped.
-    assert {n for n, s in statuses.items() if s == "skipped"} == set(statuses) - {*NAMES, "pollinations"}
-    assert len(rows(db_path, "select * from providers")) == 40
+    assert {n for n, s in statuses.items() if s == "skipped"} == set(statuses) - {*NAMES, "pollinations", "modelsdev"}
+    assert len(rows(db_path, "select * from providers")) == 41
 
 
 def test_max_age_skips_recent_successes(providers, server):

@@ -13,10 +13,11 @@ lmstudio mancer mistral moonshot morphllm nebius nineteenai novita openai openro
 pollinations redpill sambanova targon togetherai xai zai""".split()
 
 
-def test_the_forty_builtin_providers_of_the_seed():
+def test_the_forty_builtin_providers_of_the_seed_and_modelsdev():
     providers = get_all_providers()
-    assert [p.name for p in providers] == sorted(SEED_NAMES)
-    assert len(providers) == 40
+    # The seed's forty, and models.dev's catalog as a third keyless reference.
+    assert [p.name for p in providers] == sorted([*SEED_NAMES, "modelsdev"])
+    assert len(providers) == 41
     assert all(p.source == "builtin" for p in providers)
 
 
@@ -77,7 +78,8 @@ def test_builtin_urls_and_key_variables(name, kind, base_url, key_env, models_ur
 
 def test_public_lists_need_no_key_and_the_rest_do():
     providers = {p.name: p for p in get_all_providers()}
-    assert {n for n, p in providers.items() if not p.needs_key} == {"litellm", "openrouter", "pollinations", "llm7"}
+    public = {n for n, p in providers.items() if not p.needs_key}
+    assert public == {"litellm", "modelsdev", "openrouter", "pollinations", "llm7"}
     assert providers["groq"].needs_key and not providers["groq"].has_key()
 
 
@@ -158,7 +160,7 @@ lmstudio:
         "user",
     )
     assert "lmstudio" not in providers
-    assert len(providers) == 40  # 40 built-ins + ollama - lmstudio
+    assert len(providers) == 41  # 41 built-ins + ollama - lmstudio
     assert "lmstudio" in load_providers(path, include_disabled=True)
 
 

@@ -784,7 +784,10 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     """How complete the catalog is, per provider.
 
     For the models each provider lists: the share with a context window, a price, a tools
-    flag and a vision flag, and how many facts came from enrichment (reference catalogs).
+    flag and a vision flag (stored facts only: a disputed price does not count), how many
+    facts came from enrichment (reference catalogs), how many stated values were disputed
+    or dropped as placeholders, and how many fact-like keys vexy could not read
+    ('vexy doctor' says which).
 
     \b
     Examples:
@@ -814,6 +817,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
                     pct(r["with_vision_flag_share"]),
                     f"{r['enriched_models']:,}",
                     f"{r['enriched_facts']:,}",
+                    f"{r['disputed_facts'] + r['placeholders_dropped']:,}",
+                    f"{r['unread_keys']:,}",
                 )
                 for r in rows
             ]
@@ -827,11 +832,63 @@ def stats(ctx: click.Context, as_json: bool) -> None:
                     pct(sum(r["with_vision_flag"] for r in rows) / (total or 1)),
                     f"{sum(r['enriched_models'] for r in rows):,}",
                     f"{sum(r['enriched_facts'] for r in rows):,}",
+                    f"{sum(r['disputed_facts'] + r['placeholders_dropped'] for r in rows):,}",
+                    f"{sum(r['unread_keys'] for r in rows):,}",
                 )
             ],
-            ["provider", "models", "context", "price", "tools", "vision", "enriched models", "enriched facts"],
+            [
+                "provider",
+                "models",
+                "context",
+                "price",
+                "tools",
+                "vision",
+                "enriched models",
+                "enriched facts",
+                "not stored",
+                "unread keys",
+            ],
         )
     )
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
+    """What vexy could not read or did not trust, per provider.
+
+    For each provider (all with listed models when no NAMES): fact-like keys of its records
+    that vexy could not read (with an example value), disputes (suspect units, implausible
+    values, disagreeing sources), placeholders dropped, prices not in USD, and facts filled
+    from another host's record. Exit status 1 when a price dispute or a suspect unit exists.
+
+    \b
+    Examples:
+        vexy doctor
+        vexy doctor groq my-gateway --json
+    """
+    from .doctor import doctor as diagnose
+    from .doctor import render
+
+    catalog = _catalog(ctx)
+    with _user_errors():
+        db = catalog._read_db()
+        try:
+            _check_providers(catalog, list(names), db)
+            reports = diagnose(db, list(dict.fromkeys(names)) or None)
+        finally:
+            db.close()
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        click.echo(render(reports) if reports else "No models in the catalog yet.")
+        bad = [r.provider for r in reports if r.problems]
+        if bad:
+            click.echo(f"Price disputes or suspect units at: {', '.join(bad)}", err=True)
+    if any(r.problems for r in reports):
+        ctx.exit(1)
 
 
 def _export_tools() -> tuple[str, ...]:

@@ -91,6 +91,9 @@ class ProviderConfig:
     min_interval: float | None = None
     # Plain http to a host that is not loopback is refused by validation unless allowed.
     allow_http: bool = False
+    # Where facts sit in this provider's records, when vexy cannot find them itself:
+    # {fact: {"path": [keys...], "unit": str | None}} (see _parse_facts_map).
+    facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def models_url(self) -> str:
@@ -190,6 +193,7 @@ _BUILTIN_TABLE: list[tuple[str, str, str, str | None, str]] = [
     ("lmstudio", "openai", "http://othello.local:1234/v1", "LMSTUDIO_API_KEY", "LMSTUDIO_API_OPENAI"),
     ("mancer", "openai", "https://neuro.mancer.tech/oai/v1", "MANCER_API_KEY", "MANCER_API_OPENAI"),
     ("mistral", "openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_API_OPENAI"),
+    ("modelsdev", "url", "https://models.dev/api.json", None, "MODELSDEV_API_OPENAI"),
     ("moonshot", "openai", "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY", "MOONSHOT_API_OPENAI"),
     ("morphllm", "openai", "https://api.morphllm.com/v1", "MORPHLLM_API_KEY", "MORPHLLM_API_OPENAI"),
     ("nebius", "openai", "https://api.studio.nebius.com/v1", "NEBIUS_API_KEY", "NEBIUS_API_OPENAI"),
@@ -215,7 +219,7 @@ _BUILTIN_TABLE: list[tuple[str, str, str, str | None, str]] = [
 ]
 
 # Lists anyone may read: a user with no keys at all still gets thousands of models from these.
-_PUBLIC_LISTS = frozenset({"litellm", "openrouter", "pollinations", "llm7"})
+_PUBLIC_LISTS = frozenset({"litellm", "modelsdev", "openrouter", "pollinations", "llm7"})
 
 
 def _builtin_providers() -> dict[str, ProviderConfig]:
@@ -245,6 +249,7 @@ _FILE_FIELDS: dict[str, str] = {
     "max_concurrent": "a whole number of concurrent requests to the host, at least 1",
     "min_interval": "seconds between request starts to the host, a number from 0 to 3600",
     "allow_http": "true or false",
+    "facts": "a mapping of fact to a path in the record (limits.context) or to {path: ..., unit: ...}",
 }
 
 
@@ -261,6 +266,41 @@ def _check_url(path: Path, provider: str, fld: str, value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise _field_error(path, provider, fld, value)
     return value
+
+
+def _parse_facts_map(path: Path, provider: str, value: Any) -> dict[str, dict[str, Any]]:
+    """``facts:`` of a provider entry: fact -> ``"a.b.c"`` or ``{path: "a.b.c", unit: ...}``.
+
+    Paths are dotted keys (a number indexes a list); ``unit`` is for prices, such as
+    usd_per_token, usd_per_1k_tokens, usd_per_1m_tokens, usd_cents_per_token, cny_per_1m_tokens.
+    """
+    from .facts.records import FACT_PARSERS, unit_of_map
+    from .facts.schema import PRICE_FIELDS
+
+    settable = (*FACT_PARSERS, *PRICE_FIELDS)
+    where = f"{path}: provider '{provider}', field 'facts'"
+    if not isinstance(value, dict):
+        raise ProvidersFileError(f"{where}: expected a mapping of fact to path, got {value!r}")
+    parsed: dict[str, dict[str, Any]] = {}
+    for fact, spec in value.items():
+        if fact not in settable:
+            raise ProvidersFileError(f"{where}: unknown fact {fact!r} (facts: {', '.join(sorted(settable))})")
+        spec = {"path": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or set(spec) - {"path", "unit"}:
+            raise ProvidersFileError(f"{where}: {fact}: expected a path or {{path: ..., unit: ...}}, got {spec!r}")
+        dotted, unit = spec.get("path"), spec.get("unit")
+        keys = dotted.split(".") if isinstance(dotted, str) else []
+        if not keys or not all(k.strip() for k in keys):
+            raise ProvidersFileError(f"{where}: {fact}: path {dotted!r} is not a dotted path such as limits.context")
+        if unit is not None:
+            understood = unit_of_map(str(unit)) if isinstance(unit, str) else None
+            if fact not in PRICE_FIELDS or understood is None or not understood.decided:
+                raise ProvidersFileError(
+                    f"{where}: {fact}: unit {unit!r} is not understood (prices only: usd_per_token, "
+                    "usd_per_1k_tokens, usd_per_1m_tokens, usd_cents_per_token, cny_per_1m_tokens ...)"
+                )
+        parsed[fact] = {"path": [k.strip() for k in keys], "unit": unit}
+    return parsed
 
 
 def _parse_entry(path: Path, name: str, entry: Any, base: ProviderConfig | None) -> ProviderConfig:
@@ -315,6 +355,8 @@ def _parse_entry(path: Path, name: str, entry: Any, base: ProviderConfig | None)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
                 raise _field_error(path, name, fld, value)
             changes[fld] = float(value)
+        elif fld == "facts":
+            changes["facts"] = _parse_facts_map(path, name, value)
     if base is not None:
         return replace(base, source="user", **changes)
     if "base_url" not in changes:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .normalize import FACT_FIELDS
+from .facts import FACT_FIELDS
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -156,11 +156,18 @@ select
   sum(supports_tools is not null) as with_tools_flag,
   sum(supports_vision is not null) as with_vision_flag,
   sum(
-    (select count(*) from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
+    (select count(*) from json_each(coalesce(models.sources, '{}'))
+     where json_each.key != '_notes' and json_each.value != 'provider')
   ) as enriched_facts,
   sum(
-    exists(select 1 from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
-  ) as enriched_models
+    exists(select 1 from json_each(coalesce(models.sources, '{}'))
+           where json_each.key != '_notes' and json_each.value != 'provider')
+  ) as enriched_models,
+  (select count(*) from disputes d where d.provider = models.provider and d.kind in ('unit', 'implausible'))
+    as disputed_facts,
+  (select count(*) from disputes d where d.provider = models.provider and d.kind = 'placeholder')
+    as placeholders_dropped,
+  (select count(*) from unread_keys u where u.provider = models.provider) as unread_keys
 from models
 where removed_at is null
 group by provider
@@ -169,7 +176,9 @@ order by provider
 
 
 def stats(db: Database) -> list[dict[str, Any]]:
-    """Per provider: listed models and how many have each kind of fact, and how many were enriched."""
+    """Per provider: listed models and how many have each kind of fact (stored facts only: a
+    disputed price is not counted), how many were enriched, and how many stated values were
+    disputed (unit, implausible) or dropped as placeholders, and its unread fact-like keys."""
     rows = []
     for row in db.query(_STATS_SQL):
         n = row["models"] or 1
