@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from facts_fixtures import FIXTURES, facts_of, records
 
-from vexy_catalog.facts import FACT_FIELDS, ReferenceIndex, enrich, normalize_record
+from vexy_catalog.facts import FACT_FIELDS, ReferenceIndex, enrich, normalize_record, read_record
 
 
 @pytest.fixture(scope="module")
@@ -252,3 +252,83 @@ def test_another_vendors_upload_is_only_a_normalized_match() -> None:
     (found,) = router.match("featherless", "AmmarA22/Llama-3.2-1B-Instruct")
     assert found.level == "normalized"
     assert lite.match("featherless", "AmmarA22/Llama-3.2-1B-Instruct") == []
+
+
+# ----------------------------------------------------------------------- never contradict the provider
+
+
+def test_a_fact_the_record_states_is_never_filled_even_unread() -> None:
+    lite = _litellm({"somehost/model-8b": {"litellm_provider": "somehost", "max_input_tokens": 10_000_000}})
+    # "128K": stated, in a form vexy does not read. The reference's 10M must not take its place.
+    for raw in ({"limits": {"context": "128K"}}, {"context_length": 131072}):
+        reading = read_record("somehost", raw)
+        facts = enrich(
+            "somehost", "model-8b", normalize_record("somehost", "model-8b", raw), [lite], stated=reading.stated
+        )
+        assert facts["context_window"] in (None, 131072)
+        assert facts["sources"].get("context_window") in (None, "provider")
+
+
+def test_a_record_of_another_type_is_another_model() -> None:
+    # A base checkpoint is not its instruct deployment: no chat type, no tools from it.
+    lite = _litellm(
+        {"somehost/qwen2.5-7b": {"litellm_provider": "somehost", "mode": "chat", "supports_function_calling": True}}
+    )
+    base = normalize_record("somehost", "qwen2.5-7b", {"type": "base"})
+    assert base["model_type"] == "completion"
+    facts = enrich("somehost", "qwen2.5-7b", base, [lite])
+    assert facts["supports_tools"] is None
+    assert facts["model_type"] == "completion"
+    untyped = enrich("somehost", "qwen2.5-7b", normalize_record("somehost", "qwen2.5-7b", {}), [lite])
+    assert untyped["supports_tools"] is True
+
+
+def test_a_generic_alias_matches_only_exactly() -> None:
+    router = _openrouter(
+        {"mistralai/mistral-large": {"context_length": 128000}, "openai/gpt-4o": {"context_length": 1}}
+    )
+    assert router.match("pollinations", "mistral") == []
+    assert router.match("pollinations", "openai") == []
+    assert [m.key for m in router.match("somehost", "gpt-4o")] == ["openai/gpt-4o"]
+
+
+def test_a_local_runtimes_record_enriches_only_its_own_host() -> None:
+    lite = _litellm({"ollama/llama3.1-8b": {"litellm_provider": "ollama", "max_input_tokens": 8192}})
+    assert lite.match("groq", "llama3.1-8b") == []
+    assert [m.key for m in lite.match("ollama", "llama3.1-8b")] == ["ollama/llama3.1-8b"]
+
+
+def test_a_dated_snapshot_never_takes_another_dates_or_latest_record() -> None:
+    router = _openrouter(
+        {
+            "vendor/model-x-2024-05-01": {"context_length": 1},
+            "vendor/model-x-latest": {"context_length": 2},
+            "vendor/model-x": {"context_length": 3},
+        }
+    )
+    (found,) = router.match("somehost", "model-x-2024-08-06")
+    assert found.key == "vendor/model-x"
+    assert [m.key for m in router.match("somehost", "model-x-2024-05-01")] == ["vendor/model-x-2024-05-01"]
+
+
+def test_one_model_gets_one_answer_across_providers() -> None:
+    # Ties go to the closest spelling, the same for every provider asking with that id.
+    router = _openrouter({"a/foo-7b-instruct": {"context_length": 1}, "b/foo-7b-instruct:free": {"context_length": 2}})
+    answers = {router.match(p, "foo-7b-instruct")[0].key for p in ("one", "two", "three")}
+    assert answers == {"a/foo-7b-instruct"}
+
+
+def test_modelsdev_records_are_matched_per_host() -> None:
+    answer = json.loads((FIXTURES.parent / "answers" / "modelsdev.json").read_text(encoding="utf-8"))
+    index = ReferenceIndex("modelsdev", answer.items())
+    assert "groq/llama-3.3-70b-versatile" in index
+    (own,) = index.match("groq", "llama-3.3-70b-versatile")
+    assert (own.level, own.same_host, own.source) == ("qualified", True, "modelsdev:groq/llama-3.3-70b-versatile")
+    assert own.facts["context_window"] == 131072 and own.facts["input_price"] == 0.59
+    assert own.facts["supports_tools"] is True and own.facts["model_type"] == "chat"
+    # Another host's spelling of the same id is found too, and marked as another host's.
+    (other,) = index.match("somehost", "llama-3.3-70b-versatile")
+    assert (other.level, other.same_host) == ("exact", False)
+    facts = enrich("somehost", "llama-3.3-70b-versatile", normalize_record("somehost", "x", {}), [index])
+    assert facts["context_window"] == 131072 and facts["input_price"] is None
+    assert facts["sources"]["_notes"]["context_window"] == "from another host's record (groq)"

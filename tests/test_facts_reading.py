@@ -16,7 +16,7 @@ import math
 import pytest
 from facts_fixtures import FIXTURES, facts_of, records
 
-from vexy_catalog.facts import DIALECTS, FACT_FIELDS, normalize_record
+from vexy_catalog.facts import DIALECTS, FACT_FIELDS, normalize_record, read_record
 
 
 class _AnyText:
@@ -773,3 +773,130 @@ def test_unknown_stays_none_and_is_never_zero() -> None:
     assert all(facts[f] is None for f in FACT_FIELDS)
     assert facts["sources"] == {}
 
+
+# ----------------------------------------------------------------------- reading by meaning
+# Shapes taken from real answers of providers that are not in the snapshots (see
+# tests/fixtures/heldout/ for the records and their sources).
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # nested, camelCase (Venice's model_spec)
+        (
+            {"model_spec": {"availableContextTokens": 32768, "capabilities": {"supportsFunctionCalling": True}}},
+            {"context_window": 32768, "supports_tools": True},
+        ),
+        # a limits object (GitHub Models, models.dev)
+        (
+            {"limits": {"max_input_tokens": 1048576, "max_output_tokens": 32768}},
+            {"context_window": 1048576, "max_output_tokens": 32768},
+        ),
+        ({"limit": {"context": 204800, "output": 8192}}, {"context_window": 204800, "max_output_tokens": 8192}),
+        # Google's native list
+        (
+            {"inputTokenLimit": 1048576, "outputTokenLimit": 65536, "thinking": True},
+            {"context_window": 1048576, "max_output_tokens": 65536, "supports_reasoning": True},
+        ),
+        # name/value property lists (Cloudflare Workers AI), values as strings
+        (
+            {
+                "properties": [
+                    {"property_id": "context_window", "value": "7968"},
+                    {"property_id": "vision", "value": "true"},
+                ]
+            },
+            {"context_window": 7968, "supports_vision": True},
+        ),
+        # price entries with an explicit unit and currency
+        (
+            {
+                "properties": [
+                    {
+                        "property_id": "price",
+                        "value": [{"unit": "per M input tokens", "price": 0.28, "currency": "USD"}],
+                    }
+                ]
+            },
+            {"input_price": 0.28},
+        ),
+        # a pricing object with its unit beside the numbers
+        (
+            {"pricing": {"input": 3, "output": 15, "unit": "USD per 1M tokens"}},
+            {"input_price": 3.0, "output_price": 15.0},
+        ),
+        (
+            {"pricing": {"prompt": 0.0005, "completion": 0.0015, "unit": "1K tokens"}},
+            {"input_price": 0.5, "output_price": 1.5},
+        ),
+        # lists of feature strings (Vercel's tags, GitHub's capabilities)
+        (
+            {"tags": ["reasoning", "tool-use", "vision"]},
+            {"supports_tools": True, "supports_reasoning": True, "supports_vision": True},
+        ),
+        ({"capabilities": ["streaming", "tool-calling"]}, {"supports_tools": True}),
+        # a parameter list: without "tools" a non-empty one says False
+        ({"supported_parameters": ["temperature", "top_p"]}, {"supports_tools": False}),
+        # modalities in several spellings; an image input is vision
+        (
+            {"supported_input_modalities": ["text", "image"]},
+            {"input_modalities": ["text", "image"], "supports_vision": True},
+        ),
+        # owners and types under other names
+        ({"organization": "Meta", "type": "embedding"}, {"owned_by": "Meta", "model_type": "embedding"}),
+        ({"task": {"name": "Text Generation"}}, {"model_type": "chat"}),
+        ({"supportedGenerationMethods": ["embedContent"]}, {"model_type": "embedding"}),
+        ({"tool_call": False}, {"supports_tools": False}),
+    ],
+)
+def test_facts_are_read_wherever_a_record_states_them(raw: dict[str, object], expected: dict[str, object]) -> None:
+    facts = normalize_record("never-seen-before", "some/model", raw)
+    for field, value in expected.items():
+        assert facts[field] == value, field
+    assert {f for f in FACT_FIELDS if facts[f] is not None} == set(expected)
+
+
+def test_a_capability_list_states_the_flags_it_does_not_name() -> None:
+    reading = read_record("never-seen-before", {"tags": ["reasoning", "implicit-caching"]})
+    assert reading.facts["supports_reasoning"] is True
+    assert reading.facts["supports_tools"] is None
+    assert {"supports_tools", "supports_vision"} <= reading.stated  # no reference fills them
+
+
+def test_an_ambiguous_type_is_stated_but_unknown() -> None:
+    reading = read_record("never-seen-before", {"type": "language"})
+    assert reading.facts["model_type"] is None and "model_type" in reading.stated
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "facts"),
+    [
+        ({"limits": {"context": "128K"}}, "limits.context", ("context_window",)),
+        ({"specs": {"ctx_tokens_v2": "big"}}, "specs.ctx_tokens_v2", ("context_window",)),
+        ({"pricing": {"input": "cheap"}}, "pricing.input", ("input_price",)),
+        ({"tool_support": "partial"}, "tool_support", ("supports_tools",)),
+        ({"deprecation_info": {"when": "soon"}}, "deprecation_info.when", ("deprecated_at",)),
+        ({"features": {"json": "yes"}}, "features.json", ("supports_tools", "supports_vision", "supports_reasoning")),
+    ],
+)
+def test_fact_like_keys_nobody_could_read_are_reported(raw: dict[str, object], path: str, facts: tuple) -> None:
+    reading = read_record("never-seen-before", raw)
+    assert [(u.path, u.facts) for u in reading.unread] == [(path, facts)]
+    assert set(facts) <= reading.stated
+
+
+def test_keys_that_only_look_like_facts_are_not_reported() -> None:
+    raw = {
+        "rate_limit_tier": "high",
+        "supportsWebSearch": True,
+        "top_provider": {"is_moderated": False},
+        "constraints": {"temperature": {"default": 0.7}},
+        "tokenizer": "GPT",
+        "pricing": {"prompt": ""},
+    }
+    assert read_record("never-seen-before", raw).unread == []
+
+
+def test_dialect_keys_are_neither_read_twice_nor_unread() -> None:
+    raw = records("openrouter")["openai/gpt-4o"]
+    assert read_record("openrouter", raw).unread == []

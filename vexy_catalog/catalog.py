@@ -314,15 +314,7 @@ class ModelCatalog:
                         dbmod.mark_interrupted(db, list(running.values()))
             changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
             if changed:
-                # A changed reference catalog can fill (or stop filling) any provider's gaps;
-                # otherwise only the providers that changed need enriching again.
-                scope = None if changed & set(dbmod.REFERENCE_PROVIDERS) else sorted(changed)
-
-                def refresh() -> int:
-                    with dbmod.write_transaction(db):
-                        return dbmod.refresh_facts(db, scope)
-
-                summary.facts_updated = await to_thread.run_sync(refresh)
+                summary.facts_updated = await to_thread.run_sync(dbmod.refresh_changed, db, changed)
         finally:
             db.close()
         order = {p.name: i for i, p in enumerate(providers)}

@@ -516,6 +516,17 @@ def refresh_facts(
     return updated
 
 
+def refresh_changed(db: Database, changed: set[str]) -> int:
+    """Refresh facts after fetches that changed ``changed`` providers' lists, in one write
+    transaction: every provider when a reference catalog changed (it can fill or stop filling
+    anyone's gaps), else only those providers."""
+    if not changed:
+        return 0
+    scope = None if changed & set(REFERENCE_PROVIDERS) else sorted(changed)
+    with write_transaction(db):
+        return refresh_facts(db, scope)
+
+
 def _write_provider_facts(db: Database, provider: str, results: list[Any]) -> None:
     """Replace the provider's fact_sources, disputes and unread_keys rows."""
     db.execute("delete from fact_sources where provider = ?", [provider])

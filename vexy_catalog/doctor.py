@@ -110,7 +110,7 @@ def doctor(db: Database, providers: list[str] | None = None) -> list[ProviderDoc
             report.placeholders.append({"fact": fact, "models": count, "detail": detail, "example_model": example})
         for row in db.query(
             "select model_id, fact, unit, raw_value, path from fact_sources where provider = ? and source = 'provider' "
-            "and reason like 'in %, not converted' order by model_id, fact",
+            "and reason like 'stated in %not converted' order by model_id, fact",
             [provider],
         ):
             row["raw_value"] = _value(row["raw_value"])

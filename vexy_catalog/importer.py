@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import canonical_json, record_fetch, write_transaction
+from .db import canonical_json, record_fetch, refresh_changed, write_transaction
 from .fetch import AnswerShapeError, FetchError, FetchResult, decode_json, extract_records
 from .providers import ProviderConfig
 from .security import mask_sensitive_data
@@ -138,6 +138,11 @@ def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict
                 continue
             row = record_fetch(db, provider, result, source="import")
             report.imported.append({"file": failed_file.name, **row})
+    # Facts are decided per provider and against the references, as after a fetch.
+    moved = {
+        r["provider"] for r in report.imported if r["status"] == "ok" and (r["added"] or r["removed"] or r["changed"])
+    }
+    refresh_changed(db, moved)
     return report
 
 

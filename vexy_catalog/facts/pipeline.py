@@ -467,11 +467,12 @@ def _fact_source_rows(
     for claim in reading.prices:
         if (claim.field, claim.path) in seen_paths:
             continue
-        why = (
-            f"in {claim.unit.currency}, not converted"
-            if claim.unit.currency != "USD"
-            else notes.get(claim.field) or "another statement of the same price was used"
-        )
+        if claim.field in notes and "not converted" in notes[claim.field]:
+            why = notes[claim.field]
+        elif claim.unit.currency != "USD":
+            why = f"in {claim.unit.currency}: the USD statement of the same price was used"
+        else:
+            why = notes.get(claim.field) or "another statement of the same price was used"
         add(
             claim.field,
             "provider",

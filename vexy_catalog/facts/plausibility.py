@@ -13,8 +13,9 @@ real differences between hosts rarely reach 10x), else ``implausible``.
 
 Placeholders (``placeholders``), looked for across all of a provider's listed models:
 
-- a ``created`` identical on every model (3 or more), or within two days of the fetch on 90% of
-  them: a constant or the fetch time, not a creation date;
+- a ``created`` identical on every model (3 or more), all within one hour (5 or more), or within
+  two days of the fetch on 90% of them: a constant or the time the list was built, not a
+  creation date;
 - a cache-read price identical on every model while their input prices differ, or 0 on every
   model while some input price is not;
 - an owner that names nobody (``PLACEHOLDER_OWNERS``: unknown, system, none, null, default...);
@@ -119,9 +120,14 @@ def placeholders(
     n = len(models)
     created = [facts_by_model[m].get("created") for m in models]
     known = [c for c in created if c is not None]
+    moments = [t for c in known if (t := _moment(c)) is not None]
     if n >= 3 and len(known) == n and len(set(known)) == 1:
         for m in models:
             dropped[m]["created"] = f"placeholder: the same created on all {n} models"
+    elif n >= 5 and len(moments) == n and (max(moments) - min(moments)).total_seconds() <= 3600:
+        # Every model "created" within one hour: when the list was built, not the models.
+        for m in models:
+            dropped[m]["created"] = f"placeholder: all {n} models created within the same hour"
     elif fetched_at and len(known) >= 3:
         moment = _moment(fetched_at)
         near = [

@@ -545,13 +545,22 @@ def _modality_direction(words: tuple[tuple[str, ...], ...]) -> str | None:
     return "arrow"
 
 
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "supported", "unsupported", "enabled", "disabled"})
+
+
 def _looks_like_fact(words: tuple[tuple[str, ...], ...], value: Any) -> bool:
-    """A key whose own words name a fact, or a number under a pricing or limits object."""
+    """A key whose own words name a fact; anything under a pricing, limits or deprecation
+    object; a yes/no under a capabilities or features object."""
     if any(word in _FACT_WORDS or word.startswith(_FACT_STEMS) for word in words[-1]):
         return True
-    numeric = isinstance(value, int | float | str) and not isinstance(value, bool) and values.decimal(value) is not None
     ancestors = {w for part in words[:-1] for w in part}
-    return numeric and bool(ancestors & (_PRICE_PARENTS | {"limit", "limits", "context"}))
+    if ancestors & (_PRICE_PARENTS | {"limit", "limits", "context"}) or any(
+        w.startswith("deprecat") for w in ancestors
+    ):
+        return True
+    if any(w.startswith(("capabilit", "feature")) for w in ancestors):
+        return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS)
+    return False
 
 
 def _blocked_facts(words: tuple[tuple[str, ...], ...], value: Any = None) -> tuple[str, ...]:
@@ -625,8 +634,12 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
     handled: set[tuple[str, ...]] = set()
 
     def offer(fact: str, rank: float, leaf: Leaf, value: Any) -> None:
+        # A value its parser cannot read ("128K") leaves the leaf unread: reported, and no
+        # reference fills the fact it states.
+        if value is None:
+            return
         handled.add(leaf.path)
-        if value is None or fact in skip:
+        if fact in skip:
             return
         current = best.get(fact)
         if current is None or rank < current[0]:
@@ -640,10 +653,10 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
         # --- prices
         parents = {_joined(w) for w in leaf.words[:-1]}
         if (flat_path & _PRICE_WORDS or parents & _PRICE_PARENTS) and not isinstance(value, list | bool):
-            handled.add(leaf.path)
             amount = values.decimal(value)
             if amount is None:
-                continue
+                continue  # not a number: unread, if it looks like a fact
+            handled.add(leaf.path)
             direction = price_direction(flat_path)
             named = unit_from_words([w for part in leaf.words for w in part], "name")
             unit = leaf.unit if leaf.unit is not None else named
@@ -731,6 +744,7 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
         blocked = _blocked_facts(leaf.words, leaf.value)
         if blocked:
             reading.unread.append(Unread(_dotted(leaf.path), leaf.value, blocked, leaf.path))
+            reading.stated.update(blocked)
     return reading
 
 
