@@ -269,7 +269,7 @@ class ModelCatalog:
         summary = FetchSummary(self.db_path)
         db = self.open_db()
         try:
-            dbmod.sync_providers(db, providers)
+            remapped = dbmod.sync_providers(db, providers)
             if age is not None:
                 status = {r["name"]: r for r in db.query("select name, last_success_at from providers")}
                 now = datetime.now(timezone.utc)
@@ -313,6 +313,8 @@ class ModelCatalog:
                     with anyio.CancelScope(shield=True):
                         dbmod.mark_interrupted(db, list(running.values()))
             changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
+            # A provider whose facts: map changed is read again, whatever its answer did.
+            changed |= remapped
             if changed:
                 summary.facts_updated = await to_thread.run_sync(dbmod.refresh_changed, db, changed)
         finally:

@@ -323,13 +323,19 @@ def _provider_row(provider: ProviderConfig) -> dict[str, Any]:
     }
 
 
-def sync_providers(db: Database, providers: list[ProviderConfig]) -> None:
-    """Record the configuration of ``providers``; providers no longer configured keep their rows."""
+def sync_providers(db: Database, providers: list[ProviderConfig]) -> set[str]:
+    """Record the configuration of ``providers``; providers no longer configured keep their rows.
+
+    Returns the providers whose providers-file ``facts:`` map changed (their stored records are
+    to be read again, even if their next answer is unchanged)."""
+    rows = [_provider_row(p) for p in providers]
     # BEGIN IMMEDIATE, not atomic()'s deferred BEGIN: upsert_all reads the schema first, and a
     # read snapshot that another writer moves past cannot be upgraded to a write (SQLITE_BUSY
     # at once, no busy wait) - two `vexy fetch` at once hit exactly that.
     with write_transaction(db):
-        db["providers"].upsert_all((_provider_row(p) for p in providers), pk="name", batch_size=BATCH_SIZE)
+        before = dict(db.execute("select name, facts_map from providers").fetchall())
+        db["providers"].upsert_all(rows, pk="name", batch_size=BATCH_SIZE)
+    return {r["name"] for r in rows if r["name"] in before and before[r["name"]] != r["facts_map"]}
 
 
 REFERENCE_PROVIDERS = ("litellm", "openrouter", "modelsdev")
