@@ -25,6 +25,16 @@ PRICES = ("input_price", "output_price", "cache_read_price")
 FLAGS = ("supports_tools", "supports_vision", "supports_reasoning")
 
 
+def rows(db_path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of a query on a catalog file, as dicts."""
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params or [])]
+    finally:
+        conn.close()
+
+
 def heldout(name: str) -> dict[str, Any]:
     return json.loads((HELDOUT / f"{name}.json").read_text(encoding="utf-8"))
 
@@ -68,34 +78,28 @@ def _same(fact: str, stored: Any, stated: Any) -> bool:
 def measure(db_path: Path, provider: str, expected: dict[str, dict[str, Any]]) -> Quality:
     """Compare the catalog's rows of ``provider`` with the facts read by hand."""
     quality = Quality()
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        for model_id, facts in expected.items():
-            row = conn.execute(
-                "select * from models where provider = ? and model_id = ?", [provider, model_id]
-            ).fetchone()
-            assert row is not None, f"{provider}/{model_id} was not stored"
-            sources = json.loads(row["sources"] or "{}")
-            for fact, stated in facts.items():
-                stored = row[fact]
-                same = _same(fact, stored, stated)
-                where = f"{provider}/{model_id} {fact}: stated {stated!r}, stored {stored!r} ({sources.get(fact)})"
-                if fact in MEASURED:
-                    quality.stated += 1
-                    if same and sources.get(fact) == "provider":
-                        quality.read += 1
-                    else:
-                        quality.misses.append(where)
-                if fact in PRICES and isinstance(stored, int | float) and isinstance(stated, int | float):
-                    if stated > 0 and not 0.5 < stored / stated < 2 or stated == 0 and stored > 0:
-                        quality.wrong_prices.append(where)
-                if stored is not None and not same and sources.get(fact) not in (None, "provider"):
-                    quality.contradictions.append(where)
-            for fact in PRICES:
-                # A price stored where the record states none (free or per image) is wrong too.
-                if fact not in facts and row[fact] not in (None,) and sources.get(fact) == "provider":
-                    quality.wrong_prices.append(f"{provider}/{model_id} {fact}: none stated, stored {row[fact]!r}")
-    finally:
-        conn.close()
+    by_id = {r["model_id"]: r for r in rows(db_path, "select * from models where provider = ?", [provider])}
+    for model_id, facts in expected.items():
+        row = by_id.get(model_id)
+        assert row is not None, f"{provider}/{model_id} was not stored"
+        sources = json.loads(row["sources"] or "{}")
+        for fact, stated in facts.items():
+            stored = row[fact]
+            same = _same(fact, stored, stated)
+            where = f"{provider}/{model_id} {fact}: stated {stated!r}, stored {stored!r} ({sources.get(fact)})"
+            if fact in MEASURED:
+                quality.stated += 1
+                if same and sources.get(fact) == "provider":
+                    quality.read += 1
+                else:
+                    quality.misses.append(where)
+            if fact in PRICES and isinstance(stored, int | float) and isinstance(stated, int | float):
+                if stated > 0 and not 0.5 < stored / stated < 2 or stated == 0 and stored > 0:
+                    quality.wrong_prices.append(where)
+            if stored is not None and not same and sources.get(fact) not in (None, "provider"):
+                quality.contradictions.append(where)
+        for fact in PRICES:
+            # A price stored where the record states none (free or per image) is wrong too.
+            if fact not in facts and row[fact] not in (None,) and sources.get(fact) == "provider":
+                quality.wrong_prices.append(f"{provider}/{model_id} {fact}: none stated, stored {row[fact]!r}")
     return quality

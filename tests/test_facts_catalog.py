@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import answer
+from facts_quality import rows
 from fake_providers import Route
 
 from vexy_catalog.cli import cli
@@ -34,15 +33,6 @@ GATEWAY = {
 
 def run(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def rows(db_path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params or [])]
-    finally:
-        conn.close()
 
 
 @pytest.fixture
