@@ -1,17 +1,56 @@
-"""Datasette plugins for the vexy catalog (browsing, health and config downloads).
+"""The vexy plugin for Datasette: browsing, health, config downloads and feeds of the catalog.
 
-This package is the plugin Datasette loads through the ``datasette`` entry point ``vexy``
-(pyproject.toml), never through ``--plugins-dir``: loading it both ways would register its
-hooks twice. Its ``templates/`` and ``static/`` are package data. Shared logic lives in
-:mod:`vexy_catalog.serve`; the plugin modules here stay thin.
+Datasette loads this package through the ``datasette`` entry point ``vexy`` (pyproject.toml),
+never through ``--plugins-dir``: loading it both ways would register its hooks twice. Its
+``templates/`` and ``static/`` are package data.
+
+This module holds only the hook implementations; each hands over to the module named for what
+it serves. Routes follow one convention: a module that serves routes has ``routes()``, a list
+of ``(regex, view)`` pairs, and :func:`register_routes` concatenates them, so a new module of
+routes is one import and one entry in ``_ROUTE_MODULES``.
 """
 
-from .vexy import (  # noqa: F401 - pluggy finds the hooks as attributes of this package
-    extra_body_script,
-    extra_css_urls,
-    extra_template_vars,
-    menu_links,
-    register_routes,
-    render_cell,
-    table_actions,
-)
+from __future__ import annotations
+
+from datasette import hookimpl
+
+from . import downloads, feeds, health, pages, render
+
+# Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
+# last so a more specific route is always found first.
+_ROUTE_MODULES = (feeds, health, downloads, pages)
+
+
+@hookimpl
+def register_routes(datasette):
+    return [route for module in _ROUTE_MODULES for route in module.routes()]
+
+
+@hookimpl
+def menu_links(datasette, actor, request):
+    return pages.menu_links(datasette)
+
+
+@hookimpl
+def table_actions(datasette, actor, database, table, request):
+    return downloads.table_actions(datasette, database, table, request)
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    return render.render_cell(value, column, table, database)
+
+
+@hookimpl
+def extra_template_vars(template, database, table, columns, view_name, request, datasette):
+    return pages.extra_template_vars(view_name, database, table, request, datasette)
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return render.css_urls(datasette)
+
+
+@hookimpl
+def extra_body_script(view_name, database):
+    return render.body_script(view_name, database)

@@ -21,15 +21,10 @@ from click.testing import CliRunner
 from conftest import answer
 from fake_providers import Route
 
+from datasette_plugins.filters import BadParameters, config_params_from_table, parse_model_filter
 from vexy_catalog import ModelCatalog
 from vexy_catalog.cli import cli
-from vexy_catalog.serve import (
-    BadParameters,
-    build_datasette,
-    config_params_from_table,
-    load_metadata,
-    parse_model_filter,
-)
+from vexy_catalog.serve import build_datasette, load_metadata
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .providers import ProviderConfig, load_providers
+from .timeutil import parse_age, parse_time, utcnow
 
 __all__ = ["FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
 
@@ -29,26 +30,6 @@ class UnknownProviderError(KeyError):
 
     def __str__(self) -> str:
         return self.message
-
-
-def parse_age(value: str | timedelta | None) -> timedelta | None:
-    """``90s``, ``30m``, ``1h``, ``2d``, ``1w`` (or a bare number of seconds) as a timedelta."""
-    if value is None or isinstance(value, timedelta):
-        return value
-    text = value.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
-    try:
-        amount = float(number)
-    except ValueError:
-        raise ValueError(f"'{value}' is not an age: use a number and a unit, such as 90s, 30m, 1h or 2d") from None
-    if amount < 0:
-        raise ValueError(f"'{value}' is not an age: it must not be negative")
-    return timedelta(seconds=amount * units[unit])
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -261,7 +242,6 @@ class ModelCatalog:
             FetchResult,
             ModelFetcher,
         )
-        from .fetch import utcnow as fetch_utcnow
 
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
@@ -277,14 +257,14 @@ class ModelCatalog:
                     p.name
                     for p in providers
                     if status.get(p.name, {}).get("last_success_at")
-                    and now - _parse_time(status[p.name]["last_success_at"]) < age
+                    and now - parse_time(status[p.name]["last_success_at"]) < age
                 }
                 summary.fresh = sorted(fresh)
                 providers = [p for p in providers if p.name not in fresh]
             by_name = {p.name: p for p in providers}
             write_lock = anyio.Lock()
             dbmod.mark_interrupted(db)
-            running = dbmod.begin_fetches(db, list(by_name), fetch_utcnow())
+            running = dbmod.begin_fetches(db, list(by_name), utcnow())
 
             async def store(result: FetchResult) -> None:
                 # One connection, one writer at a time; the write runs off the event loop so

@@ -158,7 +158,7 @@ def fetch(
         vexy fetch --failed
         vexy fetch --max-age 1h --json
     """
-    from .catalog import parse_age
+    from .timeutil import parse_age
 
     if max_age is not None:
         try:
@@ -454,8 +454,8 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
         vexy health
         vexy health --max-age 6h --json
     """
-    from .catalog import parse_age
     from .health import check_system_health
+    from .timeutil import parse_age
 
     try:
         age = parse_age(max_age)
@@ -617,7 +617,7 @@ def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
 
 
 def _duration(seconds: int | None) -> str:
-    from .health import format_age
+    from .timeutil import format_age
 
     return "" if seconds is None else format_age(seconds)
 

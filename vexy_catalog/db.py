@@ -15,7 +15,8 @@ Tables and columns are a public interface (Datasette's JSON API and the exporter
 - ``unread_keys``: per provider, fact-like keys of its records that vexy could not read.
 - ``fetches``: one row per fetch attempt, whatever its outcome (``running`` while under way).
 - ``payloads``: every distinct provider answer, stored once under its hash.
-- ``model_changes``: what each fetch saw change (see :mod:`vexy_catalog.history`).
+- ``model_changes``: what each fetch saw change, written here by :class:`ChangeLog` in the
+  fetch's own transaction and read by :mod:`vexy_catalog.history`.
 
 The hash contract: ``canonical_json(value)`` is ``json.dumps(value, sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)``; a hash is the sha256 hex digest of that text in
@@ -32,11 +33,14 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database, Migrations
+
+from .facts import FACT_FIELDS
+from .timeutil import utcnow
 
 if TYPE_CHECKING:
     from .fetch import FetchResult
@@ -210,8 +214,6 @@ def m005_model_changes(db: Database) -> None:
     # Pruned payloads leave their hash in history: the hash stays, the link does not.
     db["fetches"].transform(drop_foreign_keys=["payload_hash"])
     # Models already in the catalog start their history as added when first seen.
-    from .history import tracked
-
     rows = db.execute(f"select provider, model_id, first_seen, sources, name, {', '.join(FACT_COLUMNS)} from models")
     names = [d[0] for d in rows.description]
     events = []
@@ -624,8 +626,6 @@ def mark_interrupted(db: Database, ids: list[int] | None = None) -> int:
 
 
 def _now() -> str:
-    from .fetch import utcnow
-
     return utcnow()
 
 
@@ -700,6 +700,70 @@ def record_fetch(
     return fetch
 
 
+# --- the change log: one fetch's rows of model_changes (vexy_catalog.history reads them) -----
+
+# The facts whose changes are logged: everything but what describes the listing rather than
+# the model (when it was created, who owns it) and free text that is rewritten at will.
+TRACKED_FIELDS = tuple(f for f in FACT_FIELDS if f not in ("created", "owned_by", "description"))
+
+
+def tracked(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider-stated tracked facts of ``facts`` (unknown ones left out)."""
+    sources = facts.get("sources") or {}
+    return {
+        f: facts[f]
+        for f in TRACKED_FIELDS
+        if facts.get(f) is not None and (not sources or sources.get(f, "provider") == "provider")
+    }
+
+
+class ChangeLog:
+    """Collects one fetch's model changes; :meth:`write` inserts them (inside its transaction)."""
+
+    def __init__(self, db: Database, provider: str, fetch_id: int | None, at: str):
+        self.db = db
+        self.provider = provider
+        self.fetch_id = fetch_id
+        self.at = at
+        self.events: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+
+    def _last_facts(self, model_id: str) -> dict[str, Any]:
+        row = self.db.execute(
+            "select facts from model_changes where provider = ? and model_id = ? order by at desc, id desc limit 1",
+            [self.provider, model_id],
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def added(self, model_id: str, facts: Mapping[str, Any]) -> None:
+        self.events.append(("added", model_id, {}, tracked(facts)))
+
+    def changed(self, model_id: str, facts: Mapping[str, Any], returned: bool = False) -> None:
+        old = self._last_facts(model_id)
+        new = tracked(facts)
+        diff = {f: [old.get(f), new.get(f)] for f in TRACKED_FIELDS if old.get(f) != new.get(f)}
+        if returned:
+            self.events.append(("returned", model_id, diff, new))
+        elif diff:
+            self.events.append(("changed", model_id, diff, new))
+
+    def returned(self, model_id: str) -> None:
+        self.events.append(("returned", model_id, {}, self._last_facts(model_id)))
+
+    def removed(self, model_id: str) -> None:
+        self.events.append(("removed", model_id, {}, self._last_facts(model_id)))
+
+    def write(self) -> None:
+        self.db.conn.executemany(
+            "insert into model_changes (fetch_id, provider, model_id, change, fields, facts, at) "
+            "values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (self.fetch_id, self.provider, model_id, change, canonical_json(fields), canonical_json(facts), self.at)
+                for change, model_id, fields, facts in self.events
+            ],
+        )
+        self.events.clear()
+
+
 _MODEL_INSERT_COLUMNS = (
     "provider",
     "model_id",
@@ -711,6 +775,7 @@ _MODEL_INSERT_COLUMNS = (
     "name",
     *FACT_COLUMNS,
 )
+
 # The bulk of a first fetch: a plain executemany is several times quicker than insert_all's
 # per-value conversion, and every value here is already a SQL type.
 _MODEL_INSERT = (
@@ -728,7 +793,6 @@ def _apply_models(
     fact_map: Any = None,
 ) -> dict[str, int]:
     from .facts import normalize_record
-    from .history import ChangeLog
 
     existing = {
         model_id: (digest, removed_at)

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from . import __version__
 from .providers import ProviderConfig, ProviderKind
 from .ratelimit import RateLimiter
 from .security import mask_sensitive_data
+from .timeutil import utcnow
 
 log = logging.getLogger("vexy.fetch")
 
@@ -90,12 +91,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 class AnswerShapeError(FetchError):
     """The answer is JSON, but not a model list in any shape we know."""
-
-
-def utcnow() -> str:
-    """The current time as ISO 8601 UTC with milliseconds: ``2026-11-27T11:05:03.123Z``."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 @dataclass

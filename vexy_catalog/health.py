@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .timeutil import format_age, parse_time
+
 __all__ = [
     "DEFAULT_MAX_AGE",
     "HealthStatus",
@@ -49,12 +51,6 @@ order by p.name
 """
 
 
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def provider_health(
     db: Database, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -62,7 +58,7 @@ def provider_health(
     now = now or datetime.now(timezone.utc)
     rows = []
     for row in db.query(_PROVIDERS_SQL):
-        success = _parse(row["last_success_at"])
+        success = parse_time(row["last_success_at"]) if row["last_success_at"] else None
         age = (now - success).total_seconds() if success else None
         row["age_seconds"] = None if age is None else round(age)
         row["stale"] = age is None or age > max_age.total_seconds()
@@ -178,20 +174,3 @@ def check_provider_health(
 ) -> bool:
     """True when the provider's latest fetch did not fail and its data is fresh enough."""
     return check_system_health(db_path, max_age).provider_health.get(name, False)
-
-
-def format_age(seconds: float | None) -> str:
-    """3725 -> '1h 2m', 86400 -> '1d': an age a reader takes in at a glance."""
-    if seconds is None:
-        return "never"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-        if len(parts) == 2:
-            break
-    return " ".join(parts)

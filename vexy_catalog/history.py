@@ -23,8 +23,9 @@ from xml.sax.saxutils import escape
 
 from sqlite_utils import Database
 
-from .facts import FACT_FIELDS
+from .db import TRACKED_FIELDS, ChangeLog, tracked
 from .query import format_price, format_tokens
+from .timeutil import format_time, parse_age, parse_time
 
 __all__ = [
     "TRACKED_FIELDS",
@@ -38,90 +39,22 @@ __all__ = [
     "tracked",
 ]
 
-# The facts whose changes are logged: everything but what describes the listing rather than
-# the model (when it was created, who owns it) and free text that is rewritten at will.
-TRACKED_FIELDS = tuple(f for f in FACT_FIELDS if f not in ("created", "owned_by", "description"))
-
-
-def tracked(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider-stated tracked facts of ``facts`` (unknown ones left out)."""
-    sources = facts.get("sources") or {}
-    return {
-        f: facts[f]
-        for f in TRACKED_FIELDS
-        if facts.get(f) is not None and (not sources or sources.get(f, "provider") == "provider")
-    }
-
-
-class ChangeLog:
-    """Collects one fetch's model changes; :meth:`write` inserts them (inside its transaction)."""
-
-    def __init__(self, db: Database, provider: str, fetch_id: int | None, at: str):
-        self.db = db
-        self.provider = provider
-        self.fetch_id = fetch_id
-        self.at = at
-        self.events: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
-
-    def _last_facts(self, model_id: str) -> dict[str, Any]:
-        row = self.db.execute(
-            "select facts from model_changes where provider = ? and model_id = ? order by at desc, id desc limit 1",
-            [self.provider, model_id],
-        ).fetchone()
-        return json.loads(row[0]) if row and row[0] else {}
-
-    def added(self, model_id: str, facts: Mapping[str, Any]) -> None:
-        self.events.append(("added", model_id, {}, tracked(facts)))
-
-    def changed(self, model_id: str, facts: Mapping[str, Any], returned: bool = False) -> None:
-        old = self._last_facts(model_id)
-        new = tracked(facts)
-        diff = {f: [old.get(f), new.get(f)] for f in TRACKED_FIELDS if old.get(f) != new.get(f)}
-        if returned:
-            self.events.append(("returned", model_id, diff, new))
-        elif diff:
-            self.events.append(("changed", model_id, diff, new))
-
-    def returned(self, model_id: str) -> None:
-        self.events.append(("returned", model_id, {}, self._last_facts(model_id)))
-
-    def removed(self, model_id: str) -> None:
-        self.events.append(("removed", model_id, {}, self._last_facts(model_id)))
-
-    def write(self) -> None:
-        from .db import canonical_json
-
-        self.db.conn.executemany(
-            "insert into model_changes (fetch_id, provider, model_id, change, fields, facts, at) "
-            "values (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (self.fetch_id, self.provider, model_id, change, canonical_json(fields), canonical_json(facts), self.at)
-                for change, model_id, fields, facts in self.events
-            ],
-        )
-        self.events.clear()
-
-
 def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     """``7d``, ``12h``, ``30m`` ago, or a date / ISO time, as an ISO 8601 UTC string."""
     if value is None:
         return None
-    from .catalog import parse_age
-
     now = now or datetime.now(timezone.utc)
     text = value.strip()
     if text and text[-1].lower() in "smhdw" and text[:-1].replace(".", "", 1).isdigit():
         moment = now - parse_age(text)  # type: ignore[operator]
     else:
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = parse_time(text)
         except ValueError:
             raise ValueError(
                 f"'{value}' is neither an age (7d, 12h) nor a date (2026-03-01, 2026-03-01T12:00:00Z)"
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return format_time(moment)
 
 
 def list_changes(

@@ -1,0 +1,113 @@
+"""Catalog health: ``/-/vexy/health`` (a page) and ``/-/vexy/health.json`` (for monitors)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from vexy_catalog.health import DEFAULT_MAX_AGE, catalog_metrics, health_problems, provider_health
+from vexy_catalog.serve import CATALOG_DB, serve_options
+from vexy_catalog.timeutil import format_age, parse_age
+
+from .web import catalog_db, cors_headers, sqlite_utils_db, text_response, tilde
+
+__all__ = ["health_report", "routes"]
+
+
+async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, Any], int]:
+    """The health of the catalog and its providers, and the HTTP status to answer with."""
+    now = datetime.now(timezone.utc)
+    checked_at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    db = catalog_db(datasette)
+    options = serve_options(datasette)
+    if db is None:
+        return {
+            "status": "missing",
+            "checked_at": checked_at,
+            "max_age_seconds": int(max_age.total_seconds()),
+            "problems": ["There is no catalog yet - run 'vexy fetch'"],
+            "catalog": {"exists": False},
+            "providers": [],
+        }, 503
+    public = bool(options and options.public)
+
+    def compute(conn: sqlite3.Connection) -> dict[str, Any]:
+
+        sdb = sqlite_utils_db(conn)
+        providers = provider_health(sdb, max_age, now)
+        listed = dict(
+            conn.execute("select provider, count(*) from models where removed_at is null group by provider").fetchall()
+        )
+        for row in providers:
+            row["models_listed"] = listed.get(row["name"], 0)
+        metrics = catalog_metrics(sdb, db.path)
+        metrics["mode"] = "immutable" if not db.is_mutable else "read-only"
+        if not public:
+            metrics["path"] = db.path
+        return {"catalog": metrics, "providers": providers}
+
+    data = await db.execute_fn(compute)
+    catalog, providers = data["catalog"], data["providers"]
+    problems = health_problems(catalog, providers, max_age)
+    if catalog["quick_check"] != "ok":
+        status, code = "corrupt", 503
+    elif not providers:
+        status, code = "empty", 200
+    elif problems:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return {
+        "status": status,
+        "checked_at": checked_at,
+        "max_age_seconds": int(max_age.total_seconds()),
+        "problems": problems,
+        "catalog": catalog,
+        "providers": providers,
+    }, code
+
+
+def _max_age(request: Any) -> timedelta:
+    value = request.args.get("max_age")
+    if not value:
+        return DEFAULT_MAX_AGE
+    age = parse_age(value)  # ValueError with a clear message
+    return age or DEFAULT_MAX_AGE
+
+
+async def health_json(request: Any, datasette: Any) -> Any:
+    from datasette.utils.asgi import Response
+
+    try:
+        max_age = _max_age(request)
+    except ValueError as e:
+        return Response.json({"ok": False, "error": f"max_age: {e}"}, status=400, headers=cors_headers(datasette))
+    report, status = await health_report(datasette, max_age)
+    return Response.json(report, status=status, headers=cors_headers(datasette))
+
+
+async def health_page(request: Any, datasette: Any) -> Any:
+    from datasette.utils.asgi import Response
+
+    try:
+        max_age = _max_age(request)
+    except ValueError as e:
+        return text_response(f"max_age: {e}", 400)
+    report, status = await health_report(datasette, max_age)
+    for row in report["providers"]:
+        row["age"] = format_age(row["age_seconds"])
+        row["href"] = datasette.urls.row(CATALOG_DB, "providers", tilde(row["name"]))
+    html = await datasette.render_template(
+        "vexy_health.html",
+        {"report": report, "max_age": format_age(report["max_age_seconds"]), "json_url": "/-/vexy/health.json"},
+        request=request,
+    )
+    return Response.html(html, status=status)
+
+
+def routes() -> list[tuple[str, Any]]:
+    return [
+        (r"^/-/vexy/health\.json$", health_json),
+        (r"^/-/vexy/health$", health_page),
+    ]

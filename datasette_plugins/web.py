@@ -1,0 +1,48 @@
+"""What every route of the plugin shares: the served catalog's database, plain-text answers
+with the server's CORS headers, and tilde-encoded row URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from vexy_catalog.serve import CATALOG_DB
+
+
+def catalog_db(datasette: Any) -> Any:
+    """The catalog's ``datasette.database.Database``, or None while there is no catalog."""
+    return datasette.databases.get(CATALOG_DB)
+
+
+def sqlite_utils_db(conn: sqlite3.Connection) -> Any:
+    """A sqlite_utils Database over one of Datasette's (read-only) connections."""
+    from sqlite_utils import Database
+
+    return Database(conn, recursive_triggers=False, execute_plugins=False)
+
+
+def text_response(body: str, status: int = 200, datasette: Any = None) -> Any:
+    from datasette.utils.asgi import Response
+
+    return Response.text(body, status=status, headers=cors_headers(datasette))
+
+
+def cors_headers(datasette: Any) -> dict[str, str]:
+    """CORS headers when the server was started with ``--cors``, else none."""
+    headers: dict[str, str] = {}
+    if datasette is not None and datasette.cors:
+        from datasette.utils import add_cors_headers
+
+        add_cors_headers(headers)
+    return headers
+
+
+async def known_providers(db: Any) -> list[str]:
+    result = await db.execute("select name from providers union select provider from models order by 1")
+    return [row[0] for row in result.rows]
+
+
+def tilde(value: str) -> str:
+    from datasette.utils import tilde_encode
+
+    return tilde_encode(value)
