@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import values
@@ -621,6 +622,86 @@ def _text_fact(key: str, table: tuple[str, ...], depth: int) -> int | None:
 # ----------------------------------------------------------------------------- the reader
 
 
+def _kind(value: Any) -> str:
+    """The JSON type of a leaf's value, as far as the plan of a leaf depends on it."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "num"
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            return "boolstr"
+        return "boolish" if lowered in _BOOLEAN_WORDS else "str"
+    if isinstance(value, list):
+        return "strlist" if all(isinstance(v, str) for v in value) else "list"
+    return "other"
+
+
+Plan = tuple[tuple[Any, ...], tuple[str, ...]]
+
+
+@lru_cache(maxsize=1 << 14)
+def plan(words: tuple[tuple[str, ...], ...], kind: str, unit: Unit | None) -> Plan:
+    """What to do with a leaf: its action, and the facts it states when no parser reads it.
+
+    Depends only on the leaf's key path (as words), the JSON type of its value and a unit
+    stated beside it, so one answer's thousands of records of a few shapes are planned once.
+    """
+    unread: tuple[str, ...] = ()
+    stand_in: Any = True if kind == "bool" else "yes" if kind in ("boolstr", "boolish") else None
+    if _looks_like_fact(words, stand_in if stand_in is not None else 0 if kind == "num" else "x"):
+        unread = _blocked_facts(words, True if kind == "bool" else None)
+    return _action(words, kind, unit), unread
+
+
+def _action(words: tuple[tuple[str, ...], ...], kind: str, unit: Unit | None) -> tuple[Any, ...]:
+    key = _joined(words[-1])
+    depth = len(words) - 1
+    flat_path = {w for part in words for w in part}
+    parents = {_joined(w) for w in words[:-1]}
+    if (flat_path & _PRICE_WORDS or parents & _PRICE_PARENTS) and kind not in ("bool", "strlist", "list"):
+        direction = price_direction(flat_path)
+        named = unit_from_words([w for part in words for w in part], "name")
+        chosen = unit if unit is not None else named
+        if unit is not None and named.currency != "USD" and unit.currency == "USD":
+            chosen = Unit(named.currency, chosen.per_tokens, chosen.scale, chosen.other, chosen.basis)
+        if unit is not None and chosen.per_tokens is None and named.per_tokens is not None:
+            chosen = Unit(chosen.currency, named.per_tokens, named.scale, chosen.other, "name")
+        not_token = flat_path & NOT_TOKEN_WORDS
+        other = None
+        if chosen.other or (not_token and not (direction == "cache_read_price" and not_token <= {"write"})):
+            other = chosen.other or sorted(not_token)[0]
+        return ("price", direction, chosen, other)
+    if kind in ("bool", "boolstr"):
+        found = _flag_fact(words)
+        if found is not None:
+            return ("flag", *found, depth)
+        if any(w.startswith("deprecat") for w in words[-1]):
+            return ("handled",)  # "deprecated": true/false names no date
+    limit = _limit_fact(words)
+    if limit is not None and kind not in ("bool", "strlist", "list", "other"):
+        return ("offer", limit[0], limit[1] + 0.01 * depth, values.tokens)
+    direction = _modality_direction(words)
+    if direction == "arrow":
+        return ("arrow",)
+    if direction is not None:
+        return ("offer", direction, depth, values.modalities)
+    if key in PARAMETER_LIST_KEYS and kind in ("strlist", "list"):
+        return ("parameters",)
+    if key in FEATURE_KEYS and kind == "strlist":
+        return ("features",)
+    if kind in ("num", "str", "boolstr", "boolish"):
+        parent_key = _joined(words[-2]) if len(words) > 1 else ""
+        if kind != "num" and (key in TYPE_KEYS or (parent_key in TYPE_KEYS and key in ("name", "id"))):
+            return ("type", TYPE_KEYS.index(key if key in TYPE_KEYS else parent_key) + 10 * depth)
+        for fact, table, parse in _TEXT_FACTS:
+            rank = _text_fact(key, table, depth)
+            if rank is not None:
+                return ("offer", fact, rank, parse)
+    return ("none",)
+
+
 def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> Reading:
     """Read every fact of ``raw`` by meaning (``skip``: facts a dialect says this reader must
     leave alone, because a common name means something else there)."""
@@ -631,102 +712,49 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
     parameter_lists: list[Leaf] = []
     type_values: list[tuple[float, Leaf, str]] = []
     arrows: list[Leaf] = []
-    handled: set[tuple[str, ...]] = set()
-
-    def offer(fact: str, rank: float, leaf: Leaf, value: Any) -> None:
-        # A value its parser cannot read ("128K") leaves the leaf unread: reported, and no
-        # reference fills the fact it states.
-        if value is None:
-            return
-        handled.add(leaf.path)
-        if fact in skip:
-            return
-        current = best.get(fact)
-        if current is None or rank < current[0]:
-            best[fact] = (rank, _dotted(leaf.path), value, leaf.value)
+    unread: list[tuple[Leaf, tuple[str, ...]]] = []
 
     for leaf in leaves(raw):
-        key = _joined(leaf.words[-1])
-        depth = len(leaf.path) - 1
-        flat_path = {w for part in leaf.words for w in part}
         value = leaf.value
-        # --- prices
-        parents = {_joined(w) for w in leaf.words[:-1]}
-        if (flat_path & _PRICE_WORDS or parents & _PRICE_PARENTS) and not isinstance(value, list | bool):
+        action, states = plan(leaf.words, _kind(value), leaf.unit)
+        handled = True
+        what = action[0]
+        if what == "price":
+            _, direction, unit, other = action
             amount = values.decimal(value)
-            if amount is None:
-                continue  # not a number: unread, if it looks like a fact
-            handled.add(leaf.path)
-            direction = price_direction(flat_path)
-            named = unit_from_words([w for part in leaf.words for w in part], "name")
-            unit = leaf.unit if leaf.unit is not None else named
-            if leaf.unit is not None and named.currency != "USD" and leaf.unit.currency == "USD":
-                unit = Unit(named.currency, unit.per_tokens, unit.scale, unit.other, unit.basis)
-            if leaf.unit is not None and unit.per_tokens is None and named.per_tokens is not None:
-                unit = Unit(unit.currency, named.per_tokens, named.scale, unit.other, "name")
-            not_token = flat_path & NOT_TOKEN_WORDS
-            if unit.other or (not_token and not (direction == "cache_read_price" and not_token <= {"write"})):
-                reading.other_prices.append((_dotted(leaf.path), value, unit.other or sorted(not_token)[0]))
-                continue
-            if direction is None:
-                handled.discard(leaf.path)  # a price of what? reported as unread
-                continue
-            if direction in skip:
-                continue
-            reading.price(PriceClaim(direction, _dotted(leaf.path), value, amount, unit))
-            continue
-        # --- booleans: capability flags
-        as_flag = values.flag(value)
-        if as_flag is not None:
-            found = _flag_fact(leaf.words)
-            if found is not None:
-                fact, negative_ok = found
-                if as_flag or negative_ok:
-                    offer(fact, depth, leaf, as_flag)
-                else:
-                    handled.add(leaf.path)
-                continue
-            if any(w.startswith("deprecat") for w in leaf.words[-1]):
-                handled.add(leaf.path)  # "deprecated": true/false names no date
-                continue
-        # --- token limits
-        limit = _limit_fact(leaf.words)
-        if limit is not None and not isinstance(value, bool | list | dict):
-            offer(limit[0], limit[1] + 0.01 * depth, leaf, values.tokens(value))
-            continue
-        # --- lists of strings: modalities, features, parameters
-        direction = _modality_direction(leaf.words)
-        if direction is not None:
-            if direction == "arrow":
-                arrows.append(leaf)
-                handled.add(leaf.path)
-            else:
-                offer(direction, depth, leaf, values.modalities(value))
-            continue
-        if key in PARAMETER_LIST_KEYS and isinstance(value, list):
+            if amount is None or (direction is None and other is None):
+                handled = False  # not a number, or a price of what? reported as unread
+            elif other is not None:
+                reading.other_prices.append((_dotted(leaf.path), value, other))
+            elif direction not in skip:
+                reading.price(PriceClaim(direction, _dotted(leaf.path), value, amount, unit))
+        elif what == "flag":
+            _, fact, negative_ok, rank = action
+            flag = values.flag(value)
+            if (flag or negative_ok) and fact not in skip:
+                _offer(best, fact, rank, leaf, flag)
+        elif what == "offer":
+            _, fact, rank, parse = action
+            parsed = parse(value)
+            # A value its parser cannot read ("128K") leaves the leaf unread: reported, and no
+            # reference fills the fact it states.
+            handled = parsed is not None
+            if handled and fact not in skip:
+                _offer(best, fact, rank, leaf, parsed)
+        elif what == "arrow":
+            arrows.append(leaf)
+        elif what == "parameters":
             parameter_lists.append(leaf)
-            handled.add(leaf.path)
-            continue
-        if key in FEATURE_KEYS and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        elif what == "features":
             feature_lists.append((leaf, [t for t in map(_term, value) if t]))
-            handled.add(leaf.path)
-            continue
-        # --- words
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            rank = None
-            parent_key = _joined(leaf.words[-2]) if len(leaf.words) > 1 else ""
-            if isinstance(value, str) and (key in TYPE_KEYS or (parent_key in TYPE_KEYS and key in ("name", "id"))):
-                rank = TYPE_KEYS.index(key if key in TYPE_KEYS else parent_key)
-                type_values.append((rank + 10 * depth, leaf, _term(value) or ""))
-                handled.add(leaf.path)
-                continue
-            for fact, table, parse in _TEXT_FACTS:
-                rank = _text_fact(key, table, depth)
-                if rank is not None:
-                    offer(fact, rank, leaf, parse(value))
-                    break
-            if rank is not None:
-                continue
+        elif what == "type":
+            type_values.append((action[1], leaf, _term(value) or ""))
+        elif what == "none":
+            handled = False
+        if handled:
+            reading.consumed.add(leaf.path)
+        elif states and _meaningful(value):
+            unread.append((leaf, states))
     for fact, (_rank, path, value, raw_value) in best.items():
         reading.put(fact, value, path, raw_value)
     _read_arrows(reading, arrows)
@@ -737,15 +765,16 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
         # Image input named: the model accepts images (a missing one proves nothing).
         reading.put("supports_vision", True, reading.paths["input_modalities"], reading.raw_values["input_modalities"])
     reading.settle_prices()
-    reading.consumed |= handled
-    for leaf in leaves(raw):
-        if leaf.path in handled or not _looks_like_fact(leaf.words, leaf.value) or not _meaningful(leaf.value):
-            continue
-        blocked = _blocked_facts(leaf.words, leaf.value)
-        if blocked:
-            reading.unread.append(Unread(_dotted(leaf.path), leaf.value, blocked, leaf.path))
-            reading.stated.update(blocked)
+    for leaf, states in unread:
+        reading.unread.append(Unread(_dotted(leaf.path), leaf.value, states, leaf.path))
+        reading.stated.update(states)
     return reading
+
+
+def _offer(best: dict[str, tuple[float, str, Any, Any]], fact: str, rank: float, leaf: Leaf, value: Any) -> None:
+    current = best.get(fact)
+    if current is None or rank < current[0]:
+        best[fact] = (rank, _dotted(leaf.path), value, leaf.value)
 
 
 _TEXT_FACTS: tuple[tuple[str, tuple[str, ...], Callable[[object], object]], ...] = (
