@@ -155,6 +155,10 @@ def test_models_dev_is_a_public_reference(gateway):
     _, db_path, _, _ = gateway
     stored = {r["model_id"] for r in rows(db_path, "select model_id from models where provider = 'modelsdev'")}
     assert {"groq", "openai", "venice"} <= stored  # one row per provider of models.dev
+    # A row is a provider of models.dev, not a model: it states no model facts of its own.
+    (groq,) = rows(db_path, "select * from models where provider = 'modelsdev' and model_id = 'groq'")
+    assert groq["name"] == "Groq" and groq["context_window"] is None and groq["input_price"] is None
+    assert rows(db_path, "select * from unread_keys where provider = 'modelsdev'") == []
     status = rows(db_path, "select kind, api_key_env, last_status from providers where name = 'modelsdev'")
     assert status == [{"kind": "url", "api_key_env": None, "last_status": "ok"}]
 

@@ -127,3 +127,30 @@ def test_disagreements_are_listed_and_the_provider_wins() -> None:
     assert rows[("context_window", "provider")]["chosen"] == 1
     assert rows[("context_window", "litellm:p/model-1")]["chosen"] == 0
     assert rows[("context_window", "litellm:p/model-1")]["reason"] == "the provider states this fact"
+
+
+def test_no_golden_fact_is_lost_or_changed_by_the_catalog() -> None:
+    """Every fact of test_facts_reading's GOLDEN records survives the whole pipeline (units,
+    placeholders, plausibility, enrichment), unless it is a placeholder dropped and said so."""
+    from facts_fixtures import records
+    from test_facts_reading import GOLDEN
+
+    refs = [
+        ReferenceIndex("litellm", records("litellm").items()),
+        ReferenceIndex("openrouter", records("openrouter").items()),
+    ]
+    providers = sorted({p for p, _, _ in GOLDEN})
+    for provider in providers:
+        results = {r.model_id: r for r in resolve_provider(provider, list(records(provider).items()), refs)}
+        for p, model_id, expected in GOLDEN:
+            if p != provider:
+                continue
+            result = results[model_id]
+            for fact, value in expected.items():
+                stored = result.facts[fact]
+                if stored is None:
+                    (dispute,) = [d for d in result.disputes if d.fact == fact]
+                    assert dispute.kind == "placeholder", (provider, model_id, fact)
+                    continue
+                assert stored == value, (provider, model_id, fact, stored, value)
+                assert result.sources[fact] == "provider", (provider, model_id, fact)

@@ -96,6 +96,9 @@ def read_record(provider: str, raw: object, fact_map: FactMap | None = None) -> 
             rec = Rec(raw)
             dialect(rec, out)
             used |= rec.used
+            if rec.done:
+                out.settle_prices()
+                return out
         generic = read_generic(
             raw, GENERIC_SKIP.get(provider, frozenset()) if isinstance(provider, str) else frozenset()
         )
