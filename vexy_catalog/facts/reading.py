@@ -33,9 +33,9 @@ A fact stated twice is taken from the earliest synonym in its table, then the sh
 A leaf whose words look like a fact (context, tokens, limit, price, cost, pricing, tool,
 function, vision, feature, capabilit..., modal..., reasoning, deprecat...) that no parser could
 read is *unread*: reported by ``vexy doctor`` with an example value, and the facts it may speak
-to stay unknown rather than being filled by a reference. Which parser a leaf goes to depends only
-on its key path (never on its value, apart from the value's JSON type), so a plan per record
-shape could be cached.
+to stay unknown rather than being filled by a reference. What happens to a leaf depends only on its
+key path, the JSON type of its value and a unit stated beside it (``plan``, cached), so an
+answer of thousands of records in a few shapes is planned a few times, not per record.
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ A price is stored as USD per 1M tokens only once its unit is known. Evidence, st
 4. a provider's documented convention (the dialect readers: ``pricing.prompt`` is per token at
    OpenRouter, per 1M at Chutes; Novita's ``*_price_per_m`` and xAI's ``*_token_price`` are in
    units of 1/10,000 USD per 1M);
-5. magnitude, decided once per provider and field path (never per record), from every model
-   that path prices: against the reference catalogs when at least 3 of the provider's models are
-   priced there too (the scale whose median ratio to them is within 3x), else from where the
-   provider's median lands (per token, per 1K or per 1M: the one scale that puts it between
-   $0.01 and $100 per 1M). A path no rule decides is not stored: its prices become ``unit``
-   disputes.
+5. magnitude, decided once per provider and naming pattern (never per record: the pattern
+   without its direction, so ``input_token_price_per_m`` and ``output_token_price_per_m`` share
+   one), from every model it prices: against the reference catalogs' prices of the same models,
+   any power of ten most of them agree on (3 or more prices, 60% within 3x; with 1 or 2, all
+   within 3x and one an exact power of ten), else from where the provider's median lands (per
+   token, per 1K or per 1M: the one scale that puts it between $0.01 and $100 per 1M). A path no
+   rule decides is not stored: its prices become ``unit`` disputes (see :mod:`.pipeline`).
 
 Words around a price that name another unit (image, request, second, minute, hour, audio, video,
 search, character, page, step, fine-tune, batch, tier/threshold prices...) make it no token
