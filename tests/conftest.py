@@ -22,10 +22,22 @@ def answer(name: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No key, base-URL override or vexy setting from the developer's shell leaks into a test."""
+    """No key, base-URL override or vexy setting from the developer's shell leaks into a test,
+    nor any variable a built-in provider reads (cloud accounts, regions, local server addresses)."""
+    from vexy_catalog.providers import builtin_providers
+
+    read = {name for p in builtin_providers().values() for name in p.variable_names()}
+    read |= {p.base_url_env for p in builtin_providers().values() if p.base_url_env}
     for name in list(os.environ):
-        if name.startswith("VEXY_") or name.endswith(("_API_KEY", "_API_OPENAI", "_TOKEN", "_KEY")):
+        if (
+            name in read
+            or name.startswith(("VEXY_", "AWS_", "GOOGLE_", "CLOUDSDK_"))
+            or name.endswith(("_API_KEY", "_API_OPENAI", "_TOKEN", "_KEY"))
+        ):
             monkeypatch.delenv(name, raising=False)
+    # botocore would otherwise read the developer's ~/.aws files.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.chdir(tmp_path)
 
 
@@ -55,11 +67,13 @@ KEYS = {
 @pytest.fixture
 def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     """Point every built-in provider at a closed loopback port through its base-URL variable,
-    so a provider a test forgot to serve fails fast on 127.0.0.1 instead of going out."""
-    from vexy_catalog.providers import _BUILTIN_TABLE
+    so a provider a test forgot to serve fails fast on 127.0.0.1 instead of going out. (The few
+    without one, such as vllm and azure, read their address from a variable no test leaves set.)"""
+    from vexy_catalog.providers import builtin_providers
 
-    for name, _kind, _url, _key, base_env in _BUILTIN_TABLE:
-        monkeypatch.setenv(base_env, f"http://127.0.0.1:9/{name}-not-served")
+    for name, provider in builtin_providers().items():
+        if provider.base_url_env:
+            monkeypatch.setenv(provider.base_url_env, f"http://127.0.0.1:9/{name}-not-served")
 
 
 @pytest.fixture
@@ -79,6 +93,7 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     server.set("llm7", Route(body=answer("llm7")))
     # Every public list must be served here too: a test must never reach the real provider.
     server.set("pollinations", Route(body={"object": "list", "data": [{"id": "openai", "object": "model"}]}))
+    server.set("ovhcloud", Route(body={"object": "list", "data": [{"id": "Qwen3-32B", "object": "model"}]}))
     monkeypatch.setenv("OPENAI_API_KEY", KEYS["openai"])
     monkeypatch.setenv("GROQ_API_KEY", KEYS["groq"])
     monkeypatch.setenv("MISTRAL_API_KEY", KEYS["mistral"])

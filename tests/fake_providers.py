@@ -2,8 +2,12 @@
 
 Each provider lives under its own path prefix (``/<name>/v1/models``) and is configured with a
 :class:`Route`: its answer, its kind's authentication, Anthropic-style paging, HTTP validators,
-failures and slowness. Every request is recorded, headers included, so tests can assert what was
-(and was not) sent. Used by the tests and by ``benchmarks/run.py``.
+failures and slowness. Routes can also demand another authentication (an ``api-key`` header, a
+key in the query string, an AWS SigV4 signature checked with botocore, query parameters such as
+``api-version``), sit at an exact path (``/api/tags``) and page their records the way a provider
+documents it (:class:`Paged`: a cursor, page numbers, ``Link`` headers). ``POST`` answers a
+route's ``post_body`` (an OAuth token endpoint). Every request is recorded, headers included, so
+tests can assert what was (and was not) sent. Used by the tests and by ``benchmarks/run.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +28,24 @@ class _QuietServer(ThreadingHTTPServer):
     # A client that hangs up mid-answer (timeouts, size caps) is expected here, not an error.
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
+
+
+@dataclass
+class Paged:
+    """Records served a page at a time, each page wrapped by ``envelope(records, info)``.
+
+    ``style`` is ``cursor`` (the next page's token arrives in the body, through ``info["next"]``,
+    and comes back as the ``param`` query parameter), ``page`` (``param`` = 1, 2, ... with
+    ``size_param``) or ``link`` (a ``Link: <...>; rel="next"`` header). ``info`` holds ``next``,
+    ``page``, ``per_page`` and ``total``.
+    """
+
+    style: str
+    records: list[Any]
+    envelope: Callable[[list[Any], dict[str, Any]], Any]
+    size: int = 2  # records per page at most, whatever the client asks
+    param: str = "page_token"
+    size_param: str | None = None
 
 
 @dataclass
@@ -42,6 +65,14 @@ class Route:
     reset: bool = False  # close the connection without answering
     trickle: float = 0.0  # seconds between 16-byte chunks of the body
     no_length: bool = False  # stream the body without Content-Length, then close
+    # Where the key must be: ("bearer", ""), ("header", NAME) or ("query", NAME); None: by kind.
+    auth: tuple[str, str] | None = None
+    # AWS SigV4 the request must carry: (access key id, secret key, region, service).
+    sigv4: tuple[str, str, str, str] | None = None
+    require: dict[str, str] = field(default_factory=dict)  # query parameters that must be sent
+    path: str | None = None  # the exact path under /<name> (None: any)
+    paged: Paged | None = None
+    post_body: Any = None  # the JSON a POST gets (an OAuth token endpoint)
 
     def encoded(self) -> bytes:
         if self.raw is not None:
@@ -173,13 +204,26 @@ class FakeProviders:
                         ).encode()
                     )
                     return self._send(route.status, body, route.content_type, route.headers)
-                if route.kind == "openai" and route.key is not None:
+                if route.path is not None and parts.path != f"/{name}{route.path}":
+                    return self._json(404, {"error": {"message": f"no such path {parts.path}"}})
+                if route.auth is not None and route.key is not None and not _carries_key(route, seen):
+                    return self._json(401, {"error": {"message": "Invalid API key", "type": "invalid_request_error"}})
+                if route.sigv4 is not None:
+                    problem = _sigv4_problem(route.sigv4, self.command, f"{server.origin}{self.path}", seen.headers)
+                    if problem:
+                        return self._json(403, {"message": problem})
+                for param, value in route.require.items():
+                    if seen.query.get(param) != [value]:
+                        return self._json(400, {"error": {"message": f"{param}={value} is required"}})
+                if route.kind == "openai" and route.key is not None and route.auth is None:
                     if seen.headers.get("authorization") != f"Bearer {route.key}":
                         return self._json(
                             401, {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}
                         )
+                if route.paged is not None:
+                    return self._paged(route.paged, seen.query, parts.path)
                 if route.kind == "anthropic":
-                    if route.key is not None and seen.headers.get("x-api-key") != route.key:
+                    if route.key is not None and route.auth is None and seen.headers.get("x-api-key") != route.key:
                         return self._json(401, {"type": "error", "error": {"type": "authentication_error"}})
                     if seen.headers.get("anthropic-version") != "2023-06-01":
                         return self._json(400, {"type": "error", "error": {"message": "anthropic-version required"}})
@@ -218,6 +262,45 @@ class FakeProviders:
                 except OSError:
                     pass  # the client gave up, as it should
 
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace")
+                seen = SeenRequest(parts.path, parse_qs(body), {k.lower(): v for k, v in self.headers.items()})
+                with server._lock:
+                    server.requests.append(seen)
+                route = server.routes.get(parts.path.strip("/").split("/", 1)[0])
+                if route is None or route.post_body is None:
+                    return self._json(404, {"error": "no such route"})
+                self._json(route.status, route.post_body)
+
+            def _paged(self, paged: Paged, query: dict[str, list[str]], path: str) -> None:
+                records = paged.records
+                size = paged.size
+                if paged.size_param and paged.size_param in query:
+                    size = max(1, min(size, int(query[paged.size_param][0])))
+                if paged.style == "page":
+                    page = int(query.get(paged.param, ["1"])[0])
+                    start = (page - 1) * size
+                else:
+                    token = query.get(paged.param, ["c0"])[0]
+                    if not token.startswith("c") or not token[1:].isdigit():
+                        return self._json(400, {"message": f"invalid page token {token}"})
+                    start = int(token[1:])
+                    page = start // size + 1
+                chunk = records[start : start + size]
+                more = start + size < len(records)
+                info = {
+                    "next": f"c{start + size}" if more else None,
+                    "page": page,
+                    "per_page": size,
+                    "total": len(records),
+                }
+                headers = {}
+                if paged.style == "link" and more:
+                    headers["Link"] = f'<{server.origin}{path}?{paged.param}=c{start + size}>; rel="next"'
+                self._send(200, json.dumps(paged.envelope(chunk, info)).encode(), "application/json", headers)
+
             def _anthropic_page(self, route: Route, query: dict[str, list[str]]) -> None:
                 records = route.body or []
                 limit = min(int(query.get("limit", ["20"])[0]), route.page_size)
@@ -255,3 +338,37 @@ class FakeProviders:
                     self.wfile.write(body)
 
         return Handler
+
+
+def _carries_key(route: Route, seen: SeenRequest) -> bool:
+    assert route.auth is not None
+    style, name = route.auth
+    if style == "bearer":
+        return seen.headers.get("authorization") == f"Bearer {route.key}"
+    if style == "header":
+        return seen.headers.get(name.lower()) == route.key
+    return seen.query.get(name) == [route.key]
+
+
+def _sigv4_problem(spec: tuple[str, str, str, str], method: str, url: str, headers: dict[str, str]) -> str | None:
+    """Recompute the request's AWS Signature Version 4 with botocore; the reason it is wrong, or None."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    access, secret, region, service = spec
+    authorization = headers.get("authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 "):
+        return "missing AWS SigV4 Authorization header"
+    fields = dict(part.strip().split("=", 1) for part in authorization[len("AWS4-HMAC-SHA256 ") :].split(","))
+    scope = fields.get("Credential", "").split("/")
+    if scope[:1] != [access] or scope[2:4] != [region, service]:
+        return f"wrong credential scope {fields.get('Credential')}"
+    signed = fields.get("SignedHeaders", "").split(";")
+    request = AWSRequest(
+        method=method, url=url, headers={h: headers[h] for h in signed if h in headers and h != "host"}
+    )
+    request.context["timestamp"] = headers.get("x-amz-date", "")
+    signer = SigV4Auth(Credentials(access, secret, headers.get("x-amz-security-token")), service, region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    return None if expected == fields.get("Signature") else "the signature does not match"

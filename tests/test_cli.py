@@ -90,7 +90,9 @@ def test_skipped_providers_are_summarised(providers, monkeypatch):
     result = run("--db", str(db_path), "--providers-file", str(providers_file), "fetch")
     assert result.exit_code == 0, result.stderr
     skipped_line = next(line for line in result.stderr.splitlines() if line.startswith("Skipped"))
-    assert skipped_line.startswith("Skipped 32 without a key: aihorde, atlascloud, avian,")
+    assert skipped_line.startswith("Skipped 47 without a key: aihorde, atlascloud, avian, azure, baseten, bedrock,")
+    # A skip for another reason says why, on a line of its own.
+    assert "Skipped ollama: nothing is listening at http://127.0.0.1:9" in result.stderr
     verbose = run("--db", str(db_path), "--providers-file", str(providers_file), "fetch", "-v", "--max-age", "1h")
     assert "  skipped   xai" in verbose.stderr
     assert "Not due (fetched within --max-age): anthropic, groq, litellm" in verbose.stderr
@@ -120,7 +122,7 @@ def test_providers_lists_key_state_never_values(providers, monkeypatch):
     result = run("--db", str(db_path), "--providers-file", str(providers_file), "providers", "--json")
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.stdout)}
-    assert len(rows) == 41
+    assert len(rows) == 58
     assert rows["groq"]["key"] == "set" and rows["groq"]["last_status"] == "ok" and rows["groq"]["model_count"] == 4
     assert rows["xai"]["key"] == "not set" and rows["xai"]["last_status"] is None
     assert rows["litellm"]["key"] == "not needed"
@@ -129,9 +131,20 @@ def test_providers_lists_key_state_never_values(providers, monkeypatch):
         assert key not in result.stdout
     table = run("--db", str(db_path), "--providers-file", str(providers_file), "providers")
     header, rule, *lines = table.stdout.splitlines()
-    assert header.split() == ["name", "kind", "base", "URL", "key", "variable", "key", "last", "status", "models"]
+    assert header.split() == [
+        "name",
+        "kind",
+        "models",
+        "URL",
+        "auth",
+        "paging",
+        "variables",
+        "last",
+        "status",
+        "models",
+    ]
     groq = next(line for line in lines if line.startswith("groq "))
-    assert groq.split()[-3:] == ["set", "ok", "4"]
+    assert groq.split()[-6:] == ["bearer", "none", "GROQ_API_KEY:", "set", "ok", "4"]
 
 
 def test_providers_without_a_database_does_not_create_one(tmp_path):

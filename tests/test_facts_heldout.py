@@ -30,6 +30,7 @@ from fake_providers import FakeProviders, Route
 from vexy_catalog.catalog import ModelCatalog
 from vexy_catalog.db import open_db
 from vexy_catalog.doctor import doctor
+from vexy_catalog.providers import builtin_providers
 
 REFERENCES = {"litellm": "url", "openrouter": "openai", "modelsdev": "url"}
 
@@ -44,12 +45,13 @@ def fetch_heldout(
         names[fixture] = name
         server.set(name, Route(body=heldout(fixture)["answer"]))
         entries[name] = {"base_url": server.base_url(name), "kind": "openai", "api_key_env": None}
-    for public in ("litellm", "openrouter", "modelsdev", "pollinations", "llm7"):
-        if references and public in REFERENCES:
-            server.set(public, Route(body=answer(public), kind=REFERENCES[public]))
-            entries[public] = {"base_url": server.base_url(public), "kind": REFERENCES[public]}
-        else:
-            entries[public] = {"enabled": False}
+    if references:
+        for public, kind in REFERENCES.items():
+            server.set(public, Route(body=answer(public), kind=kind))
+            entries[public] = {"base_url": server.base_url(public), "kind": kind}
+    # Every other built-in is off: only the held-out answers (and the references) are fetched.
+    for builtin in builtin_providers():
+        entries.setdefault(builtin, {"enabled": False})
     providers_file = tmp_path / "providers.yaml"
     providers_file.write_text(yaml.safe_dump(entries), encoding="utf-8")
     db_path = tmp_path / "vexy.db"

@@ -353,7 +353,14 @@ def test_providers_check_cli(providers, server):
     )
     report = {r["name"]: r for r in json.loads(online.stdout)}
     assert online.exit_code == 1
-    assert report["groq"]["online"] == {"status": "ok", "models": 4, "error": None}
+    assert report["groq"]["online"] == {
+        "status": "ok",
+        "models": 4,
+        "error": None,
+        "shape": "data[].id",
+        "pages": 1,
+        "unidentified": 0,
+    }
     assert report["mistral"]["online"]["status"] == "failed" and "HTTP 401" in report["mistral"]["online"]["error"]
 
 

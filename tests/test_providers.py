@@ -13,12 +13,17 @@ lmstudio mancer mistral moonshot morphllm nebius nineteenai novita openai openro
 pollinations redpill sambanova targon togetherai xai zai""".split()
 
 
-def test_the_forty_builtin_providers_of_the_seed_and_modelsdev():
+ADDED_NAMES = """azure bedrock cloudflare-ai-gateway cloudflare-workers-ai cohere dashscope github-models minimax
+modelsdev nvidia ollama ovhcloud perplexity siliconflow venice vercel vertex vllm""".split()
+
+
+def test_the_forty_builtin_providers_of_the_seed_and_the_ones_added_since():
     providers = get_all_providers()
-    # The seed's forty, and models.dev's catalog as a third keyless reference.
-    assert [p.name for p in providers] == sorted([*SEED_NAMES, "modelsdev"])
-    assert len(providers) == 41
+    assert [p.name for p in providers] == sorted(SEED_NAMES + ADDED_NAMES)
+    assert len(SEED_NAMES) == 40
     assert all(p.source == "builtin" for p in providers)
+    # Each added provider cites the page that documents its list endpoint.
+    assert all((get_provider_by_name(n).docs or "").startswith("https://") for n in ADDED_NAMES)
 
 
 @pytest.mark.parametrize(
@@ -78,9 +83,13 @@ def test_builtin_urls_and_key_variables(name, kind, base_url, key_env, models_ur
 
 def test_public_lists_need_no_key_and_the_rest_do():
     providers = {p.name: p for p in get_all_providers()}
-    public = {n for n, p in providers.items() if not p.needs_key}
-    assert public == {"litellm", "modelsdev", "openrouter", "pollinations", "llm7"}
+    public = {n for n, p in providers.items() if not p.missing_variables({})}
+    assert public == {"litellm", "modelsdev", "openrouter", "pollinations", "llm7", "ovhcloud", "ollama"}
     assert providers["groq"].needs_key and not providers["groq"].has_key()
+    # Local servers and cloud accounts need their address or account, not (only) a key.
+    assert providers["vllm"].missing_variables({}) == ["VLLM_BASE_URL"]
+    assert providers["azure"].missing_variables({}) == ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"]
+    assert providers["vertex"].missing_variables({}) == ["GOOGLE_CLOUD_PROJECT"]
 
 
 def test_base_url_variables_still_override(monkeypatch):
@@ -159,8 +168,10 @@ lmstudio:
         False,
         "user",
     )
+    # Written before ollama was built in, this entry still lists Ollama's models at /api/tags.
+    assert ollama.models_url == "http://localhost:11434/api/tags"
     assert "lmstudio" not in providers
-    assert len(providers) == 41  # 41 built-ins + ollama - lmstudio
+    assert len(providers) == 40 + len(ADDED_NAMES) - 1  # the built-ins - lmstudio (ollama is one of them)
     assert "lmstudio" in load_providers(path, include_disabled=True)
 
 
@@ -180,7 +191,10 @@ def test_user_file_base_url_beats_base_url_variable(tmp_path, monkeypatch):
     "text,expected",
     [
         ("groq:\n  base_ulr: http://x\n", "provider 'groq': unknown field 'base_ulr'"),
-        ("groq:\n  kind: grpc\n", "provider 'groq', field 'kind': expected one of openai, anthropic, url, got 'grpc'"),
+        (
+            "groq:\n  kind: grpc\n",
+            "provider 'groq', field 'kind': expected one of openai, anthropic, url, native, got 'grpc'",
+        ),
         ("groq:\n  base_url: ftp://x\n", "provider 'groq', field 'base_url': expected an http:// or https:// URL"),
         ("groq:\n  base_url: 42\n", "provider 'groq', field 'base_url'"),
         ("groq:\n  api_key_env: 'not a name'\n", "provider 'groq', field 'api_key_env'"),
@@ -210,3 +224,85 @@ def test_missing_user_file(tmp_path):
 
 def test_empty_user_file_changes_nothing(tmp_path):
     assert load_providers(write(tmp_path, "")) == load_providers()
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_readme_example_providers_file_is_valid_and_every_field_is_documented(tmp_path):
+    from vexy_catalog.providers import _FIELDS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Your own providers file") :]
+    example = section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", section.index("```yaml"))]
+    providers = load_providers(write(tmp_path, example), include_disabled=True)
+    assert providers["my-azure"].list_auth.describe() == "header api-key"
+    assert providers["my-azure"].params == {"api-version": "preview"}
+    assert providers["my-ollama"].models_url == "http://gpu-box.lan:11434/api/tags"
+    assert providers["my-workers-ai"].list_paging.total_field == "result_info.total_count"
+    assert providers["corp-gateway"].models_url == "https://llm.example.com/api/v2/catalog?format=full"
+    assert not providers["vendor-docs-only"].listable
+    table = section[section.index("| field | meaning |") :]
+    for name in _FIELDS:
+        assert f"`{name}`" in table, name
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("x:\n  base_url: http://h\n  auth: basic\n", "provider 'x', field 'auth': expected bearer, none, google"),
+        ("x:\n  base_url: http://h\n  auth: {header: 'bad name'}\n", "field 'auth'"),
+        (
+            "x:\n  base_url: http://h\n  auth: {query: key, value: '${K'}\n",
+            "field 'auth': expected a value whose placeholders",
+        ),
+        ("x:\n  base_url: http://h\n  auth: {aws_sigv4: {service: bedrock}}\n", "field 'auth'"),
+        ("x:\n  base_url: http://h\n  paging: pages\n", "field 'paging': expected none, anthropic, link-header"),
+        ("x:\n  base_url: http://h\n  paging: {cursor: {param: p}}\n", "field 'paging'"),
+        ("x:\n  base_url: http://h\n  paging: {page: {param: p, size: 10}}\n", "field 'paging'"),
+        ("x:\n  base_url: http://h\n  paging: {page: {param: p, start: 5}}\n", "field 'paging'"),
+        ("x:\n  base_url: http://h\n  params: {v: [1]}\n", "field 'params'"),
+        ("x:\n  base_url: http://h\n  list_path: 'a..b'\n", "field 'list_path': expected a dotted path"),
+        ("x:\n  base_url: http://h\n  id_field: ''\n", "field 'id_field'"),
+        ("x:\n  base_url: 'https://${ACCOUNT/v1'\n", "field 'base_url'"),
+        ("x:\n  base_url: 'ftp://${HOST}/v1'\n", "field 'base_url': expected an http:// or https:// URL"),
+        ("x:\n  models_url: /relative\n  base_url: http://h\n", "field 'models_url'"),
+        (
+            "x:\n  base_url: http://h\n  models_path: /m\n  models_url: http://h/m\n",
+            "give models_path or models_url, not both",
+        ),
+        ("x:\n  base_url: http://h\n  local: 1\n", "field 'local': expected true or false"),
+        ("x:\n  base_url: http://h\n  list: 'no'\n", "field 'list': expected true or false"),
+        ("x:\n  base_url: http://h\n  note: [a]\n", "field 'note'"),
+    ],
+)
+def test_every_new_field_is_checked_with_file_provider_and_field_named(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ProvidersFileError) as info:
+        load_providers_file(path)
+    assert str(info.value).startswith(f"{path}: provider 'x'")
+    assert expected in str(info.value)
+
+
+def test_placeholders_fill_urls_headers_params_and_credentials_at_request_time(tmp_path):
+    path = write(
+        tmp_path,
+        """
+acme:
+  base_url: https://${ACME_HOST:-api.acme.example}/${ACME_ACCOUNT}/v1
+  api_key_env: ACME_KEY
+  auth: {header: Authorization, value: 'Token ${ACME_KEY}'}
+  headers: {X-Org: '${ACME_ORG}'}
+  params: {region: '${ACME_REGION:-eu}'}
+""",
+    )
+    acme = load_providers(path)["acme"]
+    env = {"ACME_ACCOUNT": "a1", "ACME_KEY": "k-123456", "ACME_ORG": "o"}
+    resolved = acme.resolve(env)
+    assert resolved.url == "https://api.acme.example/a1/v1/models"
+    assert resolved.headers == {"X-Org": "o"} and resolved.params == {"region": "eu"}
+    assert acme.request_headers(env)["Authorization"] == "Token k-123456"
+    assert acme.missing_variables({"ACME_KEY": "k"}) == ["ACME_ACCOUNT"]
+    assert acme.resolve({**env, "ACME_ORG": ""}).headers == {}  # an unset header is left out
+    # Values sent in headers and query strings are masked like keys.
+    assert set(acme.secret_env_vars()) == {"ACME_KEY", "ACME_ORG", "ACME_REGION"}

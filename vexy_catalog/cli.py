@@ -238,17 +238,17 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
     if not summary.fetches and not summary.fresh:
         line = "Nothing to fetch" + (" (no provider's last fetch failed)" if failed_only else "")
     click.echo(line, err=True)
-    skipped = [f["provider"] for f in summary.fetches if f["status"] == "skipped"]
-    if skipped and not names_given:
+    skipped = [f for f in summary.fetches if f["status"] == "skipped"]
+    unset = [f["provider"] for f in skipped if (f["error"] or "").endswith("not set")]
+    if unset and not names_given:
         click.echo(
-            f"Skipped {len(skipped)} without a key: {', '.join(skipped)}. "
+            f"Skipped {len(unset)} without a key: {', '.join(unset)}. "
             "Set their key variables to fetch them ('vexy providers' lists the variables).",
             err=True,
         )
-    elif skipped:
-        for f in summary.fetches:
-            if f["status"] == "skipped":
-                click.echo(f"Skipped {f['provider']}: {f['error']}", err=True)
+    for f in skipped:
+        if names_given or f["provider"] not in unset:
+            click.echo(f"Skipped {f['provider']}: {f['error']}", err=True)
     if summary.fresh:
         click.echo(f"Not due (fetched within --max-age): {', '.join(summary.fresh)}", err=True)
     for name, error in summary.failed.items():
@@ -259,9 +259,11 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def providers(ctx: click.Context, as_json: bool) -> None:
-    """List configured providers: kind, URL, key variable and whether it is set, last fetch.
+    """List configured providers: how each list is requested, its variables, its last fetch.
 
-    Key values are never shown, only whether each variable is set.
+    For each provider: the models URL (with its ${VARIABLE} placeholders), the authentication
+    and paging, every environment variable it reads and whether it is set (never its value),
+    and the outcome of its last fetch. A provider with no endpoint that lists models says so.
 
     \b
     Examples:
@@ -274,29 +276,7 @@ def providers(ctx: click.Context, as_json: bool) -> None:
     with _user_errors():
         configured = catalog.list_providers()
         status = catalog.provider_status()
-    rows = []
-    for p in configured:
-        st = status.get(p.name, {})
-        if not p.api_key_env:
-            key_set = "not needed"
-        elif p.has_key():
-            key_set = "set"
-        else:
-            key_set = "not set" if p.needs_key else "optional"
-        rows.append(
-            {
-                "name": p.name,
-                "kind": p.kind.value,
-                "base_url": p.base_url,
-                "models_url": p.models_url,
-                "api_key_env": p.api_key_env,
-                "key": key_set,
-                "source": p.source,
-                "last_status": st.get("last_status"),
-                "last_success_at": st.get("last_success_at"),
-                "model_count": st.get("model_count"),
-            }
-        )
+    rows = [_provider_row(p, status.get(p.name, {})) for p in configured]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -306,32 +286,82 @@ def providers(ctx: click.Context, as_json: bool) -> None:
                 (
                     r["name"],
                     r["kind"],
-                    r["base_url"],
-                    r["api_key_env"] or "-",
-                    r["key"],
+                    r["list"]["url"],
+                    r["list"]["auth"],
+                    r["list"]["paging"],
+                    _variables_cell(r),
                     r["last_status"] or "-",
                     "" if r["model_count"] is None else f"{r['model_count']:,}",
                 )
                 for r in rows
             ],
-            ["name", "kind", "base URL", "key variable", "key", "last status", "models"],
+            ["name", "kind", "models URL", "auth", "paging", "variables", "last status", "models"],
         )
     )
+    notes = [f"{r['name']}: {r['note']}" for r in rows if r["note"]]
+    if notes:
+        click.echo("\n" + "\n".join(notes))
+
+
+def _provider_row(p: Any, st: dict[str, Any]) -> dict[str, Any]:
+    """One provider as `vexy providers --json` shows it: configuration, readiness, last fetch."""
+    if not p.api_key_env:
+        key_set = "not needed"
+    elif p.has_key():
+        key_set = "set"
+    else:
+        key_set = "not set" if p.needs_key else "optional"
+    missing = p.missing_variables()
+    return {
+        "name": p.name,
+        "kind": p.kind.value,
+        "base_url": p.base_url,
+        "models_url": p.models_url,
+        "api_key_env": p.api_key_env,
+        "key": key_set,
+        "source": p.source,
+        "list": p.describe_listing(),
+        "listable": p.listable,
+        "list_path": p.list_path,
+        "id_field": p.id_field,
+        "params": dict(p.params),
+        "header_names": sorted(p.all_headers),
+        "variables": p.variables(),
+        "missing": missing,
+        "ready": p.listable and not missing,
+        "note": p.note if p.listable else ("no endpoint lists its models" + (f"; {p.note}" if p.note else "")),
+        "docs": p.docs,
+        "last_status": st.get("last_status"),
+        "last_success_at": st.get("last_success_at"),
+        "model_count": st.get("model_count"),
+    }
+
+
+def _variables_cell(row: dict[str, Any]) -> str:
+    if not row["listable"]:
+        return "no list endpoint"
+    parts = []
+    for v in row["variables"]:
+        state = "set" if v["set"] else ("not set" if v["required"] else "optional")
+        parts.append(f"{v['name']}: {state}")
+    return ", ".join(parts) or "-"
 
 
 @providers.command("check")
 @click.argument("names", nargs=-1)
-@click.option("--online", is_flag=True, help="Also request each model list (nothing is stored).")
+@click.option("--online", is_flag=True, help="Also request each model list, paging and all (nothing is stored).")
 @click.option(
     "--timeout", type=click.FloatRange(0.1, 600), default=15.0, show_default=True, help="Seconds per request."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, timeout: float, as_json: bool) -> None:
-    """Check provider settings: URLs, https, key variables, headers.
+    """Check provider settings: URLs, https, variables, credentials, headers, paging.
 
-    Without --online no request is sent. Exit status 1 when a provider has an error (or,
-    with --online, its endpoint fails).
+    Without --online no request is sent. With it, each model list is requested exactly as
+    'vexy fetch' requests it (credentials, every page, the list found in the answer) and
+    nothing is stored. Exit status 1 when a provider has an error (or, with --online, its
+    endpoint fails).
 
     \b
     Examples:
@@ -366,7 +396,14 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
             result = results.get(entry["name"])
             if result is None:
                 continue
-            entry["online"] = {"status": result.status, "models": len(result.records), "error": result.error}
+            entry["online"] = {
+                "status": result.status,
+                "models": len(result.records),
+                "error": result.error,
+                "shape": result.shape,
+                "pages": result.pages,
+                "unidentified": result.unidentified,
+            }
             if result.status == "failed":
                 entry["valid"] = False
                 entry["severity"] = "error"
@@ -374,7 +411,9 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
             elif result.status == "skipped":
                 entry["messages"].append(f"online: not tried ({result.error})")
             else:
-                entry["messages"].append(f"online: {result.status}, {len(result.records):,} models")
+                found = f", found at {result.shape}" if result.shape else ""
+                no_id = f", {result.unidentified:,} records without an id" if result.unidentified else ""
+                entry["messages"].append(f"online: {result.status}, {len(result.records):,} models{found}{no_id}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -248,6 +248,14 @@ def m006_lighter_search_index(db: Database) -> None:
         db["models"].create_index([column], if_not_exists=True)
 
 
+@migrations()
+def m007_fetch_shape(db: Database) -> None:
+    # Which rule found the model list in the answer (data[].id, models[].name, {} for an object
+    # keyed by id, ...) and over how many pages: see vexy_catalog.records.
+    if "shape" not in db["fetches"].columns_dict:
+        db["fetches"].add_column("shape", str)
+
+
 def max_model_rowid(db: Database) -> int:
     return db.execute("select coalesce(max(rowid), 0) from models").fetchone()[0]
 
@@ -658,6 +666,7 @@ def record_fetch(
         "changed": None,
         "payload_hash": None,
         "bytes": result.bytes or None,
+        "shape": result.shape,
     }
     with write_transaction(db):
         db["providers"].upsert(_provider_row(provider), pk="name")

@@ -2,8 +2,11 @@
 
 Every provider's answer becomes a :class:`FetchResult`; a provider that fails never raises out
 of :meth:`ModelFetcher.fetch` or :meth:`ModelFetcher.fetch_all`, so one broken provider cannot
-stop the others. Keys are read from the environment when a request is built and are sent only
-to the provider's own origin: a redirect elsewhere is refused.
+stop the others. A provider's list request is built from its configuration alone (URL template,
+credentials, headers, parameters, paging; see :mod:`vexy_catalog.providers`): the built-in kinds
+are presets of those fields, not separate code paths. Keys are read from the environment when a
+request is built and are sent only to the provider's own origin, over https or to loopback: a
+redirect (or a next-page link) elsewhere is refused, and so is plain http to another host.
 """
 
 from __future__ import annotations
@@ -22,18 +25,24 @@ import anyio
 import httpx
 
 from . import __version__
-from .providers import ProviderConfig, ProviderKind
+from .auth import Credentials, MissingExtra, credentials_for
+from .errors import AnswerShapeError, FetchError
+from .providers import ProviderConfig, Resolved
 from .ratelimit import RateLimiter
-from .security import mask_sensitive_data
+from .records import NOT_MODELS, Found, extract_records, find_records, merged, more_pages_hint
+from .security import MASK, mask_sensitive_data
 from .timeutil import utcnow
+from .validation import describe_missing, is_loopback, plain_http_refusal
 
 log = logging.getLogger("vexy.fetch")
 
 __all__ = [
+    "NOT_MODELS",
     "AnswerShapeError",
     "FetchError",
     "FetchResult",
     "ModelFetcher",
+    "deadline_for",
     "extract_records",
 ]
 
@@ -51,25 +60,19 @@ MAX_BACKOFF = 30.0
 # A Retry-After longer than this is not waited for in full.
 MAX_RETRY_AFTER = 60.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# litellm's price file documents its fields in an entry that is not a model.
-NOT_MODELS = frozenset({"sample_spec"})
+# What each kind of timeout means, for a message that says more than the exception's empty text.
+_TIMEOUT_WORDS = {
+    httpx.ConnectTimeout: "could not connect",
+    httpx.ReadTimeout: "no data arrived",
+    httpx.WriteTimeout: "the request could not be sent",
+    httpx.PoolTimeout: "no free connection",
+}
 
 
-class FetchError(Exception):
-    """A provider's model list could not be fetched or understood."""
-
-    def __init__(
-        self,
-        message: str,
-        http_status: int | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-    ):
-        super().__init__(message)
-        self.http_status = http_status
-        # Worth asking again: 429, 5xx, resets, timeouts. retry_after is the server's wish.
-        self.retryable = retryable
-        self.retry_after = retry_after
+def deadline_for(timeout: float) -> float:
+    """A provider's total deadline: four times the per-request timeout, and at least timeout + 30 s
+    (so retries with backoff still fit when the timeout is short)."""
+    return max(timeout * 4, timeout + 30)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -87,10 +90,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = when.replace(tzinfo=timezone.utc)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
-
-
-class AnswerShapeError(FetchError):
-    """The answer is JSON, but not a model list in any shape we know."""
 
 
 @dataclass
@@ -115,59 +114,9 @@ class FetchResult:
     # Records that carried no id and so could not be stored.
     unidentified: int = 0
     duplicates: int = 0
-
-
-def _record_id(record: Any) -> str | None:
-    if isinstance(record, str):
-        return record or None
-    if isinstance(record, dict):
-        for key in ("id", "model", "name"):
-            value = record.get(key)
-            if isinstance(value, str) and value:
-                return value
-            if isinstance(value, int) and not isinstance(value, bool):
-                return str(value)
-    return None
-
-
-def extract_records(payload: Any) -> tuple[list[tuple[str, Any]], int, int]:
-    """Find the model records in an answer of any known shape.
-
-    Shapes: ``{"data": [...]}``, a bare list, ``{"models": [...]}``, or an object keyed by model
-    id (litellm). Returns ``(records, unidentified, duplicates)``: the distinct ``(id, record)``
-    pairs with the first occurrence of a repeated id kept, how many records had no id, and how
-    many repeated an earlier id.
-    """
-    items: Iterable[tuple[str | None, Any]]
-    if isinstance(payload, list):
-        items = ((_record_id(r), r) for r in payload)
-    elif isinstance(payload, dict):
-        if isinstance(payload.get("data"), list):
-            items = ((_record_id(r), r) for r in payload["data"])
-        elif isinstance(payload.get("models"), list):
-            items = ((_record_id(r), r) for r in payload["models"])
-        elif "error" in payload:
-            raise AnswerShapeError(f"the answer is an error: {_excerpt(json.dumps(payload['error']))}")
-        elif payload and all(isinstance(v, dict) for k, v in payload.items() if k not in NOT_MODELS):
-            items = ((k, v) for k, v in payload.items() if k not in NOT_MODELS)
-        else:
-            keys = ", ".join(list(map(str, payload))[:5])
-            raise AnswerShapeError(
-                'the answer is not a model list (expected {"data": [...]}, a list, '
-                f'{{"models": [...]}} or an object keyed by model id; got an object with keys {keys})'
-            )
-    else:
-        raise AnswerShapeError(f"the answer is not a model list (got a JSON {type(payload).__name__})")
-    records: dict[str, Any] = {}
-    unidentified = duplicates = 0
-    for model_id, record in items:
-        if model_id is None:
-            unidentified += 1
-        elif model_id in records:
-            duplicates += 1
-        else:
-            records[model_id] = record
-    return list(records.items()), unidentified, duplicates
+    # How the list was found in the answer (see vexy_catalog.records), and over how many pages.
+    shape: str | None = None
+    pages: int = 0
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
@@ -207,6 +156,26 @@ class _Answer:
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False
+    # The page's own link to the next page (RFC 8288 Link: <...>; rel="next").
+    next_link: str | None = None
+    found: Found | None = None
+    shape: str | None = None
+    pages: int = 1
+
+
+@dataclass
+class _Secrets:
+    """Everything to mask in text about one provider's fetch: variable values and literal values."""
+
+    names: list[str]
+    values: list[str]
+    environ: Mapping[str, str] | None
+
+    def mask(self, text: str) -> str:
+        for value in sorted(set(self.values), key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, MASK)
+        return mask_sensitive_data(text, self.names, self.environ)
 
 
 class ModelFetcher:
@@ -243,7 +212,7 @@ class ModelFetcher:
         self.backoff = BACKOFF_BASE if backoff is None else backoff
         self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter()
         # A server that trickles bytes resets the read timeout on every byte: cap the whole fetch.
-        self.deadline = deadline if deadline is not None else max(timeout * 4, timeout + 30)
+        self.deadline = deadline if deadline is not None else deadline_for(timeout)
         self.client = client
         self.environ = environ
 
@@ -333,29 +302,40 @@ class ModelFetcher:
     ) -> FetchResult:
         started_at = utcnow()
         t0 = time.perf_counter()
-        url = provider.models_url
         environ = self.environ
+        resolved = provider.resolve(environ)
+        url = resolved.url
+        secrets = _Secrets(provider.secret_env_vars(), [], environ)
 
         def done(status: str, **kwargs: Any) -> FetchResult:
             return FetchResult(
                 provider=provider.name,
                 status=status,
-                url=mask_sensitive_data(url),
+                url=secrets.mask(url or provider.models_url),
                 started_at=started_at,
                 finished_at=utcnow(),
                 duration_ms=round((time.perf_counter() - t0) * 1000),
                 **kwargs,
             )
 
-        if provider.needs_key and not provider.has_key(environ):
-            return done("skipped", error=f"{provider.api_key_env} is not set")
-        secrets = [provider.api_key_env or "", *provider.header_env_vars()]
+        if not provider.listable:
+            return done("skipped", error="no endpoint lists this provider's models" + _note(provider))
+        missing = provider.missing_variables(environ)
+        if missing:
+            return done("skipped", error=describe_missing(missing))
+        try:
+            credentials = await credentials_for(provider, environ)
+        except MissingExtra as e:
+            return done("skipped", error=secrets.mask(str(e)))
+        except FetchError as e:
+            return done("failed", error=secrets.mask(str(e)))
+        secrets.values.extend(credentials.secrets)
+        refusal = plain_http_refusal(provider, url, credentials.sent)
+        if refusal:
+            return done("failed", error=secrets.mask(refusal))
         try:
             with anyio.fail_after(self.deadline):
-                if provider.kind == ProviderKind.ANTHROPIC:
-                    answer = await self._fetch_paged(client, provider, url)
-                else:
-                    answer = await self._request(client, provider, url, {}, validators)
+                answer = await self._fetch_list(client, provider, resolved.url, resolved, credentials, validators)
             if answer.not_modified:
                 return done(
                     "unchanged",
@@ -363,53 +343,134 @@ class ModelFetcher:
                     etag=answer.etag,
                     last_modified=answer.last_modified,
                 )
-            records, unidentified, duplicates = extract_records(answer.payload)
+            found = answer.found
+            assert found is not None
         except TimeoutError:
-            return done("failed", error=f"no complete answer within {self.deadline:g}s from {url}")
+            return done("failed", error=secrets.mask(f"no complete answer within {self.deadline:g}s from {url}"))
         except FetchError as e:
+            if e.connect_failed and provider.local and is_loopback(httpx.URL(url).host):
+                return done("skipped", error=f"nothing is listening at {_origin_text(url)}" + _local_hint(provider))
             message = str(e)
             if url not in message and str(httpx.URL(url).copy_with(query=None)) not in message:
                 message += f" (GET {url})"
-            return done("failed", error=mask_sensitive_data(message, secrets, environ), http_status=e.http_status)
+            return done("failed", error=secrets.mask(message), http_status=e.http_status)
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             detail = str(e) or type(e).__name__
-            return done("failed", error=mask_sensitive_data(f"{detail} requesting {url}", secrets, environ))
+            return done("failed", error=secrets.mask(f"{detail} requesting {url}"))
         return done(
             "ok",
             http_status=answer.http_status,
             payload=answer.payload,
-            records=records,
+            records=found.records,
             bytes=answer.nbytes,
             etag=answer.etag,
             last_modified=answer.last_modified,
-            unidentified=unidentified,
-            duplicates=duplicates,
+            unidentified=found.unidentified,
+            duplicates=found.duplicates,
+            shape=answer.shape,
+            pages=answer.pages,
         )
 
-    async def _fetch_paged(self, client: httpx.AsyncClient, provider: ProviderConfig, url: str) -> _Answer:
-        """Anthropic's list: ``limit`` / ``after_id`` until ``has_more`` is false."""
-        merged: list[Any] = []
+    async def _fetch_list(
+        self,
+        client: httpx.AsyncClient,
+        provider: ProviderConfig,
+        url: str,
+        resolved: Resolved,
+        credentials: Credentials,
+        validators: Mapping[str, str | None] | None,
+    ) -> _Answer:
+        """The whole list: one request, or every page merged (see :class:`Paging`)."""
+        paging = provider.list_paging
+        params = dict(resolved.params)
+        headers = dict(resolved.headers)
+        if paging.style == "none":
+            answer = await self._request(client, provider, url, params, headers, credentials, validators)
+            if answer.not_modified:
+                return answer
+            answer.found = find_records(answer.payload, provider.list_path, provider.id_field)
+            answer.shape = _shape(answer.found.shape, provider)
+            hint = more_pages_hint(answer.payload)
+            if hint:
+                answer.shape += f" (one page: the answer's {hint} says there are more; set paging for it)"
+            return answer
+        return await self._fetch_pages(client, provider, url, params, headers, credentials)
+
+    async def _fetch_pages(
+        self,
+        client: httpx.AsyncClient,
+        provider: ProviderConfig,
+        url: str,
+        params: dict[str, str],
+        headers: dict[str, str],
+        credentials: Credentials,
+    ) -> _Answer:
+        paging = provider.list_paging
+        items: list[Any] = []
         nbytes = 0
-        after_id: str | None = None
-        seen_cursors: set[str] = set()
-        for _ in range(MAX_PAGES):
-            params = {"limit": str(ANTHROPIC_PAGE_LIMIT)}
-            if after_id is not None:
-                params["after_id"] = after_id
-            answer = await self._request(client, provider, url, params, None)
+        path: tuple[str, ...] | None = None
+        listed: set[str] = set()
+        cursors: set[str] = set()
+        page_number = paging.start
+        cursor: str | None = None
+        next_url: str | None = None
+        answer: _Answer | None = None
+        for pages in range(1, MAX_PAGES + 1):
+            page_params = dict(params)
+            request_url = url
+            if paging.style == "anthropic":
+                page_params["limit"] = str(ANTHROPIC_PAGE_LIMIT)
+                if cursor is not None:
+                    page_params["after_id"] = cursor
+            elif paging.style == "cursor":
+                if paging.size_param:
+                    page_params[paging.size_param] = str(paging.size)
+                if cursor is not None and paging.param:
+                    page_params[paging.param] = cursor
+                elif cursor is not None:
+                    request_url, page_params = cursor, {}
+            elif paging.style == "page":
+                page_params[str(paging.param)] = str(page_number)
+                if paging.size_param:
+                    page_params[paging.size_param] = str(paging.size)
+            elif paging.style == "link-header" and next_url is not None:
+                request_url, page_params = next_url, {}
+            answer = await self._request(client, provider, request_url, page_params, headers, credentials, None)
             nbytes += answer.nbytes
-            page = answer.payload
-            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                raise AnswerShapeError('an Anthropic models page has no "data" list')
-            merged.extend(page["data"])
-            if not page.get("has_more"):
-                return _Answer({"data": merged}, answer.http_status, nbytes)
-            cursor = page.get("last_id") or (_record_id(page["data"][-1]) if page["data"] else None)
-            if not isinstance(cursor, str) or cursor in seen_cursors:
-                raise AnswerShapeError(f"Anthropic paging does not advance (has_more is true, last_id {cursor!r})")
-            seen_cursors.add(cursor)
-            after_id = cursor
-        raise AnswerShapeError(f"Anthropic paging went past {MAX_PAGES} pages")
+            list_path = provider.list_path if provider.list_path is not None else _joined(path)
+            page = find_records(answer.payload, list_path, provider.id_field)
+            if page.path is None:
+                raise AnswerShapeError("a paged answer must hold a list, not an object keyed by model id")
+            path = page.path
+            new_ids = [i for i, _ in page.records if i not in listed]
+            items.extend(page.items)
+            listed.update(new_ids)
+            cursor, next_url, more = _next_page(paging, answer, page, len(listed), request_url)
+            if not more:
+                break
+            if not new_ids and page.items:
+                raise AnswerShapeError(
+                    f"{paging.style} paging does not advance: page {pages} repeats records already listed"
+                )
+            if cursor is not None:
+                if cursor in cursors:
+                    raise AnswerShapeError(f"{paging.style} paging does not advance (the cursor {cursor!r} repeats)")
+                cursors.add(cursor)
+            page_number += 1
+        else:
+            raise AnswerShapeError(f"{paging.style} paging went past {MAX_PAGES} pages")
+        assert answer is not None and path is not None
+        payload = merged(path, items)
+        found = find_records(payload, _joined(path), provider.id_field)
+        noun = "page" if pages == 1 else "pages"
+        return _Answer(
+            payload,
+            answer.http_status,
+            nbytes,
+            found=found,
+            shape=_shape(found.shape, provider) + f" ({pages} {noun}, {paging.describe()})",
+            pages=pages,
+        )
 
     async def _request(
         self,
@@ -417,6 +478,8 @@ class ModelFetcher:
         provider: ProviderConfig,
         url: str,
         params: Mapping[str, str],
+        headers: Mapping[str, str],
+        credentials: Credentials,
         validators: Mapping[str, str | None] | None,
     ) -> _Answer:
         """One logical request: retried on 429, 5xx, resets and timeouts, with backoff."""
@@ -424,12 +487,14 @@ class ModelFetcher:
         for attempt in range(attempts):
             try:
                 async with self.rate_limiter.acquire(provider):
-                    answer = await self._attempt(client, provider, url, params, validators)
+                    answer = await self._attempt(client, provider, url, params, headers, credentials, validators)
             except httpx.UnsupportedProtocol:
                 raise
             except httpx.TransportError as e:
-                kind = "timed out" if isinstance(e, httpx.TimeoutException) else "connection failed"
-                error = FetchError(f"{kind} ({type(e).__name__}: {e or 'no detail'}) requesting {url}", retryable=True)
+                error = _transport_error(e, url, self.timeout)
+                if error.connect_failed and provider.local:
+                    # Nothing listening on a local server's port: asking again will not help.
+                    raise error from None
             except FetchError as e:
                 error = e
             else:
@@ -449,7 +514,7 @@ class ModelFetcher:
                 provider.name,
                 attempt + 1,
                 attempts,
-                mask_sensitive_data(str(error)),
+                _Secrets(provider.secret_env_vars(), credentials.secrets, self.environ).mask(str(error)),
                 delay,
             )
             await anyio.sleep(delay)
@@ -461,18 +526,26 @@ class ModelFetcher:
         provider: ProviderConfig,
         url: str,
         params: Mapping[str, str],
+        headers: Mapping[str, str],
+        credentials: Credentials,
         validators: Mapping[str, str | None] | None,
     ) -> _Answer:
-        headers = provider.request_headers(self.environ)
+        headers = {**headers, **credentials.headers}
         if validators:
             if validators.get("etag"):
                 headers["If-None-Match"] = str(validators["etag"])
             if validators.get("last_modified"):
                 headers["If-Modified-Since"] = str(validators["last_modified"])
-        request_url = httpx.URL(url, params=params or None)
+        # Merged into the URL's own query: a models_url may carry parameters, a next-page link does.
+        request_url = httpx.URL(url)
+        if params or credentials.params:
+            request_url = request_url.copy_merge_params({**params, **credentials.params})
         home = _origin(request_url)
         for _ in range(MAX_REDIRECTS + 1):
             request = client.build_request("GET", request_url, headers=headers)
+            if credentials.signer is not None:
+                # Signed per request: a signature covers the exact URL and time.
+                request.headers.update(credentials.signer("GET", str(request.url), _signed_headers(request)))
             response = await client.send(request, stream=True)
             try:
                 if response.is_redirect and "location" in response.headers:
@@ -486,7 +559,8 @@ class ModelFetcher:
                             f"{home[0]}://{home[1]}; set the provider's base_url to the new address if it moved",
                             response.status_code,
                         )
-                    request_url = target
+                    # A credential in the query string goes along to the new path of the same origin.
+                    request_url = target.copy_merge_params(credentials.params) if credentials.params else target
                     continue
                 if response.status_code == 304:
                     return _Answer(
@@ -517,6 +591,7 @@ class ModelFetcher:
                     len(body),
                     etag=response.headers.get("etag"),
                     last_modified=response.headers.get("last-modified"),
+                    next_link=_next_link(response, request_url, home),
                 )
             except FetchError as e:
                 if e.http_status is None:
@@ -543,11 +618,109 @@ class ModelFetcher:
         return b"".join(chunks)
 
 
+def _signed_headers(request: httpx.Request) -> dict[str, str]:
+    # The headers a signature covers: the host comes from the URL; client-wide headers such as
+    # User-Agent are left out, as AWS's own SDKs leave them out.
+    return {k: v for k, v in request.headers.items() if k.lower() in ("accept",)}
+
+
+def _joined(path: tuple[str, ...] | None) -> str | None:
+    return None if path is None else ".".join(path)
+
+
+def _shape(shape: str, provider: ProviderConfig) -> str:
+    configured = [name for name in ("list_path", "id_field") if getattr(provider, name) is not None]
+    return shape + (f" ({' and '.join(configured)} from the configuration)" if configured else "")
+
+
+def _dotted(value: Any, path: str | None) -> Any:
+    for key in (path or "").split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _next_page(
+    paging: Any, answer: _Answer, page: Found, listed: int, request_url: str
+) -> tuple[str | None, str | None, bool]:
+    """``(cursor, next_url, more)`` after a page."""
+    payload = answer.payload
+    if paging.style == "anthropic":
+        if not isinstance(payload, dict) or not payload.get("has_more"):
+            return None, None, False
+        cursor = payload.get("last_id") or (page.records[-1][0] if page.records else None)
+        if not isinstance(cursor, str):
+            raise AnswerShapeError(f"Anthropic paging does not advance (has_more is true, last_id {cursor!r})")
+        return cursor, None, True
+    if paging.style == "cursor":
+        value = _dotted(payload, paging.field)
+        if value in (None, "", False) or isinstance(value, (dict, list)):
+            return None, None, False
+        if paging.param is None:
+            target = httpx.URL(request_url).join(str(value))
+            if _origin(target) != _origin(httpx.URL(request_url)):
+                raise FetchError(f"the next page is on another origin ({target.scheme}://{target.host}): refused")
+            return str(target), None, True
+        return str(value), None, True
+    if paging.style == "page":
+        if not page.items:
+            return None, None, False
+        total = _dotted(payload, paging.total_field) if paging.total_field else None
+        if isinstance(total, int) and not isinstance(total, bool):
+            return None, None, listed < total
+        return None, None, True
+    if paging.style == "link-header":
+        return None, answer.next_link, answer.next_link is not None
+    return None, None, False
+
+
+def _next_link(response: httpx.Response, request_url: httpx.URL, home: tuple[str, str, int | None]) -> str | None:
+    link = response.links.get("next", {}).get("url") if "link" in response.headers else None
+    if not link:
+        return None
+    target = request_url.join(link)
+    if _origin(target) != home:
+        raise FetchError(f"the next page ({target.scheme}://{target.host}) is on another origin: refused")
+    return str(target)
+
+
+def _transport_error(e: httpx.TransportError, url: str, timeout: float) -> FetchError:
+    if isinstance(e, httpx.TimeoutException):
+        words = next((w for t, w in _TIMEOUT_WORDS.items() if isinstance(e, t)), "no answer")
+        detail = str(e) or f"{words} within {timeout:g}s"
+        return FetchError(f"timed out ({type(e).__name__}: {detail}) requesting {url}", retryable=True)
+    detail = str(e) or "no detail"
+    error = FetchError(f"connection failed ({type(e).__name__}: {detail}) requesting {url}", retryable=True)
+    error.connect_failed = isinstance(e, httpx.ConnectError)
+    return error
+
+
+def _origin_text(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+
+
+def _note(provider: ProviderConfig) -> str:
+    return f" ({provider.note})" if provider.note else ""
+
+
+def _local_hint(provider: ProviderConfig) -> str:
+    from .providers import template_variables
+
+    variables = template_variables(provider.base_url) or ([provider.base_url_env] if provider.base_url_env else [])
+    where = f" or set {' or '.join(variables)}" if variables else ""
+    return f" (start the server{where}; a local provider that is not running is skipped)"
+
+
 def _http_error_message(provider: ProviderConfig, status: int, reason: str, url: httpx.URL, body: bytes) -> str:
     text = body[:2000].decode("utf-8", errors="replace")
     message = f"HTTP {status} {reason} from {url.copy_with(query=None)}"
-    if status in (401, 403) and provider.api_key_env:
-        message += f" - check that {provider.api_key_env} holds a valid key"
+    variables = provider.credential_variables() or ([provider.api_key_env] if provider.api_key_env else [])
+    if status in (401, 403) and variables:
+        message += f" - check that {', '.join(variables)} holds a valid key"
+    elif status in (401, 403) and provider.list_auth.style in ("aws-sigv4", "google"):
+        message += f" - check the {'AWS' if provider.list_auth.style == 'aws-sigv4' else 'Google'} credentials"
     excerpt = _excerpt(text)
     if excerpt:
         message += f": {excerpt}"

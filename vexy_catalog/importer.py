@@ -19,8 +19,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from .db import canonical_json, record_fetch, refresh_changed, write_transaction
-from .fetch import AnswerShapeError, FetchError, FetchResult, decode_json, extract_records
+from .fetch import AnswerShapeError, FetchError, FetchResult, decode_json
 from .providers import ProviderConfig
+from .records import find_records
 from .security import mask_sensitive_data
 
 __all__ = ["ImportReport", "import_dump"]
@@ -94,7 +95,9 @@ def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict
         )
         try:
             result.payload = decode_json(body)
-            result.records, result.unidentified, result.duplicates = extract_records(result.payload)
+            found = find_records(result.payload, provider.list_path, provider.id_field)
+            result.records, result.unidentified, result.duplicates = found.records, found.unidentified, found.duplicates
+            result.shape = found.shape
         except (FetchError, AnswerShapeError) as e:
             result.status, result.error, result.payload = "failed", f"{path.name}: {e}", None
         payload_hash = _sha(canonical_json(result.payload)) if result.status == "ok" else None

@@ -23,7 +23,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from .db import canonical_json, fact_columns, index_new_models, max_model_rowid, refresh_facts, write_transaction
-from .fetch import AnswerShapeError, extract_records, utcnow
+from .fetch import AnswerShapeError, utcnow
+from .records import find_records, parse_shape
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -160,12 +161,22 @@ class _Fix:
     raw: Any = None
 
 
-def _payload_records(db: Database, digest: str) -> dict[str, Any] | None:
+def _payload_records(db: Database, digest: str, provider: str | None = None) -> dict[str, Any] | None:
     row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
     if row is None:
         return None
+    # Read the answer the way its fetch read it (a configured list_path / id_field included).
     try:
-        records, _, _ = extract_records(json.loads(row[0]))
+        shape = db.execute(
+            "select shape from fetches where provider = ? and payload_hash = ? and shape is not null "
+            "order by id desc limit 1",
+            [provider, digest],
+        ).fetchone()
+    except sqlite3.OperationalError:  # a catalog from before fetches.shape
+        shape = None
+    list_path, id_field, strict = parse_shape(shape[0] if shape else None)
+    try:
+        records = find_records(json.loads(row[0]), list_path, id_field, fallback=not strict).records
     except (ValueError, AnswerShapeError):
         return None
     return dict(records)
@@ -184,7 +195,7 @@ def _check_against_payloads(
     ).fetchall():
         if digest in bad_payloads:
             continue
-        records = _payload_records(db, digest)
+        records = _payload_records(db, digest, provider)
         if records is None:
             report.problems.append(
                 Problem("payload_missing", f"stored answer {_short(digest)} is missing or unreadable", provider)
@@ -263,7 +274,7 @@ def _find_in_history(db: Database, provider: str, model_id: str, bad_payloads: s
     ).fetchall():
         if digest in bad_payloads:
             continue
-        records = _payload_records(db, digest)
+        records = _payload_records(db, digest, provider)
         if records and model_id in records:
             return records[model_id]
     return None

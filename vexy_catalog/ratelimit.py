@@ -48,7 +48,9 @@ class RateLimiter:
     _provider_hosts: dict[str, str] = field(default_factory=dict)
 
     def configure(self, provider: ProviderConfig) -> _HostState:
-        host = host_of(provider.models_url)
+        # The URL as requested: two providers whose templates differ may share a host, and two
+        # whose templates start with a variable (${VLLM_BASE_URL}) may not.
+        host = host_of(provider.resolve().url or provider.models_url)
         self._provider_hosts[provider.name] = host
         concurrency = provider.max_concurrent or self.default_concurrency
         interval = provider.min_interval or 0.0

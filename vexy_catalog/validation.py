@@ -1,18 +1,26 @@
-"""Checking a provider's configuration without sending a request (``vexy providers check``)."""
+"""Checking a provider's configuration without sending a request (``vexy providers check``), and
+the transport rule both that check and ``vexy fetch`` apply (:func:`plain_http_refusal`)."""
 
 from __future__ import annotations
 
 import enum
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .providers import ProviderConfig, ProviderKind
+from .providers import ProviderConfig, expand, template_variables
 from .security import mask_sensitive_data
 
-__all__ = ["ProviderValidator", "ValidationResult", "ValidationSeverity", "is_loopback"]
+__all__ = [
+    "ProviderValidator",
+    "ValidationResult",
+    "ValidationSeverity",
+    "describe_missing",
+    "is_loopback",
+    "plain_http_refusal",
+]
 
 
 class ValidationSeverity(str, enum.Enum):
@@ -32,14 +40,33 @@ class ValidationResult:
 
 
 def is_loopback(host: str | None) -> bool:
+    """True for this machine: localhost, 127.0.0.0/8, ::1 (and 0.0.0.0, which reaches it)."""
     if not host:
         return False
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified
+
+
+def plain_http_refusal(provider: ProviderConfig, url: str, sent: Iterable[str]) -> str | None:
+    """Why a request to ``url`` must not be sent, or None.
+
+    A credential (``sent``: what the request would carry, in words) never travels over plain
+    http to a host that is not loopback, unless the provider sets ``allow_http: true``. One
+    message for ``vexy fetch`` and ``vexy providers check``.
+    """
+    parts = urlsplit(url)
+    sent = list(sent)
+    if parts.scheme != "http" or is_loopback(parts.hostname) or provider.allow_http or not sent:
+        return None
+    return (
+        f"plain http to {parts.hostname}: {' and '.join(sent)} would travel unencrypted - "
+        "use https, or set allow_http: true in the providers file if this is a trusted network"
+    )
 
 
 class ProviderValidator:
@@ -51,43 +78,99 @@ class ProviderValidator:
     def validate_provider(self, provider: ProviderConfig) -> ValidationResult:
         errors: list[str] = []
         warnings: list[str] = []
-        url = provider.models_url
+        if not provider.listable:
+            warnings.append("no endpoint lists this provider's models: 'vexy fetch' skips it" + _note(provider))
+            return ValidationResult(True, warnings, ValidationSeverity.WARNING)
+        missing = provider.missing_variables(self.environ)
+        # The URL as it will be requested: placeholders filled where set, else a stand-in. One
+        # that starts with an unset variable (${VLLM_BASE_URL}) cannot be judged until it is set.
+        template = provider.models_url
+        stand_ins = {m.split(" or ")[0]: m.split(" or ")[0].lower() for m in _unset(template, self.environ)}
+        url = provider.resolve({**self.environ, **stand_ins}).url if template else ""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            errors.append(f"models URL {url!r} is not an http(s) URL with a host")
-        elif parts.scheme == "http" and not is_loopback(parts.hostname):
-            sends_key = provider.api_key_env and provider.kind != ProviderKind.URL
-            if provider.allow_http:
-                warnings.append(f"plain http to {parts.hostname} (allowed by allow_http)")
-            elif sends_key:
-                errors.append(
-                    f"plain http to {parts.hostname}: the key in {provider.api_key_env} would travel unencrypted - "
-                    "use https, or set allow_http: true in the providers file if this is a trusted network"
-                )
-            else:
-                warnings.append(f"plain http to {parts.hostname}: use https where the server offers it")
-        if parts.username or parts.password:
-            errors.append("credentials in the URL: put the key in a variable named by api_key_env instead")
-        if provider.api_key_env:
-            value = self.environ.get(provider.api_key_env)
-            if value is None or value == "":
-                if provider.needs_key:
-                    warnings.append(f"{provider.api_key_env} is not set: 'vexy fetch' skips {provider.name}")
-            elif value != value.strip() or value[:1] in "'\"" or value[-1:] in "'\"":
-                warnings.append(f"{provider.api_key_env} has surrounding spaces or quotes: the provider will refuse it")
-        for name, value in provider.headers.items():
-            if name.lower() in ("authorization", "x-api-key") and provider.api_key_env:
-                warnings.append(f"header {name} is also set from {provider.api_key_env}: the header wins")
+        undetermined = template.startswith("${") and bool(_unset(template, self.environ))
+        if undetermined:
+            pass
+        elif parts.scheme not in ("http", "https") or not parts.hostname:
+            errors.append(f"models URL {provider.models_url!r} is not an http(s) URL with a host")
+        else:
+            refusal = plain_http_refusal(provider, url, provider.credentials_sent())
+            if refusal:
+                errors.append(refusal)
+            elif parts.scheme == "http" and not is_loopback(parts.hostname):
+                how = "allowed by allow_http" if provider.allow_http else "use https where the server offers it"
+                warnings.append(f"plain http to {parts.hostname} ({how})")
+        if parts.username or parts.password or mask_sensitive_data(template) != template:
+            errors.append(
+                "credentials in the URL: put the key in a variable named by api_key_env (auth: {query: NAME} "
+                "sends it in the query string) instead"
+            )
+        if missing:
+            warnings.append(f"{describe_missing(missing)}: 'vexy fetch' skips {provider.name}")
+        for variable in dict.fromkeys([provider.api_key_env or "", *provider.credential_variables()]):
+            value = self.environ.get(variable) if variable else None
+            if value and (value != value.strip() or value[:1] in "'\"" or value[-1:] in "'\""):
+                warnings.append(f"{variable} has surrounding spaces or quotes: the provider will refuse it")
+        auth = provider.list_auth
+        literal = auth.value is not None and not template_variables(auth.value)
+        if literal and mask_sensitive_data(str(auth.value)) != auth.value:
+            errors.append("auth holds a literal secret: write it as ${VARIABLE} and keep the value in the environment")
+        for name, value in provider.all_headers.items():
+            if name.lower() in ("authorization", "x-api-key", str(auth.name or "").lower()) and auth.sends_key:
+                if provider.api_key_env:
+                    warnings.append(f"header {name} is also set from {provider.api_key_env}: the key wins")
             if mask_sensitive_data(value) != value:
                 errors.append(
                     f"header {name} holds a literal secret: write it as ${{VARIABLE}} and keep the value "
                     "in the environment"
                 )
-            for variable in provider.header_env_vars():
-                if variable in value and not self.environ.get(variable):
-                    warnings.append(f"header {name} uses ${{{variable}}}, which is not set")
+            for variable in template_variables(value):
+                if not self.environ.get(variable) and "${" + variable + ":-" not in value:
+                    warnings.append(f"header {name} uses ${{{variable}}}, which is not set: the header is left out")
+        for name, value in provider.params.items():
+            if not template_variables(value) and mask_sensitive_data(f"?{name}={value}") != f"?{name}={value}":
+                errors.append(f"parameter {name} holds a literal secret: write it as ${{VARIABLE}}")
+        warnings.extend(_extra_warnings(provider, self.environ))
         if errors:
             return ValidationResult(False, errors + warnings, ValidationSeverity.ERROR)
         if warnings:
             return ValidationResult(True, warnings, ValidationSeverity.WARNING)
         return ValidationResult(True, [], ValidationSeverity.OK)
+
+
+def _note(provider: ProviderConfig) -> str:
+    return f" ({provider.note})" if provider.note else ""
+
+
+def _extra_warnings(provider: ProviderConfig, environ: Mapping[str, str]) -> list[str]:
+    """Optional dependencies the provider's authentication needs and does not have."""
+    import importlib.util
+
+    auth = provider.list_auth
+    if auth.style == "aws-sigv4" and importlib.util.find_spec("botocore") is None:
+        return ["AWS SigV4 signing needs botocore: pip install 'vexy[aws]'"]
+    if auth.style == "google":
+        if environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            if importlib.util.find_spec("google.auth") is None:
+                return ["GOOGLE_APPLICATION_CREDENTIALS is read through google-auth: pip install 'vexy[gcp]'"]
+        else:
+            import shutil
+
+            if shutil.which("gcloud") is None:
+                return [
+                    "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS (with pip install 'vexy[gcp]') "
+                    "or install the gcloud CLI"
+                ]
+    return []
+
+
+def describe_missing(missing: list[str]) -> str:
+    """``X is not set`` / ``X and Y are not set`` / ``A or B; C is not set`` for alternatives."""
+    if len(missing) == 1:
+        return f"{missing[0]} is not set"
+    joiner = "; " if any(" " in m for m in missing) else " and "
+    return f"{joiner.join(missing)} are not set"
+
+
+def _unset(template: str, environ: Mapping[str, str]) -> list[str]:
+    return expand(template, environ)[1]

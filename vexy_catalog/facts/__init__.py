@@ -5,7 +5,7 @@ One step a module, lower ones never importing higher ones:
 - :mod:`.schema`: the facts and their units; :mod:`.values`: parsers of single values;
 - :mod:`.units`: what a price is per, decided from evidence;
 - :mod:`.reading`: the generic reader by meaning (synonyms per fact, unread keys);
-  :mod:`.dialects`: the few providers whose meaning differs; :mod:`.records`: one record's
+  :mod:`.dialects`: the few providers whose meaning differs; :mod:`.stated`: one record's
   facts (providers-file paths, dialect, generic);
 - :mod:`.identity`: when two ids name the same model; :mod:`.references`: the reference
   catalogs (litellm, OpenRouter, models.dev) and matching;
@@ -22,9 +22,9 @@ from .identity import identity, normalize_id
 from .pipeline import ModelFacts, resolve_provider
 from .plausibility import BOUNDS, Dispute
 from .reading import Reading, read_generic
-from .records import normalize_record, read_record
 from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch
 from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, MODALITIES, MODEL_TYPES, PRICE_FIELDS
+from .stated import normalize_record, read_record
 
 __all__ = [
     "BOUNDS",

@@ -1,6 +1,6 @@
 """The steps in order, for all listed models of one provider at once.
 
-1. **read** every record (:mod:`.records`: providers-file paths, dialect, generic reader);
+1. **read** every record (:mod:`.stated`: providers-file paths, dialect, generic reader);
 2. **match** each model to the reference records (:mod:`.references`), dropping records whose
    type contradicts the stated type;
 3. **units**: prices whose unit no record decides are decided per field path from all the
@@ -31,9 +31,9 @@ from typing import Any
 from .enrichment import NOTES, fill, ordered, usable
 from .plausibility import Dispute, bounds_problem, placeholders, ratio_problem
 from .reading import Reading, Unread
-from .records import FactMap, read_record
 from .references import ReferenceIndex, ReferenceMatch
 from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, FLAG_FIELDS, LIMIT_FIELDS, LIST_FIELDS, PRICE_FIELDS
+from .stated import FactMap, read_record
 from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
 
 __all__ = ["ModelFacts", "resolve_provider"]

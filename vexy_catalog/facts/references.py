@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .identity import closeness, compatible, identity
-from .records import read_record
 from .schema import FACT_FIELDS, Facts
+from .stated import read_record
 
 __all__ = [
     "LEVELS",
