@@ -81,6 +81,10 @@ LITELLM_PROVIDERS: dict[str, str] = {
     "nvidia": "nvidia_nim",
     "ollama": "ollama",
     "lmstudio": "lm_studio",
+    "azure": "azure",
+    "bedrock": "bedrock",
+    "vertex": "vertex_ai",
+    "vllm": "hosted_vllm",
 }
 # litellm keys these providers' models without a prefix ("gpt-4o", "claude-3-5-haiku-...").
 _BARE_IN_LITELLM: frozenset[str] = frozenset({"openai", "anthropic"})
@@ -97,6 +101,8 @@ MODELSDEV_PROVIDERS: dict[str, str] = {
     "cloudflare": "cloudflare-workers-ai",
     "github": "github-models",
     "lambda": "lambda",
+    "bedrock": "amazon-bedrock",
+    "vertex": "google-vertex",
 }
 
 # Hosts that are someone's own machine: their records describe that machine only.
