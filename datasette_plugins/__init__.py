@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from datasette import hookimpl
 
-from . import downloads, feeds, health, pages, render
+from vexy_catalog.serve import CATALOG_DB
+
+from . import downloads, explore, feeds, health, models_table, pages, render
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
 # last so a more specific route is always found first.
-_ROUTE_MODULES = (feeds, health, downloads, pages)
+_ROUTE_MODULES = (feeds, health, downloads, explore, pages)
 
 
 @hookimpl
@@ -43,6 +45,8 @@ def render_cell(value, column, table, database, datasette):
 
 @hookimpl
 def extra_template_vars(template, database, table, columns, view_name, request, datasette):
+    if view_name == "table" and database == CATALOG_DB and table == "models" and request is not None:
+        return models_table.template_vars(columns or [], request, datasette)
     return pages.extra_template_vars(view_name, database, table, request, datasette)
 
 

@@ -98,9 +98,21 @@ async def health_page(request: Any, datasette: Any) -> Any:
     for row in report["providers"]:
         row["age"] = format_age(row["age_seconds"])
         row["href"] = datasette.urls.row(CATALOG_DB, "providers", tilde(row["name"]))
+    # Failures first, then stale, then the rest; many stale providers make one line, not many.
+    report["providers"].sort(key=lambda r: (r["last_status"] != "failed", not r["stale"], r["name"]))
+    stale = [r["name"] for r in report["providers"] if r["stale"] and r["last_status"] != "failed"]
+    grouped = len(stale) > 3
+    prefixes = tuple(f"{name}: " for name in stale) if grouped else ()
+    problems = [p for p in report["problems"] if not (prefixes and p.startswith(prefixes))]
     html = await datasette.render_template(
         "vexy_health.html",
-        {"report": report, "max_age": format_age(report["max_age_seconds"]), "json_url": "/-/vexy/health.json"},
+        {
+            "report": report,
+            "problems": problems,
+            "stale": stale if grouped else [],
+            "max_age": format_age(report["max_age_seconds"]),
+            "json_url": "/-/vexy/health.json",
+        },
         request=request,
     )
     return Response.html(html, status=status)

@@ -11,11 +11,13 @@ from urllib.parse import urlencode
 
 from vexy_catalog.db import FACT_COLUMNS
 from vexy_catalog.serve import CATALOG_DB, CatalogError, attach_catalog, inspect_catalog, serve_options
+from vexy_catalog.timeutil import format_age
 
-from .render import FACT_LABELS, display_fact, json_pretty
-from .web import catalog_db, text_response, tilde
+from . import queries
+from .render import FACT_LABELS, FLAG_COLUMNS, display_fact, json_pretty, mark, price, tokens
+from .web import catalog_db, compare_href, model_href, sqlite_utils_db, text_response, tilde
 
-__all__ = ["extra_template_vars", "menu_links", "missing_page", "routes"]
+__all__ = ["extra_template_vars", "home_page", "menu_links", "missing_page", "routes"]
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
@@ -36,8 +38,9 @@ async def missing_page(request: Any, datasette: Any, status: int = 200) -> Any:
 
 
 async def index_view(request: Any, datasette: Any) -> Any:
-    """``/`` under ``vexy serve``: Datasette's index once the catalog has models, else a page
-    that says to run ``vexy fetch``."""
+    """``/``: the home page once any fetch has happened (even a failed one); before that a page
+    saying to run ``vexy fetch``. ``/.json`` stays Datasette's index. A Datasette serving other
+    databases too keeps its own index page."""
     from datasette.views.index import IndexView
 
     options = serve_options(datasette)
@@ -55,14 +58,83 @@ async def index_view(request: Any, datasette: Any) -> Any:
             attach_catalog(datasette, state)
             db = catalog_db(datasette)
     if db is not None:
-        result = await db.execute("select exists(select 1 from models)")
-        if result.rows[0][0]:
+        result = await db.execute("select exists(select 1 from models), exists(select 1 from fetches)")
+        has_models, fetched = result.rows[0]
+        others = [name for name in datasette.databases if name not in (CATALOG_DB, "_internal")]
+        if has_models and (request.url_vars.get("format") or others):
             return await IndexView(datasette).dispatch_request(request)
+        if fetched and not request.url_vars.get("format"):
+            return await home_page(request, datasette, db)
     if request.url_vars.get("format"):
         from datasette.utils.asgi import Response
 
         return Response.json({"ok": False, "error": "The catalog has no models yet - run 'vexy fetch'"}, status=200)
     return await missing_page(request, datasette)
+
+
+def _home(conn: sqlite3.Connection, datasette: Any, max_age: Any) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
+    from vexy_catalog.health import provider_health
+
+    providers = provider_health(sqlite_utils_db(conn), max_age, datetime.now(timezone.utc))
+    listed = dict(
+        conn.execute("select provider, count(*) from models where removed_at is null group by provider").fetchall()
+    )
+    for row in providers:
+        row["models_listed"] = listed.get(row["name"], 0)
+        row["age"] = format_age(row["age_seconds"])
+        row["href"] = datasette.urls.row(CATALOG_DB, "providers", tilde(row["name"]))
+        row["models_href"] = datasette.urls.table(CATALOG_DB, "models") + "?" + urlencode({"provider": row["name"]})
+    # What needs a look comes first: failing, then stale, then the rest by name.
+    providers.sort(key=lambda r: (r["last_status"] != "failed", not r["stale"], r["name"]))
+    overview = queries.catalog_overview(conn)
+    for change in overview["recent_changes"]:
+        change["href"] = model_href(datasette, change["provider"], change["model_id"])
+        change["text"] = _change_text(change)
+    return {"providers": providers, "overview": overview}
+
+
+async def home_page(request: Any, datasette: Any, db: Any) -> Any:
+    """The catalog at a glance: counts, freshness per provider with failures inline, recent
+    changes, and where to go next."""
+    from datasette.utils.asgi import Response
+
+    from vexy_catalog.health import DEFAULT_MAX_AGE
+
+    data = await db.execute_fn(lambda conn: _home(conn, datasette, DEFAULT_MAX_AGE))
+    providers = data["providers"]
+    context = {
+        "title": datasette.metadata("title") or "vexy model catalog",
+        "description_html": datasette.metadata("description_html"),
+        "providers": providers,
+        "failing": [p for p in providers if p["last_status"] == "failed"],
+        "stale": [p for p in providers if p["stale"] and p["last_status"] != "failed"],
+        "overview": data["overview"],
+        "max_age": format_age(DEFAULT_MAX_AGE.total_seconds()),
+        "links": {
+            "models": datasette.urls.table(CATALOG_DB, "models"),
+            "providers": datasette.urls.table(CATALOG_DB, "providers"),
+            "changes": datasette.urls.table(CATALOG_DB, "model_changes"),
+            "database": datasette.urls.database(CATALOG_DB),
+            "health": datasette.urls.path("/-/vexy/health"),
+            "config": datasette.urls.path("/-/vexy/config"),
+            "feed": datasette.urls.path("/-/vexy/changes.atom"),
+            "scatter": datasette.urls.path("/-/vexy/scatter"),
+            "compare": datasette.urls.path("/-/vexy/compare"),
+            "json": datasette.urls.table(CATALOG_DB, "models") + ".json?_shape=array",
+        },
+    }
+    html = await datasette.render_template("vexy_home.html", context, request=request)
+    return Response.html(html)
+
+
+def _change_text(row: dict[str, Any]) -> str:
+    """A change as the model page lists it: the change itself, without provider and model."""
+    from vexy_catalog.history import describe_change
+
+    head = f"{row['provider']} {row['model_id']}"
+    return describe_change(row).split(" ", 1)[1].replace(head, "", 1).strip()
 
 
 async def robots_txt(datasette: Any) -> Any:
@@ -84,34 +156,40 @@ def menu_links(datasette: Any) -> list[dict[str, str]]:
     ]
 
 
-def _bare_id(model_id: str) -> str:
-    return model_id.rsplit("/", 1)[-1].lower()
-
-
 def _source_href(datasette: Any, source: str | None) -> str | None:
     # "litellm:groq/llama-3.3-70b-versatile" -> that reference model's row page.
     if not source or ":" not in source:
         return None
     provider, _, model_id = source.partition(":")
-    return datasette.urls.row(CATALOG_DB, "models", f"{tilde(provider)},{tilde(model_id)}")
+    return model_href(datasette, provider, model_id)
 
 
-def _model_details(conn: sqlite3.Connection, datasette: Any, provider: str, model_id: str) -> dict[str, Any] | None:
-    conn_rows = conn.execute("select * from models where provider = ? and model_id = ?", [provider, model_id])
-    names = [d[0] for d in conn_rows.description]
-    found = conn_rows.fetchone()
-    if found is None:
-        return None
-    row = dict(zip(names, found, strict=True))
-    try:
-        sources = json.loads(row.get("sources") or "{}")
-    except ValueError:
-        sources = {}
+def _source_value(fact: str, value: Any) -> str:
+    """A value as fact_sources stores it (JSON), shown as the facts table shows facts."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return display_fact(fact, value)
+
+
+def _facts(datasette: Any, row: dict[str, Any], others: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    sources = row["sources"]
     facts = []
     for column in ("name", *FACT_COLUMNS):
         if column == "sources" or column not in row:
             continue
         source = sources.get(column)
+        alternatives = [
+            {
+                "source": o.get("source"),
+                "href": _source_href(datasette, o.get("source")),
+                "value": _source_value(column, o.get("value")),
+                "unit": o.get("unit"),
+            }
+            for o in others.get(column, [])
+            if o.get("source") != source or o.get("value") != row[column]
+        ]
         facts.append(
             {
                 "column": column,
@@ -120,42 +198,129 @@ def _model_details(conn: sqlite3.Connection, datasette: Any, provider: str, mode
                 "known": row[column] is not None,
                 "source": source,
                 "source_href": _source_href(datasette, source),
+                "others": alternatives,
             }
         )
-    bare = _bare_id(model_id)
-    elsewhere = []
-    for other in conn.execute(
-        "select provider, model_id, input_price, output_price, context_window from models "
-        "where removed_at is null and not (provider = ? and model_id = ?) and (lower(model_id) = ? "
-        "or lower(model_id) like ?) order by input_price is null, input_price, provider limit 50",
-        [provider, model_id, bare, f"%/{bare}"],
-    ).fetchall():
-        if _bare_id(other[1]) != bare:
-            continue
-        elsewhere.append(
-            {
-                "provider": other[0],
-                "model_id": other[1],
-                "input_price": display_fact("input_price", other[2]),
-                "output_price": display_fact("output_price", other[3]),
-                "context_window": display_fact("context_window", other[4]),
-                "href": datasette.urls.row(CATALOG_DB, "models", f"{tilde(other[0])},{tilde(other[1])}"),
-            }
+    return facts
+
+
+def _origin_note(series: Any, provider: str, model_id: str) -> str | None:
+    """Where a line comes from when it is not the provider's own word."""
+    if series.origin == (provider, model_id) or not series.known:
+        return None
+    return f"{series.fact.replace('_', ' ').capitalize()} from {series.origin[0]}'s record {series.origin[1]}"
+
+
+def history_chart(conn: sqlite3.Connection, provider: str, model_id: str, sources: dict[str, Any]) -> dict[str, Any]:
+    """The model's price and limit history as a step chart, with what each line is read from."""
+    from .charts import COLORS, Line, Panel, step_chart
+
+    all_series = queries.history(
+        conn, provider, model_id, sources, [f for facts in queries.CHART_FACTS.values() for f in facts]
+    )
+    by_fact = {s.fact: s for s in all_series}
+    names = {"input_price": "in", "output_price": "out", "context_window": "context", "max_output_tokens": "max out"}
+    panels = [
+        Panel(
+            title,
+            [
+                Line(names[f], f, by_fact[f].points, COLORS[i])
+                for i, f in enumerate(queries.CHART_FACTS[kind])
+                if by_fact[f].points
+            ],
+            formatter,
         )
+        for kind, title, formatter in (
+            ("price", "Price, USD per 1M tokens", price),
+            ("limits", "Limits, tokens", tokens),
+        )
+    ]
+    known = any(s.known for s in all_series)
+    changes = sum(max(0, s.steps - 1) for s in all_series)
+    return {
+        "svg": step_chart(panels) if known else None,
+        "changes": changes,
+        "since": min((s.points[0][0] for s in all_series if s.points), default=None),
+        "notes": [n for n in (_origin_note(s, provider, model_id) for s in all_series) if n],
+        "origins": sorted({s.origin for s in all_series if s.known}),
+    }
+
+
+def _side_by_side(datasette: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            **row,
+            "href": model_href(datasette, row["provider"], row["model_id"]),
+            "input": price(row["input_price"]),
+            "output": price(row["output_price"]),
+            "context": tokens(row["context_window"]),
+            "max_output": tokens(row["max_output_tokens"]),
+            "marks": [mark(flag, row[flag]) for flag in FLAG_COLUMNS],
+            "price_source": row["sources"].get("input_price"),
+        }
+        for row in rows
+    ]
+
+
+def _change_lines(
+    conn: sqlite3.Connection, provider: str, model_id: str, origins: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The model's change log, and that of the reference records its chart reads, newest first."""
+    lines = []
+    for origin in [(provider, model_id), *[o for o in origins if o != (provider, model_id)]]:
+        for change, fields, facts, at in conn.execute(
+            "select change, fields, facts, at from model_changes where provider = ? and model_id = ? "
+            "order by at desc, id desc limit 50",
+            list(origin),
+        ).fetchall():
+            row = {
+                "change": change,
+                "fields": json.loads(fields or "{}"),
+                "facts": json.loads(facts or "{}"),
+                "provider": origin[0],
+                "model_id": origin[1],
+            }
+            text = _change_text(row)
+            lines.append(
+                {"at": at, "change": change, "text": text, "origin": None if origin == (provider, model_id) else origin}
+            )
+    lines.sort(key=lambda line: line["at"], reverse=True)
+    return lines
+
+
+def _model_details(conn: sqlite3.Connection, datasette: Any, provider: str, model_id: str) -> dict[str, Any] | None:
+    row = queries.model_row(conn, provider, model_id)
+    if row is None:
+        return None
+    sources = row["sources"]
+    elsewhere = _side_by_side(datasette, queries.same_model(conn, datasette, provider, model_id))
     status = conn.execute(
         "select last_status, last_success_at, last_fetch_at from providers where name = ?", [provider]
     ).fetchone()
+    chart = history_chart(conn, provider, model_id, sources)
+    changes = _change_lines(conn, provider, model_id, chart["origins"])
+    compare = [(provider, model_id)] + [(o["provider"], o["model_id"]) for o in elsewhere if not o["reference"]][:5]
     return {
         "kind": "model",
-        "facts": facts,
+        "title": row.get("name") or model_id,
+        "provider": provider,
+        "model_id": model_id,
+        "summary": _side_by_side(datasette, [{**row, "reference": False}])[0],
+        "facts": _facts(datasette, row, queries.fact_sources(conn, provider, model_id)),
+        "disputes": queries.disputes(conn, provider, model_id),
         "raw": json_pretty(row.get("raw") or "") or row.get("raw"),
         "listed": row.get("removed_at") is None,
         "removed_at": row.get("removed_at"),
+        "first_seen": row.get("first_seen"),
         "elsewhere": elsewhere,
+        "chart": chart,
+        "changes": changes,
         "provider_status": dict(zip(("last_status", "last_success_at", "last_fetch_at"), status, strict=True))
         if status
         else None,
         "config_href": "/-/vexy/config?" + urlencode([("provider", provider), ("q", model_id)]),
+        "compare_href": compare_href(datasette, compare) if len(compare) > 1 else None,
+        "provider_href": datasette.urls.row(CATALOG_DB, "providers", tilde(provider)),
     }
 
 

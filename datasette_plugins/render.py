@@ -8,7 +8,24 @@ from typing import Any
 
 from vexy_catalog.serve import CATALOG_DB
 
-__all__ = ["FACT_LABELS", "body_script", "css_urls", "display_fact", "json_pretty", "render_cell"]
+__all__ = [
+    "FACT_LABELS",
+    "FLAG_COLUMNS",
+    "body_script",
+    "css_urls",
+    "day",
+    "display_fact",
+    "json_pretty",
+    "mark",
+    "price",
+    "render_cell",
+    "short_text",
+    "tokens",
+]
+
+FLAG_COLUMNS = ("supports_tools", "supports_vision", "supports_reasoning")
+# What a flag is called where space is short (table headers, marks, compare rows).
+FLAG_NAMES = {"supports_tools": "tools", "supports_vision": "vision", "supports_reasoning": "reasoning"}
 
 
 def json_pretty(value: str) -> str | None:
@@ -86,6 +103,47 @@ def display_fact(column: str, value: Any) -> str:
     if column.endswith("_price"):
         return f"{value:g}"
     return str(value)
+
+
+def tokens(value: Any) -> str:
+    """A token count at a glance (131072 -> 128k); empty when unknown."""
+    from vexy_catalog.query import format_tokens
+
+    return format_tokens(int(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+def price(value: Any) -> str:
+    """USD per 1M tokens at a glance ($0.59, $2.50, free); empty when unknown."""
+    from vexy_catalog.query import format_price
+
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return ""
+    return "free" if value == 0 else "$" + format_price(float(value))
+
+
+def day(value: Any) -> str:
+    """The date of a stored ISO 8601 time (2026-03-01T12:00:00.000Z -> 2026-03-01)."""
+    return value[:10] if isinstance(value, str) else ""
+
+
+def mark(column: str, value: Any) -> Any:
+    """A capability flag as one readable character: yes, no, or unknown (never a guess)."""
+    from markupsafe import Markup
+
+    name = FLAG_NAMES.get(column, column)
+    if value is None:
+        state, symbol, word = "unknown", "?", "unknown"
+    elif value:
+        state, symbol, word = "yes", "\u2713", "yes"
+    else:
+        state, symbol, word = "no", "\u2715", "no"
+    return Markup('<abbr class="vexy-mark vexy-{}" title="{}: {}">{}</abbr>').format(state, name, word, symbol)
+
+
+def short_text(value: Any, limit: int = 80) -> str:
+    """Text cut to ``limit`` characters on one line; the row page has the whole value."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def css_urls(datasette: Any) -> list[str]:

@@ -4,7 +4,9 @@ with the server's CORS headers, and tilde-encoded row URLs."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from vexy_catalog.serve import CATALOG_DB
 
@@ -46,3 +48,13 @@ def tilde(value: str) -> str:
     from datasette.utils import tilde_encode
 
     return tilde_encode(value)
+
+
+def model_href(datasette: Any, provider: str, model_id: str) -> str:
+    """A model's row page."""
+    return datasette.urls.row(CATALOG_DB, "models", f"{tilde(provider)},{tilde(model_id)}")
+
+
+def compare_href(datasette: Any, models: Iterable[tuple[str, str]]) -> str:
+    """The compare page for (provider, model_id) pairs: ``?m=provider/model_id&m=...``."""
+    return datasette.urls.path("/-/vexy/compare") + "?" + urlencode([("m", f"{p}/{m}") for p, m in models])

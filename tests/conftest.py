@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,93 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "providers.yaml"
     path.write_text(server.providers_yaml(), encoding="utf-8")
     return path, tmp_path / "vexy.db"
+
+
+def query(db_path: Path, sql: str, params: list | None = None) -> list[dict]:
+    """Rows of ``sql`` on the catalog file, as dicts (a separate connection, as a reader)."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params or [])]
+    finally:
+        conn.close()
+
+
+class Served:
+    """A Datasette built as `vexy serve` builds it, with a small client for the tests."""
+
+    def __init__(self, db_path: Path, **options: Any):
+        from vexy_catalog.serve import build_datasette
+
+        self.ds = build_datasette(db_path, **options)
+        self._started = False
+
+    async def get(self, path: str, status: int | None = 200) -> Any:
+        if not self._started:
+            await self.ds.invoke_startup()
+            self._started = True
+        response = await self.ds.client.get(path)
+        if status is not None:
+            assert response.status_code == status, f"{path}: {response.status_code} {response.text[:500]}"
+        return response
+
+    async def json(self, path: str, status: int | None = 200) -> Any:
+        return (await self.get(path, status)).json()
+
+    def close(self) -> None:
+        for db in self.ds.databases.values():
+            db.close()
+
+
+@dataclass
+class HistoryCatalog:
+    """A catalog with a past: litellm's list imported as it was 60 and 20 days ago (groq's
+    llama-3.3-70b-versatile went from $0.59 to $0.49 per 1M input tokens in between), then every
+    provider fetched live, mistral failing."""
+
+    db_path: Path
+    providers_file: Path
+    model: tuple[str, str] = ("groq", "llama-3.3-70b-versatile")
+    reference: tuple[str, str] = ("litellm", "groq/llama-3.3-70b-versatile")
+    prices: tuple[float, float] = (0.59, 0.49)
+    changed_on: str = ""  # the date (YYYY-MM-DD) of the price change
+    first_on: str = ""  # the date litellm first listed it
+    failing: str = "mistral"
+
+
+@pytest.fixture
+def history_catalog(providers, server, tmp_path: Path) -> HistoryCatalog:
+    import time
+
+    from vexy_catalog import ModelCatalog
+    from vexy_catalog.importer import import_dump
+
+    providers_file, db_path = providers
+    groq = {"object": "list", "data": answer("groq")["data"] + answer("groq-llama")["data"]}
+    before = answer("litellm")
+    after = json.loads(json.dumps(before))
+    after["groq/llama-3.3-70b-versatile"]["input_cost_per_token"] = 4.9e-07
+    now = time.time()
+    dates = {}
+    for days, files in ((60, {"litellm": before, "openrouter": answer("openrouter")}), (20, {"litellm": after})):
+        folder = tmp_path / f"dump-{days}d"
+        folder.mkdir()
+        for name, body in files.items():
+            path = folder / f"models_{name}.json"
+            path.write_text(json.dumps(body), encoding="utf-8")
+            os.utime(path, (now - days * 86400, now - days * 86400))
+        catalog = ModelCatalog(db_path=db_path, providers_file=providers_file)
+        db = catalog.open_db()
+        try:
+            import_dump(db, folder, catalog.providers)
+        finally:
+            db.close()
+        dates[days] = time.strftime("%Y-%m-%d", time.gmtime(now - days * 86400))
+    server.routes["groq"].body = groq
+    server.routes["litellm"].body = after
+    server.routes["mistral"] = Route(status=500)
+    summary = ModelCatalog(db_path=db_path, providers_file=providers_file).fetch()
+    assert set(summary.failed) == {"mistral"}, summary.failed
+    return HistoryCatalog(db_path, providers_file, changed_on=dates[20], first_on=dates[60])

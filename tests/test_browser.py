@@ -2,12 +2,17 @@
 
 Debian's chromium (apt, installed by .ci/run) is driven by Playwright with ``executable_path``;
 Playwright's own browser download is never used. On CI (CI=true) a missing browser or driver is
-a failure; elsewhere the test is skipped with the reason. Screenshots are left in the test's
-tmp dir (the path is printed) for a person to look at.
+a failure; elsewhere the test is skipped with the reason.
+
+Screenshots of every page at desktop (1400x1000) and phone (390x844) size are written for a
+person to look at, to ``$VEXY_SCREENSHOTS`` or else ``test-artifacts/screenshots/`` in the
+checkout (git-ignored; CI keeps the folder as its artifacts), with ``measurements.json``: each
+page's HTML size, width and the table rows above the fold.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -20,11 +25,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from conftest import answer
-
-from vexy_catalog import ModelCatalog
 
 CHROMIUM = os.environ.get("VEXY_CHROMIUM") or "/usr/bin/chromium"
+# Read at import: the tests' hermetic environment drops VEXY_* variables before each test.
+SCREENSHOTS = Path(
+    os.environ.get("VEXY_SCREENSHOTS") or Path(__file__).parent.parent / "test-artifacts" / "screenshots"
+)
+SIZES = {"desktop": (1400, 1000), "phone": (390, 844)}
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Root needs --no-sandbox; the rest keeps a browser on a machine without internet quiet.
 CHROMIUM_ARGS = [
@@ -84,12 +91,10 @@ def playwright_api():
 
 
 @pytest.fixture
-def vexy_server(providers, server, tmp_path):
-    """`vexy serve` as a subprocess on a free loopback port, serving a freshly fetched catalog."""
-    providers_file, db_path = providers
-    server.routes["groq"].body = {"object": "list", "data": answer("groq")["data"] + answer("groq-llama")["data"]}
-    summary = ModelCatalog(db_path=db_path, providers_file=providers_file).fetch()
-    assert summary.ok, summary.failed
+def vexy_server(history_catalog, tmp_path):
+    """`vexy serve` as a subprocess on a free loopback port, serving a catalog with a past (a
+    price change 20 days ago) and a failing provider."""
+    db_path = history_catalog.db_path
     port = free_port()
     log = tmp_path / "vexy-serve.log"
     with log.open("wb") as out:
@@ -102,7 +107,7 @@ def vexy_server(providers, server, tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/-/versions.json", process, log)
-        yield base, db_path
+        yield base, history_catalog
     finally:
         process.terminate()
         try:
@@ -112,19 +117,22 @@ def vexy_server(providers, server, tmp_path):
             process.wait()
 
 
+def launch(p, profile: Path, **options):
+    return p.chromium.launch_persistent_context(
+        str(profile),  # a fresh profile for every run
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        **options,
+    )
+
+
 def test_browse_search_facet_and_download_in_a_real_browser(playwright_api, vexy_server, tmp_path):
     sync_playwright = playwright_api
-    base, db_path = vexy_server
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    base, _ = vexy_server
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),  # a fresh profile for every run
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            accept_downloads=True,
-            viewport={"width": 1400, "height": 1000},
+        browser = launch(
+            p, tmp_path / "chromium-profile", accept_downloads=True, viewport={"width": 1400, "height": 1000}
         )
         try:
             page = browser.new_page()
@@ -146,14 +154,23 @@ def test_browse_search_facet_and_download_in_a_real_browser(playwright_api, vexy
             for i in range(found.count()):
                 assert "llama" in found.nth(i).inner_text().lower()
 
-            # A facet: the provider list under the search, groq's link.
+            # A facet: folded away under the search, one click opens it; then groq's link.
+            assert not page.locator("#facet-provider").is_visible()
+            page.locator("details.vexy-facets summary").click()
             page.locator('#facet-provider a:text-is("groq")').click()
             page.wait_for_url("**provider=groq**")
             rows = page.locator("table.rows-and-columns tbody tr")
             assert rows.count() >= 1
             for i in range(rows.count()):
                 assert "groq" in rows.nth(i).locator("td.col-provider").inner_text()
-            page.screenshot(path=str(shots / "1-models-search-facet.png"), full_page=False)
+
+            # A column one click away: the chooser adds the description.
+            page.locator("details.vexy-columns summary").click()
+            page.locator('.vexy-column-chooser input[value="description"]').check()
+            page.locator('.vexy-column-chooser input[type="submit"]').click()
+            page.wait_for_url("**_col=description**")
+            assert page.locator("table.vexy-models th.col-description").is_visible()
+            assert "provider=groq" in page.url and "_search=llama" in page.url
 
             # The table action carries the filters to the config page.
             page.locator("details.actions-menu-links summary").click()
@@ -162,7 +179,6 @@ def test_browse_search_facet_and_download_in_a_real_browser(playwright_api, vexy
             query = parse_qs(urlsplit(page.url).query)
             assert query["provider"] == ["groq"] and query["q"] == ["llama"]
             assert "match" in page.locator("p.vexy-count").inner_text()
-            page.screenshot(path=str(shots / "2-config.png"), full_page=True)
 
             # Follow a download link: llm's extra-openai-models.yaml for those rows.
             with page.expect_download() as info:
@@ -175,20 +191,140 @@ def test_browse_search_facet_and_download_in_a_real_browser(playwright_api, vexy
             assert {e["model_name"] for e in entries} >= {"llama-3.3-70b-versatile"}
             assert all("llama" in e["model_name"] for e in entries)
 
-            # The health page and a model's page.
-            page.goto(f"{base}/-/vexy/health")
-            assert "Catalog health" in page.locator("h1").inner_text()
-            page.screenshot(path=str(shots / "3-health.png"), full_page=True)
-            page.goto(f"{base}/vexy/models/groq,llama-3~2E3-70b-versatile")
+            # From a model's page to the compare page and back through the scatter.
+            page.goto(f"{base}/vexy/models/openrouter,ai21~2Fjamba-large-1~2E7")
             assert page.locator("table.vexy-facts").is_visible()
-            page.screenshot(path=str(shots / "4-model.png"), full_page=False)
+            page.goto(f"{base}/-/vexy/scatter?provider=openrouter")
+            page.locator("svg.vexy-scatter a").first.click()
+            page.wait_for_url("**/vexy/models/openrouter,**")
+            assert page.locator("table.vexy-facts").is_visible()
             assert not errors, errors
         finally:
             browser.close()
-    print(f"screenshots: {shots}")
-    assert sorted(p.name for p in shots.iterdir()) == [
-        "1-models-search-facet.png",
-        "2-config.png",
-        "3-health.png",
-        "4-model.png",
-    ]
+
+
+# What a person sees, measured in the page: the table rows wholly inside the first screen, and
+# whether anything reaches past the right edge (of the page, or of a table's scroll box).
+_MEASURE = """() => {
+  const vw = document.documentElement.clientWidth, vh = window.innerHeight;
+  const rows = [...document.querySelectorAll('table.rows-and-columns tbody tr')];
+  const wrappers = [...document.querySelectorAll('.table-wrapper')].filter(w => w.offsetParent !== null);
+  return {
+    viewport: [vw, vh],
+    page_width: document.documentElement.scrollWidth,
+    rows: rows.length,
+    rows_above_fold: rows.filter(r => r.getBoundingClientRect().bottom <= vh).length,
+    first_row_top: rows.length ? Math.round(rows[0].getBoundingClientRect().top) : null,
+    sideways: wrappers.filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.firstElementChild.className),
+  };
+}"""
+
+
+def _visible_chart(page, fact: str):
+    """The drawn line of ``fact`` in the chart this screen shows (wide or narrow)."""
+    charts = page.locator(f'.vexy-chart svg.vexy-steps g.vexy-series[data-fact="{fact}"]')
+    for i in range(charts.count()):
+        if charts.nth(i).is_visible():
+            return charts.nth(i)
+    raise AssertionError(f"no visible {fact} line")
+
+
+def test_every_page_at_desktop_and_phone_size(playwright_api, vexy_server, tmp_path):
+    """Screenshots for a person, and the checks a person would make looking at them."""
+    sync_playwright = playwright_api
+    base, history = vexy_server
+    model = f"/vexy/models/{history.model[0]},{history.model[1].replace('.', '~2E')}"
+    pages = {
+        "home": "/",
+        "models": "/vexy/models",
+        "model": model,
+        "compare": f"/-/vexy/compare?m={history.model[0]}/{history.model[1]}&m=openrouter/ai21/jamba-large-1.7",
+        "health": "/-/vexy/health",
+        "scatter": "/-/vexy/scatter",
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    measured: dict[str, dict] = {}
+    with sync_playwright() as p:
+        for size, (width, height) in SIZES.items():
+            browser = launch(p, tmp_path / f"profile-{size}", viewport={"width": width, "height": height})
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(15_000)
+                errors: list[str] = []
+                page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
+                for name, path in pages.items():
+                    response = page.goto(base + path)
+                    assert response.status == 200, (name, response.status)
+                    facts = page.evaluate(_MEASURE)
+                    facts["html_bytes"] = len(response.body())
+                    measured[f"{name} {width}x{height}"] = facts
+                    page.screenshot(path=str(SCREENSHOTS / f"{width}x{height}-{name}.png"))
+                    # Nothing runs off the right edge of the screen.
+                    assert facts["page_width"] <= width, (name, size, facts)
+                    if name in ("models", "health", "home"):
+                        assert not facts["sideways"], (name, size, facts)
+                    check = globals()[f"_check_{name}"]
+                    check(page, facts, history, width, height)
+                assert not errors, errors
+            finally:
+                browser.close()
+    (SCREENSHOTS / "measurements.json").write_text(json.dumps(measured, indent=2), encoding="utf-8")
+    print(f"screenshots: {SCREENSHOTS}")
+    assert sorted(f.name for f in SCREENSHOTS.glob("*.png")) >= sorted(
+        f"{w}x{h}-{name}.png" for w, h in SIZES.values() for name in pages
+    )
+
+
+def _check_home(page, facts, history, width, height):
+    failing = page.locator("section.vexy-failing")
+    assert failing.is_visible() and history.failing in failing.inner_text()
+    assert "HTTP 500" in failing.inner_text()
+    assert failing.bounding_box()["y"] < height, "failures are on the first screen"
+    assert "Run vexy fetch" not in page.inner_text("body")
+    assert page.locator("section.vexy-recent").get_by_text(history.changed_on).count() >= 1
+
+
+def _check_models(page, facts, history, width, height):
+    # Rows come first: a screenful of models, not descriptions and facets.
+    assert facts["rows_above_fold"] >= (15 if width >= 1000 else 3), facts
+    # Every default column is on the screen, none past its right edge.
+    for th in page.locator("table.vexy-models thead th").all():
+        box = th.bounding_box()
+        if width >= 1000:
+            assert box and box["x"] + box["width"] <= width, th.get_attribute("data-column")
+    first = page.locator("table.vexy-models tbody tr").first
+    for cell in first.locator("td").all():
+        box = cell.bounding_box()
+        assert box is None or box["x"] + box["width"] <= width, cell.get_attribute("class")
+
+
+def _check_model(page, facts, history, width, height):
+    line = _visible_chart(page, "input_price")
+    steps = line.locator("circle.vexy-step")
+    assert steps.count() == 2, "the price change is one step"
+    assert [s.get_attribute("data-at")[:10] for s in steps.all()] == [history.first_on, history.changed_on]
+    assert [float(s.get_attribute("data-value")) for s in steps.all()] == list(history.prices)
+    svg = line.locator("xpath=ancestor::*[local-name()='svg']")
+    labels = [t.text_content() for t in svg.locator("text.vexy-change-label").all()]
+    assert labels == [history.changed_on], "the change's date is on the axis"
+    box = svg.bounding_box()
+    assert box["x"] + box["width"] <= width
+
+
+def _check_compare(page, facts, history, width, height):
+    table = page.locator("table.vexy-compare")
+    assert table.is_visible() and table.locator("thead th").count() == 3
+    assert _visible_chart(page, "input_price").is_visible()
+    assert table.bounding_box()["x"] + table.bounding_box()["width"] <= width
+
+
+def _check_health(page, facts, history, width, height):
+    error = page.locator("table.vexy-health-providers td.vexy-c-error").first
+    assert "HTTP 500" in error.inner_text()
+    box = error.bounding_box()
+    assert box["x"] + box["width"] <= width, "the error wraps instead of running off the edge"
+
+
+def _check_scatter(page, facts, history, width, height):
+    points = page.locator("svg.vexy-scatter circle.vexy-point")
+    assert points.count() > 3 and points.first.is_visible()

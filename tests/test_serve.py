@@ -18,13 +18,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import answer
+from conftest import Served, answer, query
 from fake_providers import Route
 
 from datasette_plugins.filters import BadParameters, config_params_from_table, parse_model_filter
 from vexy_catalog import ModelCatalog
 from vexy_catalog.cli import cli
-from vexy_catalog.serve import build_datasette, load_metadata
+from vexy_catalog.serve import load_metadata
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,39 +56,6 @@ def catalog(providers, server) -> Path:
     summary = fetch(db_path, providers_file)
     assert summary.ok, summary.failed
     return db_path
-
-
-def query(db_path: Path, sql: str, params: list | None = None) -> list[dict]:
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params or [])]
-    finally:
-        conn.close()
-
-
-class Served:
-    """A Datasette built as `vexy serve` builds it, with a small client for the tests."""
-
-    def __init__(self, db_path: Path, **options):
-        self.ds = build_datasette(db_path, **options)
-        self._started = False
-
-    async def get(self, path: str, status: int | None = 200):
-        if not self._started:
-            await self.ds.invoke_startup()
-            self._started = True
-        response = await self.ds.client.get(path)
-        if status is not None:
-            assert response.status_code == status, f"{path}: {response.status_code} {response.text[:500]}"
-        return response
-
-    async def json(self, path: str, status: int | None = 200):
-        return (await self.get(path, status)).json()
-
-    def close(self) -> None:
-        for db in self.ds.databases.values():
-            db.close()
 
 
 @pytest.fixture
@@ -471,8 +438,15 @@ def test_empty_file_and_a_catalog_without_models(tmp_path, providers, server):
     for name in list(server.routes):
         server.routes[name] = Route(status=503)
     fetch(db_path, providers_file)
+    # A fetch has happened: the home page says what failed, not "run vexy fetch".
     result = serve_get(db_path, "/")
-    assert result.exit_code == 0 and "The catalog has no models yet" in result.output
+    assert result.exit_code == 0, result.output
+    page = result.output
+    assert "every fetch so far failed" in page and "HTTP 503" in page
+    assert "The catalog has no models yet" not in page and "Run <code>vexy fetch</code>" not in page
+    failing = page.split('<section class="vexy-failing">', 1)[1].split("</section>", 1)[0]
+    attempted = query(db_path, "select name from providers where last_status = 'failed'")
+    assert attempted and all(f">{r['name']}</a>" in failing for r in attempted)
     result = serve_get(db_path, "/-/vexy/health.json")
     assert json.loads(result.output)["status"] == "degraded"
 
