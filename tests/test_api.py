@@ -16,8 +16,7 @@ def test_every_public_name_resolves():
 def test_importing_the_cli_stays_light():
     # `vexy --help` must not pay for httpx, anyio or sqlite-utils.
     code = (
-        "import sys, vexy_catalog.cli; "
-        "print(sorted(m for m in ('httpx', 'anyio', 'sqlite_utils') if m in sys.modules))"
+        "import sys, vexy_catalog.cli; print(sorted(m for m in ('httpx', 'anyio', 'sqlite_utils') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

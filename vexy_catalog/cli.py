@@ -699,6 +699,16 @@ def _check_providers(catalog: Any, names: Sequence[str], db: Any) -> None:
             raise UnknownProviderError(name, known)
 
 
+def _as_of(value: str | None) -> str | None:
+    """``--as-of`` as an ISO 8601 UTC moment."""
+    from .history import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--as-of") from None
+
+
 def _price(value: float | None) -> str:
     from .query import format_price
 
@@ -764,13 +774,10 @@ def models(
         try:
             _check_providers(catalog, model_filter.providers, db)
             shown = limit if (limit or as_json or as_csv) else 50
-            if as_of is not None:
-                from .history import models_as_of, parse_since
+            moment = _as_of(as_of)
+            if moment is not None:
+                from .history import models_as_of
 
-                try:
-                    moment = parse_since(as_of)
-                except ValueError as e:
-                    raise click.BadParameter(str(e), param_hint="--as-of") from None
                 rows = models_as_of(db, moment, model_filter, sort=sort)
                 total = len(rows)
                 rows = rows[:shown] if shown else rows
@@ -952,8 +959,10 @@ def _export_tools() -> tuple[str, ...]:
     "merge_path",
     type=click.Path(dir_okay=False),
     help="Merge into this config (aichat config.yaml, codex config.toml, mods.yml, the llm or LiteLLM "
-    "file), keeping everything else in it; rewritten in place with a .bak, or written to -o.",
+    "file, opencode.json, crush.json), keeping everything else in it; rewritten in place with a .bak, "
+    "or written to -o.",
 )
+@click.option("--as-of", metavar="DATE", help="The models listed at this moment, with their facts then (2026-03-01).")
 @click.pass_context
 def export_command(
     ctx: click.Context,
@@ -961,14 +970,17 @@ def export_command(
     query: str | None,
     output: str | None,
     merge_path: str | None,
+    as_of: str | None,
     **filters: Any,
 ) -> None:
-    """Export models as configuration for an AI command-line client.
+    """Export models as configuration for an AI client, or as a catalog feed.
 
-    TOOL is aichat, codex, mods, llm, litellm, or json / txt (the earlier tool's
-    models_<provider>.json / .txt files). QUERY and the filters select models as
-    'vexy models' does. aichat, mods, llm and litellm are one file, printed on stdout
-    unless -o is given; codex, json and txt write a directory. Files name key
+    TOOL is a client config: aichat, codex, mods, llm, litellm, opencode, crush, or
+    json / txt (the earlier tool's models_<provider>.json / .txt files); or a catalog
+    feed a client reads in place of its own list: modelsdev (OpenCode), catwalk
+    (Crush), litellm-costmap (LiteLLM), aichat-models (aichat). QUERY and the filters
+    select models as 'vexy models' does. codex, json and txt write a directory; the
+    others are one file, printed on stdout unless -o is given. Files name key
     variables, never a key's value.
 
     \b
@@ -980,6 +992,9 @@ def export_command(
         vexy export mods --merge ~/.config/mods/mods.yml
         vexy export llm > "$(dirname "$(llm logs path)")/extra-openai-models.yaml"
         vexy export litellm -o litellm-config.yaml
+        vexy export opencode --merge ~/.config/opencode/opencode.json
+        vexy export modelsdev --tools -o api.json    # OPENCODE_MODELS_PATH=api.json
+        vexy export litellm-costmap --as-of 2026-03-01 -o prices.json
         vexy export json -o models/
     """
     from pathlib import Path
@@ -996,14 +1011,15 @@ def export_command(
     merge_file = Path(merge_path).expanduser() if merge_path else None
     catalog = _catalog(ctx)
     model_filter = _model_filter(query, **filters)
+    moment = _as_of(as_of)
     with _user_errors():
         current = read_merge_target(tool, merge_file) if merge_file else {}
         db = catalog._read_db()
         try:
             _check_providers(catalog, model_filter.providers, db)
-            if not count_models(db, model_filter):
+            if moment is None and not count_models(db, model_filter):
                 click.echo("No models match: the export lists none.", err=True)
-            export = build_export(db, tool, model_filter, merge_into=current)
+            export = build_export(db, tool, model_filter, merge_into=current, as_of=moment)
         except MergeError as e:
             raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
         finally:
@@ -1041,7 +1057,13 @@ def export_command(
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port to listen on (0: any free port, shown when the server starts).",
+)
 @click.option(
     "--public",
     is_flag=True,
@@ -1063,8 +1085,10 @@ def serve(
     """Browse the catalog in Datasette and serve its JSON API.
 
     The catalog (--db) is served as the database "vexy" with vexy's metadata and plugin:
-    search and facets on models, canned queries, /-/vexy/health and config downloads at
-    /-/vexy/config. Nothing is written while serving; without --public a catalog whose
+    search and facets on models, canned queries, /-/vexy/health, config downloads at
+    /-/vexy/config, the catalog feeds clients read (/-/vexy/models.dev for OpenCode,
+    /-/vexy/catwalk for Crush, /-/vexy/litellm/... for LiteLLM, /-/vexy/aichat/models.yaml)
+    and, with the mcp extra, an MCP server at /-/mcp. Nothing is written while serving; without --public a catalog whose
     schema is older than this vexy is upgraded first. A missing catalog is not created.
 
     \b
@@ -1093,6 +1117,39 @@ def serve(
     if public:
         click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
     serving.run(ds, host, port, open_browser)
+
+
+@cli.command(name="mcp")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Read-only canned tools only (no arbitrary SQL), on the catalog opened as immutable, as serve --public.",
+)
+@click.pass_context
+def mcp_command(ctx: click.Context, public: bool) -> None:
+    """Serve the catalog to an MCP client (an agent) over stdin/stdout.
+
+    The tools are vexy's (search_models, compare_models, price_history, changes_since,
+    cheapest) and the datasette-mcp plugin's (the schema, canned queries and, without
+    --public, read-only SQL). 'vexy serve' offers the same tools over HTTP at /-/mcp.
+    Needs the mcp extra: pip install 'vexy[mcp]' (Python 3.11 or later).
+
+    \b
+    Example (an MCP client's server command):
+        vexy --db ~/vexy.db mcp
+    """
+    from . import serve as serving
+
+    if not serving.mcp_available():
+        raise click.ClickException(serving.MCP_MISSING)
+    with _user_errors():
+        try:
+            ds = serving.build_datasette(ctx.obj["db"], public=public)
+        except serving.CatalogError as e:
+            raise click.ClickException(str(e)) from None
+    if serving.CATALOG_DB not in ds.databases:
+        raise click.ClickException(f"No catalog at {ctx.obj['db']}: run 'vexy fetch' first, or point --db at one.")
+    serving.run_mcp_stdio(ds)
 
 
 def main() -> None:  # pragma: no cover - console-script convenience

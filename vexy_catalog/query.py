@@ -23,6 +23,7 @@ __all__ = [
     "count_models",
     "format_price",
     "format_tokens",
+    "get_model",
     "query_models",
     "stats",
 ]
@@ -40,6 +41,9 @@ SORTS = {
     "output_price": "output_price is null, output_price, provider, model_id",
     "provider": "provider, model_id",
     "first_seen": "first_seen desc, provider, model_id",
+    # Lowest input price, then output price, then the larger context window.
+    "cheapest": "input_price is null, input_price, output_price is null, output_price, "
+    "context_window desc, provider, model_id",
 }
 
 
@@ -140,6 +144,13 @@ def query_models(
         sql += " limit ?"
         params.append(limit)
     return [_decode(row) for row in db.query(sql, params)]
+
+
+def get_model(db: Database, provider: str, model_id: str) -> dict[str, Any] | None:
+    """One model row (listed or removed), decoded as :func:`query_models` decodes rows."""
+    sql = f"select {', '.join(MODEL_COLUMNS)} from models where provider = ? and model_id = ?"
+    rows = list(db.query(sql, [provider, model_id]))
+    return _decode(rows[0]) if rows else None
 
 
 def count_models(db: Database, model_filter: ModelFilter | None = None) -> int:

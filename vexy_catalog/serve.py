@@ -46,7 +46,9 @@ __all__ = [
     "get",
     "inspect_catalog",
     "load_metadata",
+    "mcp_available",
     "run",
+    "run_mcp_stdio",
     "serve_options",
 ]
 
@@ -279,3 +281,32 @@ def run(datasette: Any, host: str, port: int, open_browser: bool = False) -> Non
         where = "/vexy/models" if CATALOG_DB in datasette.databases else "/"
         webbrowser.open(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{where}")
     uvicorn.run(datasette.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
+
+
+MCP_MISSING = (
+    "MCP needs the mcp extra (Python 3.11 or later): pip install 'vexy[mcp]' - it adds the "
+    "datasette-mcp plugin that serves /-/mcp"
+)
+
+
+def mcp_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("datasette_mcp") is not None
+
+
+def run_mcp_stdio(datasette: Any) -> None:
+    """Serve the MCP tools (datasette-mcp's and vexy's) over stdin/stdout until EOF."""
+    import anyio
+
+    # datasette_mcp is imported after Datasette has loaded its plugins (build_datasette did):
+    # imported earlier, its module would be registered half-initialized, without its hooks.
+    from datasette_mcp import create_mcp_server
+
+    server = create_mcp_server(datasette)
+
+    async def main() -> None:
+        await datasette.invoke_startup()
+        await server.run_stdio_async()
+
+    anyio.run(main)

@@ -9,7 +9,18 @@ name key *variables*, never a key's value. One module per client says what it ge
 - :mod:`.mods` - ``mods.yml`` APIs (single file)
 - :mod:`.llm` - ``extra-openai-models.yaml`` (single file) and the ``llm keys set`` hint
 - :mod:`.litellm` - a LiteLLM proxy ``config.yaml`` (single file)
+- :mod:`.opencode` - ``opencode.json`` providers (single file)
+- :mod:`.crush` - ``crush.json`` providers (single file)
 - :mod:`.legacy` - the earlier tool's ``models_<name>.json`` / ``models_<name>.txt``
+
+Catalog feeds, the files clients read in place of their built-in model list (also served by
+``vexy serve`` under ``/-/vexy/``):
+
+- :mod:`.modelsdev` - models.dev's ``api.json`` (OpenCode)
+- :mod:`.catwalk` - Catwalk's ``/v2/providers`` (Crush)
+- :mod:`.costmap` - LiteLLM's cost map, ours merged on top of LiteLLM's own
+- :mod:`.aichat_models` - aichat's ``models.yaml``
+- :mod:`.codex_catalog` - Codex's ``model_catalog_json``, written with the codex export
 
 Client configs leave out providers nothing can call (kind ``url``: LiteLLM's price file).
 
@@ -39,6 +50,7 @@ __all__ = [
     "MERGEABLE",
     "SINGLE_FILE",
     "TOOLS",
+    "FEEDS",
     "ConfigManager",
     "Export",
     "MergeError",
@@ -50,11 +62,13 @@ __all__ = [
     "write_export",
 ]
 
-TOOLS: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm", "json", "txt")
+# Catalog feeds: a client reads one in place of its built-in model list.
+FEEDS: tuple[str, ...] = ("modelsdev", "catwalk", "litellm-costmap", "aichat-models")
+TOOLS: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm", "opencode", "crush", "json", "txt", *FEEDS)
 # Formats whose files can be merged into a user's existing config.
-MERGEABLE: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm")
+MERGEABLE: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm", "opencode", "crush")
 # Formats that are one file (stdout, or a direct download); the others are a directory of files.
-SINGLE_FILE: tuple[str, ...] = ("aichat", "mods", "llm", "litellm")
+SINGLE_FILE: tuple[str, ...] = ("aichat", "mods", "llm", "litellm", "opencode", "crush", *FEEDS)
 
 YAML = "application/yaml"
 
@@ -74,13 +88,29 @@ def build_export(
     model_filter: ModelFilter | None = None,
     *,
     merge_into: Mapping[str, str] | None = None,
+    as_of: str | None = None,
 ) -> Export:
     """Render ``tool``'s files for the models ``model_filter`` selects.
 
     ``merge_into`` maps a file name of the export (``config.yaml``, ``config.toml``, a codex
-    profile file...) to the current text of the user's file, to merge into it.
+    profile file...) to the current text of the user's file, to merge into it. ``as_of`` (an
+    ISO 8601 UTC moment) exports the models listed then, with their facts then.
     """
-    from . import aichat, codex, legacy, litellm, llm, mods
+    from . import (
+        aichat,
+        aichat_models,
+        catwalk,
+        codex,
+        codex_catalog,
+        costmap,
+        crush,
+        legacy,
+        litellm,
+        llm,
+        modelsdev,
+        mods,
+        opencode,
+    )
     from .common import load_data
 
     if tool not in TOOLS:
@@ -88,21 +118,45 @@ def build_export(
     merge_into = dict(merge_into or {})
     if merge_into and tool not in MERGEABLE:
         raise ValueError(f"'{tool}' files cannot be merged: --merge works with {', '.join(MERGEABLE)}")
-    data = load_data(db, model_filter)
+    data = load_data(db, model_filter, as_of)
     if tool == "codex":
-        return Export(tool, codex.render(data, merge_into), single=False, media_type="application/toml")
+        instructions, why_not = codex_catalog.bundled_instructions()
+        hint = None if instructions else f"No model_catalog_json written for the profiles: {why_not}."
+        files = codex.render(data, merge_into, instructions)
+        return Export(tool, files, single=False, media_type="application/toml", hint=hint)
     if tool in ("json", "txt"):
         media_type = "application/json" if tool == "json" else "text/plain"
         return Export(tool, legacy.render(db, data, tool), single=False, media_type=media_type)
-    module: Any = {"aichat": aichat, "mods": mods, "llm": llm, "litellm": litellm}[tool]
+    if tool == "litellm-costmap":
+        base = costmap.base_map(db, as_of)
+        return Export(
+            tool, {costmap.FILENAME: costmap.render(data, base)}, True, costmap.MEDIA_TYPE, costmap.hint(data, base)
+        )
+    feeds: dict[str, Any] = {
+        "modelsdev": modelsdev,
+        "catwalk": catwalk,
+        "aichat-models": aichat_models,
+    }
+    if tool in feeds:
+        module = feeds[tool]
+        hint = module.hint(data) if hasattr(module, "hint") else None
+        return Export(tool, {module.FILENAME: module.render(data)}, True, module.MEDIA_TYPE, hint)
+    module = {
+        "aichat": aichat,
+        "mods": mods,
+        "llm": llm,
+        "litellm": litellm,
+        "opencode": opencode,
+        "crush": crush,
+    }[tool]
     text = module.render(data, merge_into.get(module.FILENAME))
     hint = module.hint(data) if hasattr(module, "hint") else None
-    return Export(tool, {module.FILENAME: text}, single=True, media_type=YAML, hint=hint)
+    return Export(tool, {module.FILENAME: text}, single=True, media_type=getattr(module, "MEDIA_TYPE", YAML), hint=hint)
 
 
 def merge_filename(tool: str) -> str:
     """The file of ``tool``'s export that ``--merge`` merges into."""
-    from . import aichat, codex, litellm, llm, mods
+    from . import aichat, codex, crush, litellm, llm, mods, opencode
 
     if tool not in MERGEABLE:
         raise ValueError(f"'{tool}' files cannot be merged: --merge works with {', '.join(MERGEABLE)}")
@@ -112,6 +166,8 @@ def merge_filename(tool: str) -> str:
         "mods": mods.FILENAME,
         "llm": llm.FILENAME,
         "litellm": litellm.FILENAME,
+        "opencode": opencode.FILENAME,
+        "crush": crush.FILENAME,
     }[tool]
 
 
