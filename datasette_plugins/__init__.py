@@ -1,4 +1,5 @@
-"""The vexy plugin for Datasette: browsing, health, config downloads and feeds of the catalog.
+"""The vexy plugin for Datasette: browsing, health, config downloads, feeds of the catalog, the
+catalog feeds clients read (:mod:`.catalogs`) and MCP tools for agents (:mod:`.mcp_tools`).
 
 Datasette loads this package through the ``datasette`` entry point ``vexy`` (pyproject.toml),
 never through ``--plugins-dir``: loading it both ways would register its hooks twice. Its
@@ -16,11 +17,12 @@ from datasette import hookimpl
 
 from vexy_catalog.serve import CATALOG_DB
 
-from . import downloads, explore, feeds, health, models_table, pages, render
+from . import catalogs, downloads, explore, feeds, health, models_table, pages, render
+from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
 # last so a more specific route is always found first.
-_ROUTE_MODULES = (feeds, health, downloads, explore, pages)
+_ROUTE_MODULES = (feeds, catalogs, health, downloads, explore, pages)
 
 
 @hookimpl

@@ -13,19 +13,26 @@ from urllib.parse import parse_qsl, urlencode
 
 from vexy_catalog.serve import CATALOG_DB
 
-from .filters import BadParameters, config_params_from_table, describe_filter, filter_pairs, parse_model_filter
+from .filters import (
+    BadParameters,
+    config_params_from_table,
+    describe_filter,
+    filter_pairs,
+    parse_model_filter,
+    parse_selection,
+)
 from .pages import missing_page
-from .web import catalog_db, cors_headers, known_providers, sqlite_utils_db, text_response
+from .web import (
+    ascii_header,
+    catalog_db,
+    cors_headers,
+    known_providers,
+    sqlite_utils_db,
+    text_response,
+    with_charset,
+)
 
 __all__ = ["package_export", "routes", "table_actions"]
-
-
-def _with_charset(media_type: str) -> str:
-    base = media_type.split(";")[0].strip().lower()
-    textual = base.startswith("text/") or base in ("application/json", "application/yaml", "application/toml")
-    if textual and "charset" not in media_type.lower():
-        return f"{media_type}; charset=utf-8"
-    return media_type
 
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed time: the same rows give the same bytes
@@ -39,7 +46,7 @@ def package_export(export: Any) -> tuple[bytes, str, str]:
     """
     if export.single and len(export.files) == 1:
         relative, text = next(iter(export.files.items()))
-        return text.encode("utf-8"), PurePosixPath(relative).name, _with_charset(export.media_type)
+        return text.encode("utf-8"), PurePosixPath(relative).name, with_charset(export.media_type)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for relative, text in sorted(export.files.items()):
@@ -48,10 +55,6 @@ def package_export(export: Any) -> tuple[bytes, str, str]:
             info.external_attr = 0o644 << 16
             archive.writestr(info, text.encode("utf-8"))
     return buffer.getvalue(), f"vexy-{export.tool}.zip", "application/zip"
-
-
-def _ascii_header(value: str) -> str:
-    return " ".join(value.encode("ascii", "replace").decode("ascii").split())
 
 
 def _tools() -> tuple[str, ...]:
@@ -116,7 +119,7 @@ async def config_download(request: Any, datasette: Any) -> Any:
         return text_response("There is no catalog yet - run 'vexy fetch'\n", 503, datasette)
     pairs = parse_qsl(request.query_string, keep_blank_values=True)
     try:
-        model_filter = parse_model_filter(pairs, await known_providers(db))
+        model_filter, as_of = parse_selection(pairs, await known_providers(db))
     except BadParameters as e:
         lines = "\n".join(f"- {p}" for p in e.problems)
         return text_response(f"Bad parameters for /-/vexy/config/{tool}:\n{lines}\n", 400, datasette)
@@ -124,13 +127,13 @@ async def config_download(request: Any, datasette: Any) -> Any:
     def build(conn: sqlite3.Connection) -> Any:
         from vexy_catalog.export import build_export
 
-        return build_export(sqlite_utils_db(conn), tool, model_filter)
+        return build_export(sqlite_utils_db(conn), tool, model_filter, as_of=as_of)
 
     export = await db.execute_fn(build)
     body, filename, media_type = package_export(export)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', **cors_headers(datasette)}
     if export.hint:
-        headers["X-Vexy-Hint"] = _ascii_header(export.hint)
+        headers["X-Vexy-Hint"] = ascii_header(export.hint)
     return Response(body, status=200, headers=headers, content_type=media_type)
 
 

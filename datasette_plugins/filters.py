@@ -18,6 +18,7 @@ __all__ = [
     "describe_filter",
     "filter_pairs",
     "parse_model_filter",
+    "parse_selection",
 ]
 
 # The query parameters of /-/vexy/config/<tool>: the filters of `vexy models`.
@@ -67,7 +68,7 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
     known = set(known_providers) if known_providers is not None else None
     for name, value in pairs:
         if name not in FILTER_PARAMS:
-            problems.append(f"unknown parameter {name!r} (use {', '.join(FILTER_PARAMS)})")
+            problems.append(f"unknown parameter {name!r} (use {', '.join((*FILTER_PARAMS, 'as_of'))})")
             continue
         if name != "provider" and name in seen:
             problems.append(f"{name} is given more than once")
@@ -115,6 +116,33 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
     if problems:
         raise BadParameters(problems)
     return model_filter
+
+
+def parse_selection(
+    pairs: Iterable[tuple[str, str]], known_providers: Iterable[str] | None = None
+) -> tuple[Any, str | None]:
+    """``(model filter, as_of)`` from query pairs: the filters of :func:`parse_model_filter`
+    plus ``as_of`` (a date or an age, as ``vexy models --as-of``), as an ISO 8601 UTC moment."""
+    from vexy_catalog.history import parse_since
+
+    pairs = list(pairs)
+    problems: list[str] = []
+    moments = [v for k, v in pairs if k == "as_of"]
+    as_of = None
+    if len(moments) > 1:
+        problems.append("as_of is given more than once")
+    elif moments and moments[0].strip():
+        try:
+            as_of = parse_since(moments[0])
+        except ValueError as e:
+            problems.append(f"as_of: {e}")
+    try:
+        model_filter = parse_model_filter([(k, v) for k, v in pairs if k != "as_of"], known_providers)
+    except BadParameters as e:
+        problems = [*e.problems, *problems]
+    if problems:
+        raise BadParameters(problems)
+    return model_filter, as_of
 
 
 def filter_pairs(model_filter: Any) -> list[tuple[str, str]]:

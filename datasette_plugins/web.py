@@ -1,5 +1,5 @@
 """What every route of the plugin shares: the served catalog's database, plain-text answers
-with the server's CORS headers, and tilde-encoded row URLs."""
+with the server's CORS headers, tilde-encoded row URLs, and text fit for headers."""
 
 from __future__ import annotations
 
@@ -58,3 +58,17 @@ def model_href(datasette: Any, provider: str, model_id: str) -> str:
 def compare_href(datasette: Any, models: Iterable[tuple[str, str]]) -> str:
     """The compare page for (provider, model_id) pairs: ``?m=provider/model_id&m=...``."""
     return datasette.urls.path("/-/vexy/compare") + "?" + urlencode([("m", f"{p}/{m}") for p, m in models])
+
+
+def with_charset(media_type: str) -> str:
+    """A textual media type with ``; charset=utf-8``."""
+    base = media_type.split(";")[0].strip().lower()
+    textual = base.startswith("text/") or base in ("application/json", "application/yaml", "application/toml")
+    if textual and "charset" not in media_type.lower():
+        return f"{media_type}; charset=utf-8"
+    return media_type
+
+
+def ascii_header(value: str) -> str:
+    """``value`` as one line of ASCII, fit for an HTTP header."""
+    return " ".join(value.encode("ascii", "replace").decode("ascii").split())

@@ -90,6 +90,7 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     server.set("anthropic", Route(body=answer("anthropic")["data"], kind="anthropic", key=KEYS["anthropic"]))
     server.set("openrouter", Route(body=answer("openrouter")))
     server.set("litellm", Route(body=answer("litellm"), kind="url"))
+    server.set("modelsdev", Route(body=answer("modelsdev"), kind="url"))
     server.set("llm7", Route(body=answer("llm7")))
     # Every public list must be served here too: a test must never reach the real provider.
     server.set("pollinations", Route(body={"object": "list", "data": [{"id": "openai", "object": "model"}]}))

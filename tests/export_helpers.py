@@ -17,6 +17,11 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,27 @@ from conftest import KEYS, answer
 from fake_providers import Route
 
 from vexy_catalog.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+# The server address the README's client lines assume; tests swap in their live server's.
+README_BASE = "http://127.0.0.1:8001"
+
+
+def from_readme(pattern: str) -> str:
+    """The first group of ``pattern`` in the README's "Catalog feeds" section: a client line as
+    the README gives it, so the tests use what users copy."""
+    section = README.split("## Catalog feeds", 1)[1].split("\n## ", 1)[0]
+    match = re.search(pattern, section)
+    assert match, f"the README's Catalog feeds section has no {pattern!r}"
+    return match.group(1)
+
+
+def readme_url(pattern: str, base: str) -> str:
+    """A URL from the README (see :func:`from_readme`), on the server at ``base``."""
+    url = from_readme(pattern)
+    assert url.startswith(README_BASE), url
+    return base + url[len(README_BASE) :]
+
 
 # Where .ci/run installs the clients (read at import: the hermetic fixture clears VEXY_*).
 CLIENTS_DIR = Path(os.environ.get("VEXY_CLIENTS_DIR") or Path.home() / ".cache" / "vexy-clients")
@@ -86,8 +112,9 @@ class Catalog:
         return self.query("select * from providers where name = ?", [name])[0]
 
 
-def build_catalog(providers, server, monkeypatch) -> Catalog:
-    """Fetch the fixture providers plus corp-gateway and ollama into a fresh catalog."""
+def build_catalog(providers, server, monkeypatch, corp_models: list[dict[str, Any]] | None = None) -> Catalog:
+    """Fetch the fixture providers plus corp-gateway (``corp_models``, else ``CORP_MODELS``) and
+    ollama into a fresh catalog."""
     from vexy_catalog import ModelCatalog
 
     _, db_path = providers
@@ -95,7 +122,7 @@ def build_catalog(providers, server, monkeypatch) -> Catalog:
     server.routes["groq"].body = {"object": "list", "data": groq}
     openai = answer("openai")["data"] + [{"id": "gpt-4o", "object": "model"}, {"id": "text-embedding-3-small"}]
     server.routes["openai"].body = {"object": "list", "data": openai}
-    server.set("corp-gateway", Route(body={"data": CORP_MODELS}, key=MORE_KEYS["CORP_LLM_KEY"]))
+    server.set("corp-gateway", Route(body={"data": corp_models or CORP_MODELS}, key=MORE_KEYS["CORP_LLM_KEY"]))
     server.set("ollama", Route(body={"object": "list", "data": [{"id": "llama3.2:3b"}, {"id": "qwen2.5-coder:7b"}]}))
     for name, value in MORE_KEYS.items():
         monkeypatch.setenv(name, value)
@@ -146,6 +173,68 @@ def llm_binary() -> Path | None:
 def litellm_python() -> Path | None:
     python = CLIENTS_DIR / "litellm" / "bin" / "python"
     return python if python.exists() else None
+
+
+def opencode_binary() -> Path | None:
+    found = CLIENTS_DIR / "opencode" / "node_modules" / ".bin" / "opencode"
+    return found if found.exists() else None
+
+
+def litellm_bundled_map() -> Path | None:
+    """The cost map shipped inside the installed LiteLLM (what it falls back to)."""
+    found = sorted(
+        (CLIENTS_DIR / "litellm").glob("lib/python*/site-packages/litellm/model_prices_and_context_window_backup.json")
+    )
+    return found[0] if found else None
+
+
+@dataclass
+class LiveServer:
+    base: str  # http://127.0.0.1:<port>
+    lines: list[str]  # what it logged (uvicorn's access log included), so far
+
+
+@contextmanager
+def live_serve(db_path: Path, *options: str) -> Iterator[LiveServer]:
+    """``vexy serve --port 0`` on ``db_path`` in a subprocess. A real uvicorn on loopback, with
+    the ASGI lifespan that datasette-mcp needs."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vexy_catalog.cli", "--db", str(db_path), "serve", "--port", "0", *options],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # uvicorn's access log goes to stdout, the rest to stderr
+        text=True,
+    )
+    lines: list[str] = []
+    found = threading.Event()
+    base: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            match = re.search(r"(?:Uvicorn running on|Serving the catalog at) (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                base.append(match.group(1))
+                found.set()
+        found.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        if not found.wait(60) or not base:
+            raise AssertionError("vexy serve did not start:\n" + "".join(lines))
+        yield LiveServer(base[0], lines)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def client_env(home: Path, **extra: str) -> dict[str, str]:

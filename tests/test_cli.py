@@ -130,7 +130,7 @@ def test_providers_lists_key_state_never_values(providers, monkeypatch):
     result = run("--db", str(db_path), "--providers-file", str(providers_file), "providers", "--json")
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.stdout)}
-    assert len(rows) == 57
+    assert len(rows) == 58
     assert rows["groq"]["key"] == "set" and rows["groq"]["last_status"] == "ok" and rows["groq"]["model_count"] == 4
     assert rows["xai"]["key"] == "not set" and rows["xai"]["last_status"] is None
     assert rows["litellm"]["key"] == "not needed"

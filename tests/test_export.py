@@ -47,11 +47,12 @@ def kinds(catalog):
 def test_build_export_api(catalog):
     db = open_db(catalog.db_path, create=False)
     try:
-        assert TOOLS == ("aichat", "codex", "mods", "llm", "litellm", "json", "txt")
+        feeds = ("modelsdev", "catwalk", "litellm-costmap", "aichat-models")
+        assert TOOLS == ("aichat", "codex", "mods", "llm", "litellm", "opencode", "crush", "json", "txt", *feeds)
         for tool in TOOLS:
             export = build_export(db, tool)
             assert isinstance(export, Export) and export.tool == tool and export.files
-            assert export.single == (tool in ("aichat", "mods", "llm", "litellm"))
+            assert export.single == (tool not in ("codex", "json", "txt"))
             assert all(isinstance(k, str) and isinstance(v, str) for k, v in export.files.items())
         assert build_export(db, "codex").media_type == "application/toml"
         assert build_export(db, "aichat").media_type == "application/yaml"
@@ -364,10 +365,11 @@ def test_codex_files(catalog, tmp_path):
         name = path.name.removesuffix(".config.toml")
         assert re.fullmatch(r"[a-z0-9_-]+", name), name
         profile = tomllib.loads(path.read_text())
-        assert set(profile) <= {"model", "model_provider", "model_context_window"}
+        assert set(profile) <= {"model", "model_provider", "model_context_window", "model_catalog_json"}
         assert profile["model_provider"] in defined
         assert "model_context_window" not in profile or isinstance(profile["model_context_window"], int)
     corp = tomllib.loads((tmp_path / "corp-gateway-corp-llama-3-1-70b-free.config.toml").read_text())
+    corp.pop("model_catalog_json", None)  # with codex installed (test_feeds.py checks it)
     assert corp == {
         "model": "corp/llama-3.1-70b:free",
         "model_provider": "corp-gateway",

@@ -56,10 +56,11 @@ def codex_check(codex: Path, source: Path, home: Path, profile: str) -> str | No
     env_key = provider.get("env_key") if provider else None
     codex_home = home / "codex"
     codex_home.mkdir(exist_ok=True)
-    for stale in codex_home.glob("*.toml"):
-        stale.unlink()
-    for path in source.glob("*.toml"):
-        shutil.copy(path, codex_home / path.name)
+    for pattern in ("*.toml", "*.models.json"):
+        for stale in codex_home.glob(pattern):
+            stale.unlink()
+        for path in source.glob(pattern):
+            shutil.copy(path, codex_home / path.name)
     args = [str(codex), "exec", "--strict-config", "-p", profile, "--skip-git-repo-check"]
     if provider and not env_key:
         args += ["-c", f'model_providers.{provider_id}.env_key="{UNSET_KEY}"']
@@ -78,6 +79,8 @@ def codex_check(codex: Path, source: Path, home: Path, profile: str) -> str | No
         problems.append(f"exit status {proc.returncode}")
     if "Error" in err or "unknown configuration field" in err or "invalid" in err.lower():
         problems.append("an error loading the config")
+    if "Model metadata for" in err:
+        problems.append("Codex did not find the model in the profile's model_catalog_json")
     if not re.search(rf"^model: {re.escape(wanted['model'])}$", err, re.M):
         problems.append(f"no 'model: {wanted['model']}' line")
     if not re.search(rf"^provider: {re.escape(provider_id)}$", err, re.M):
@@ -135,6 +138,17 @@ def test_the_codex_check_catches_broken_files(catalog, tmp_path):
         path.write_text(broken)
         assert codex_check(codex, out, home, profile) is not None, broken
     path.write_text(good)
+    catalog_file = out / "vexy-groq.models.json"
+    models = json.loads(catalog_file.read_text())
+    for broken_catalog in (
+        {"models": [m for m in models["models"] if m["slug"] != "llama-3.3-70b-versatile"]},  # not in it
+        {"models": [{k: v for k, v in m.items() if k != "base_instructions"} for m in models["models"]]},
+        {"models": [{**m, "context_window": "131072"} for m in models["models"]]},
+    ):
+        catalog_file.write_text(json.dumps(broken_catalog))
+        assert codex_check(codex, out, home, profile) is not None, str(broken_catalog)[:200]
+    catalog_file.write_text(json.dumps(models))
+    assert codex_check(codex, out, home, profile) is None
     config = out / "config.toml"
     config.write_text(config.read_text() + '\n[model_providers.openai]\nname = "mine"\n')
     assert codex_check(codex, out, home, profile) is not None, "a reserved provider id is refused"
@@ -264,16 +278,11 @@ print(json.dumps(out))
 
 
 def test_litellm_config_loads(catalog, tmp_path):
-    """LiteLLM's loader rules (emulated, always) and, when LiteLLM is installed, its own loader.
-
-    LiteLLM is not installed by .ci/run: litellm[proxy] is about 750 MB.
-    """
+    """LiteLLM's loader rules (emulated) and the proxy's own loader (.ci/run installs litellm[proxy])."""
     path = tmp_path / "litellm-config.yaml"
     catalog.export("litellm", "-o", str(path))
     doc = check_litellm(path.read_text())
-    python = litellm_python()
-    if python is None:
-        return
+    python = require_client(litellm_python(), "litellm[proxy] (PyPI)")
     proc = subprocess.run(
         [str(python), "-c", LOADER, str(path)],
         env=client_env(tmp_path, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR"),

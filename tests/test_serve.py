@@ -750,7 +750,13 @@ async def test_every_download_is_what_the_clients_accept(export_catalog):
             elif tool == "codex":
                 assert any(name.endswith("config.toml") for name in files)
                 for name, body in files.items():
-                    assert isinstance(tomllib.loads(body), dict), name
+                    loaded = json.loads(body) if name.endswith(".models.json") else tomllib.loads(body)
+                    assert isinstance(loaded, dict), name
+            elif tool in ("opencode", "crush", "modelsdev", "catwalk", "litellm-costmap"):
+                assert response.headers["content-type"].startswith("application/json")
+                assert json.loads(text)
+            elif tool == "aichat-models":
+                assert yaml.safe_load(text)
             elif tool == "json":
                 for name, body in files.items():
                     assert name.endswith(".json") and json.loads(body) is not None

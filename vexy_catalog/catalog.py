@@ -345,7 +345,7 @@ class ModelCatalog:
         summary = _summary if _summary is not None else FetchSummary(self.db_path)
         db = self.open_db()
         try:
-            dbmod.sync_providers(db, providers)
+            remapped = dbmod.sync_providers(db, providers)
             if age is not None:
                 status = {r["name"]: r for r in db.query("select name, last_success_at from providers")}
                 now = datetime.now(timezone.utc)
@@ -405,16 +405,10 @@ class ModelCatalog:
             changed = {
                 f["provider"] for f in summary.fetches + summary.bundled if f["added"] or f["removed"] or f["changed"]
             }
+            # A provider whose facts: map changed is read again, whatever its answer did.
+            changed |= remapped
             if changed:
-                # A changed reference catalog can fill (or stop filling) any provider's gaps;
-                # otherwise only the providers that changed need enriching again.
-                scope = None if changed & set(dbmod.REFERENCE_PROVIDERS) else sorted(changed)
-
-                def refresh() -> int:
-                    with dbmod.write_transaction(db):
-                        return dbmod.refresh_facts(db, scope)
-
-                summary.facts_updated = await to_thread.run_sync(refresh)
+                summary.facts_updated = await to_thread.run_sync(dbmod.refresh_changed, db, changed)
         finally:
             db.close()
         order = {p.name: i for i, p in enumerate(providers)}

@@ -857,6 +857,16 @@ def _check_providers(catalog: Any, names: Sequence[str], db: Any) -> None:
             raise UnknownProviderError(name, known)
 
 
+def _as_of(value: str | None) -> str | None:
+    """``--as-of`` as an ISO 8601 UTC moment."""
+    from .history import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--as-of") from None
+
+
 def _price(value: float | None) -> str:
     from .query import format_price
 
@@ -922,13 +932,10 @@ def models(
         try:
             _check_providers(catalog, model_filter.providers, db)
             shown = limit if (limit or as_json or as_csv) else 50
-            if as_of is not None:
-                from .history import models_as_of, parse_since
+            moment = _as_of(as_of)
+            if moment is not None:
+                from .history import models_as_of
 
-                try:
-                    moment = parse_since(as_of)
-                except ValueError as e:
-                    raise click.BadParameter(str(e), param_hint="--as-of") from None
                 rows = models_as_of(db, moment, model_filter, sort=sort)
                 total = len(rows)
                 rows = rows[:shown] if shown else rows
@@ -984,7 +991,10 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     """How complete the catalog is, per provider.
 
     For the models each provider lists: the share with a context window, a price, a tools
-    flag and a vision flag, and how many facts came from enrichment (reference catalogs).
+    flag and a vision flag (stored facts only: a disputed price does not count), how many
+    facts came from enrichment (reference catalogs), how many stated values were disputed
+    or dropped as placeholders, and how many fact-like keys vexy could not read
+    ('vexy doctor' says which).
 
     \b
     Examples:
@@ -1014,6 +1024,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
                     pct(r["with_vision_flag_share"]),
                     f"{r['enriched_models']:,}",
                     f"{r['enriched_facts']:,}",
+                    f"{r['disputed_facts'] + r['placeholders_dropped']:,}",
+                    f"{r['unread_keys']:,}",
                 )
                 for r in rows
             ]
@@ -1027,11 +1039,63 @@ def stats(ctx: click.Context, as_json: bool) -> None:
                     pct(sum(r["with_vision_flag"] for r in rows) / (total or 1)),
                     f"{sum(r['enriched_models'] for r in rows):,}",
                     f"{sum(r['enriched_facts'] for r in rows):,}",
+                    f"{sum(r['disputed_facts'] + r['placeholders_dropped'] for r in rows):,}",
+                    f"{sum(r['unread_keys'] for r in rows):,}",
                 )
             ],
-            ["provider", "models", "context", "price", "tools", "vision", "enriched models", "enriched facts"],
+            [
+                "provider",
+                "models",
+                "context",
+                "price",
+                "tools",
+                "vision",
+                "enriched models",
+                "enriched facts",
+                "not stored",
+                "unread keys",
+            ],
         )
     )
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
+    """What vexy could not read or did not trust, per provider.
+
+    For each provider (all with listed models when no NAMES): fact-like keys of its records
+    that vexy could not read (with an example value), disputes (suspect units, implausible
+    values, disagreeing sources), placeholders dropped, prices not in USD, and facts filled
+    from another host's record. Exit status 1 when a price dispute or a suspect unit exists.
+
+    \b
+    Examples:
+        vexy doctor
+        vexy doctor groq my-gateway --json
+    """
+    from .doctor import doctor as diagnose
+    from .doctor import render
+
+    catalog = _catalog(ctx)
+    with _user_errors():
+        db = catalog._read_db()
+        try:
+            _check_providers(catalog, list(names), db)
+            reports = diagnose(db, list(dict.fromkeys(names)) or None)
+        finally:
+            db.close()
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        click.echo(render(reports) if reports else "No models in the catalog yet.")
+        bad = [r.provider for r in reports if r.problems]
+        if bad:
+            click.echo(f"Price disputes or suspect units at: {', '.join(bad)}", err=True)
+    if any(r.problems for r in reports):
+        ctx.exit(1)
 
 
 def _export_tools() -> tuple[str, ...]:
@@ -1057,8 +1121,8 @@ def _export_tools() -> tuple[str, ...]:
     "merge_path",
     type=click.Path(dir_okay=False),
     help="Merge into this config (aichat config.yaml, codex config.toml, mods.yml, the llm or LiteLLM "
-    "file), keeping everything else in it; rewritten in place (the previous file kept as a numbered "
-    ".bak), or written to -o.",
+    "file, opencode.json, crush.json), keeping everything else in it; rewritten in place (the previous "
+    "file kept as a numbered .bak), or written to -o.",
 )
 @click.option(
     "--force",
@@ -1071,6 +1135,7 @@ def _export_tools() -> tuple[str, ...]:
     help="With --merge: also reset settings you changed in vexy's entries (base URLs, key variables, "
     "mods' max-input-chars) to vexy's values.",
 )
+@click.option("--as-of", metavar="DATE", help="The models listed at this moment, with their facts then (2026-03-01).")
 @click.pass_context
 def export_command(
     ctx: click.Context,
@@ -1080,14 +1145,17 @@ def export_command(
     merge_path: str | None,
     force: bool,
     replace_settings: bool,
+    as_of: str | None,
     **filters: Any,
 ) -> None:
-    """Export models as configuration for an AI command-line client.
+    """Export models as configuration for an AI client, or as a catalog feed.
 
-    TOOL is aichat, codex, mods, llm, litellm, or json / txt (the earlier tool's
-    models_<provider>.json / .txt files). QUERY and the filters select models as
-    'vexy models' does. aichat, mods, llm and litellm are one file, printed on stdout
-    unless -o is given; codex, json and txt write a directory. Files name key
+    TOOL is a client config: aichat, codex, mods, llm, litellm, opencode, crush, or
+    json / txt (the earlier tool's models_<provider>.json / .txt files); or a catalog
+    feed a client reads in place of its own list: modelsdev (OpenCode), catwalk
+    (Crush), litellm-costmap (LiteLLM), aichat-models (aichat). QUERY and the filters
+    select models as 'vexy models' does. codex, json and txt write a directory; the
+    others are one file, printed on stdout unless -o is given. Files name key
     variables, never a key's value.
 
     No user file is lost: -o onto a file vexy did not write is refused (use --merge to
@@ -1104,6 +1172,9 @@ def export_command(
         vexy export mods --merge ~/.config/mods/mods.yml
         vexy export llm > "$(dirname "$(llm logs path)")/extra-openai-models.yaml"
         vexy export litellm -o litellm-config.yaml
+        vexy export opencode --merge ~/.config/opencode/opencode.json
+        vexy export modelsdev --tools -o api.json    # OPENCODE_MODELS_PATH=api.json
+        vexy export litellm-costmap --as-of 2026-03-01 -o prices.json
         vexy export json -o models/
     """
     from pathlib import Path
@@ -1130,24 +1201,30 @@ def export_command(
     merge_file = Path(merge_path).expanduser() if merge_path else None
     catalog = _catalog(ctx)
     model_filter = _model_filter(query, **filters)
+    moment = _as_of(as_of)
     with _user_errors():
         current = read_merge_target(tool, merge_file) if merge_file else {}
         db = catalog._read_db()
         try:
             _check_providers(catalog, model_filter.providers, db)
-            selected = count_models(db, model_filter)
-            export = build_export(db, tool, model_filter, merge_into=current, replace_settings=replace_settings)
+            selected = count_models(db, model_filter) if moment is None else None
+            export = build_export(
+                db, tool, model_filter, merge_into=current, as_of=moment, replace_settings=replace_settings
+            )
         except MergeError as e:
             raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
         finally:
             db.close()
     if export.empty:
-        reason = (
-            "no model matches the selection"
-            if not selected
-            else f"none of the {selected:,} selected model{'s' if selected != 1 else ''} can go into a {tool} export "
-            "(the README's table says what each format takes)"
-        )
+        if selected is None:  # --as-of: the selection is counted as of then, by the export
+            reason = "no model of the selection fits the format at that moment"
+        elif not selected:
+            reason = "no model matches the selection"
+        else:
+            reason = (
+                f"none of the {selected:,} selected model{'s' if selected != 1 else ''} can go into a {tool} "
+                "export (the README's table says what each format takes)"
+            )
         raise click.ClickException(f"Nothing exported: {reason}. Nothing was written.")
     if single and not output and not merge_file:
         click.echo(next(iter(export.files.values())), nl=False)
@@ -1193,7 +1270,13 @@ def _report_written(results: list[Any], folder: Any, single: bool) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port to listen on (0: any free port, shown when the server starts).",
+)
 @click.option(
     "--public",
     is_flag=True,
@@ -1228,8 +1311,10 @@ def serve(
     """Browse the catalog in Datasette and serve its JSON API.
 
     The catalog (--db) is served as the database "vexy" with vexy's metadata and plugin:
-    search and facets on models, canned queries, /-/vexy/health and config downloads at
-    /-/vexy/config. Nothing is written while serving; without --public a catalog whose
+    search and facets on models, canned queries, /-/vexy/health, config downloads at
+    /-/vexy/config, the catalog feeds clients read (/-/vexy/models.dev for OpenCode,
+    /-/vexy/catwalk for Crush, /-/vexy/litellm/... for LiteLLM, /-/vexy/aichat/models.yaml)
+    and, with the mcp extra, an MCP server at /-/mcp. Nothing is written while serving; without --public a catalog whose
     schema is older than this vexy is upgraded first. A missing catalog is not created.
 
     With --fetch, every provider is fetched first, as 'vexy fetch' does; the catalog is
@@ -1271,6 +1356,7 @@ def serve(
         sock = serving.listen(host, port)
     except serving.CatalogError as e:
         raise click.ClickException(str(e)) from None
+    port = sock.getsockname()[1]  # the port given, or the free one --port 0 got
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
     click.echo(f"Serving the catalog at http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
     serving.run(ds, host, port, open_browser, sock=sock)
@@ -1306,6 +1392,39 @@ def _accept_catalog_options_after(group: click.Group) -> None:
 
 
 _accept_catalog_options_after(cli)
+
+
+@cli.command(name="mcp")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Read-only canned tools only (no arbitrary SQL), on the catalog opened as immutable, as serve --public.",
+)
+@click.pass_context
+def mcp_command(ctx: click.Context, public: bool) -> None:
+    """Serve the catalog to an MCP client (an agent) over stdin/stdout.
+
+    The tools are vexy's (search_models, compare_models, price_history, changes_since,
+    cheapest) and the datasette-mcp plugin's (the schema, canned queries and, without
+    --public, read-only SQL). 'vexy serve' offers the same tools over HTTP at /-/mcp.
+    Needs the mcp extra: pip install 'vexy[mcp]' (Python 3.11 or later).
+
+    \b
+    Example (an MCP client's server command):
+        vexy --db ~/vexy.db mcp
+    """
+    from . import serve as serving
+
+    if not serving.mcp_available():
+        raise click.ClickException(serving.MCP_MISSING)
+    with _user_errors():
+        try:
+            ds = serving.build_datasette(ctx.obj["db"], public=public)
+        except serving.CatalogError as e:
+            raise click.ClickException(str(e)) from None
+    if serving.CATALOG_DB not in ds.databases:
+        raise click.ClickException(f"No catalog at {ctx.obj['db']}: run 'vexy fetch' first, or point --db at one.")
+    serving.run_mcp_stdio(ds)
 
 
 def main() -> None:  # pragma: no cover - console-script convenience

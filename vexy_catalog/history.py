@@ -196,8 +196,8 @@ select provider, model_id, change, facts, at from (
 
 def _references_as_of(db: Database, when: str) -> list[Any]:
     from .db import REFERENCE_PROVIDERS
+    from .facts import ReferenceIndex
     from .fetch import extract_records
-    from .normalize import ReferenceIndex
 
     indexes = []
     for name in REFERENCE_PROVIDERS:
@@ -222,7 +222,7 @@ def models_as_of(
     """The models listed at ``when`` with their facts then: each provider's own facts from the
     change log, enriched from the reference answers stored as of that moment."""
     from .db import FACT_COLUMNS, fact_columns
-    from .normalize import FACT_FIELDS, enrich
+    from .facts import FACT_FIELDS, enrich
     from .query import query_models
 
     references = _references_as_of(db, when)

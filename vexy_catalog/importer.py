@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import canonical_json, record_fetch, write_transaction
+from .db import canonical_json, record_fetch, refresh_changed, write_transaction
 from .fetch import AnswerShapeError, FetchError, FetchResult, decode_json
 from .providers import ProviderConfig
 from .records import find_records
@@ -150,6 +150,11 @@ def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict
                 continue
             row = record_fetch(db, provider, result, source="import")
             report.imported.append({"file": failed_file.name, **row})
+    # Facts are decided per provider and against the references, as after a fetch.
+    moved = {
+        r["provider"] for r in report.imported if r["status"] == "ok" and (r["added"] or r["removed"] or r["changed"])
+    }
+    refresh_changed(db, moved)
     return report
 
 

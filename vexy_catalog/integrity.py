@@ -345,7 +345,7 @@ def _find_in_history(db: Database, provider: str, model_id: str, bad_payloads: s
 
 
 def _apply_fixes(db: Database, fixes: list[tuple[Problem, _Fix]]) -> set[str]:
-    from .normalize import normalize_record
+    from .facts import normalize_record
 
     now = utcnow()
     providers = set()

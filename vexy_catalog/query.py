@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .normalize import FACT_FIELDS
+from .facts import FACT_FIELDS
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -23,6 +23,7 @@ __all__ = [
     "count_models",
     "format_price",
     "format_tokens",
+    "get_model",
     "parse_tokens",
     "query_models",
     "stats",
@@ -41,6 +42,9 @@ SORTS = {
     "output_price": "output_price is null, output_price, provider, model_id",
     "provider": "provider, model_id",
     "first_seen": "first_seen desc, provider, model_id",
+    # Lowest input price, then output price, then the larger context window.
+    "cheapest": "input_price is null, input_price, output_price is null, output_price, "
+    "context_window desc, provider, model_id",
 }
 
 
@@ -162,6 +166,13 @@ def query_models(
     return [_decode(row) for row in db.query(sql, params)]
 
 
+def get_model(db: Database, provider: str, model_id: str) -> dict[str, Any] | None:
+    """One model row (listed or removed), decoded as :func:`query_models` decodes rows."""
+    sql = f"select {', '.join(MODEL_COLUMNS)} from models where provider = ? and model_id = ?"
+    rows = list(db.query(sql, [provider, model_id]))
+    return _decode(rows[0]) if rows else None
+
+
 def count_models(db: Database, model_filter: ModelFilter | None = None) -> int:
     where, params = (model_filter or ModelFilter()).where()
     return db.execute(f"select count(*) from models where {where}", params).fetchone()[0]
@@ -176,11 +187,18 @@ select
   sum(supports_tools is not null) as with_tools_flag,
   sum(supports_vision is not null) as with_vision_flag,
   sum(
-    (select count(*) from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
+    (select count(*) from json_each(coalesce(models.sources, '{}'))
+     where json_each.key != '_notes' and json_each.value != 'provider')
   ) as enriched_facts,
   sum(
-    exists(select 1 from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
-  ) as enriched_models
+    exists(select 1 from json_each(coalesce(models.sources, '{}'))
+           where json_each.key != '_notes' and json_each.value != 'provider')
+  ) as enriched_models,
+  (select count(*) from disputes d where d.provider = models.provider and d.kind in ('unit', 'implausible'))
+    as disputed_facts,
+  (select count(*) from disputes d where d.provider = models.provider and d.kind = 'placeholder')
+    as placeholders_dropped,
+  (select count(*) from unread_keys u where u.provider = models.provider) as unread_keys
 from models
 where removed_at is null
 group by provider
@@ -189,7 +207,9 @@ order by provider
 
 
 def stats(db: Database) -> list[dict[str, Any]]:
-    """Per provider: listed models and how many have each kind of fact, and how many were enriched."""
+    """Per provider: listed models and how many have each kind of fact (stored facts only: a
+    disputed price is not counted), how many were enriched, and how many stated values were
+    disputed (unit, implausible) or dropped as placeholders, and its unread fact-like keys."""
     rows = []
     for row in db.query(_STATS_SQL):
         n = row["models"] or 1

@@ -48,7 +48,9 @@ __all__ = [
     "inspect_catalog",
     "listen",
     "load_metadata",
+    "mcp_available",
     "run",
+    "run_mcp_stdio",
     "serve_options",
 ]
 
@@ -283,6 +285,9 @@ def listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
     try:
         sock.bind((host, port))
+        # Listening from here on: a request that comes before the server is up waits in the
+        # queue instead of being refused.
+        sock.listen(2048)
     except OSError as e:
         sock.close()
         if e.errno == errno.EADDRINUSE:
@@ -310,3 +315,32 @@ def run(datasette: Any, host: str, port: int, open_browser: bool = False, sock: 
         webbrowser.open(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{where}")
     config = uvicorn.Config(datasette.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+MCP_MISSING = (
+    "MCP needs the mcp extra (Python 3.11 or later): pip install 'vexy[mcp]' - it adds the "
+    "datasette-mcp plugin that serves /-/mcp"
+)
+
+
+def mcp_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("datasette_mcp") is not None
+
+
+def run_mcp_stdio(datasette: Any) -> None:
+    """Serve the MCP tools (datasette-mcp's and vexy's) over stdin/stdout until EOF."""
+    import anyio
+
+    # datasette_mcp is imported after Datasette has loaded its plugins (build_datasette did):
+    # imported earlier, its module would be registered half-initialized, without its hooks.
+    from datasette_mcp import create_mcp_server
+
+    server = create_mcp_server(datasette)
+
+    async def main() -> None:
+        await datasette.invoke_startup()
+        await server.run_stdio_async()
+
+    anyio.run(main)

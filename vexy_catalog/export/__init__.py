@@ -9,7 +9,18 @@ name key *variables*, never a key's value. One module per client says what it ge
 - :mod:`.mods` - ``mods.yml`` APIs (single file)
 - :mod:`.llm` - ``extra-openai-models.yaml`` (single file) and the ``llm keys set`` hint
 - :mod:`.litellm` - a LiteLLM proxy ``config.yaml`` (single file)
+- :mod:`.opencode` - ``opencode.json`` providers (single file)
+- :mod:`.crush` - ``crush.json`` providers (single file)
 - :mod:`.legacy` - the earlier tool's ``models_<name>.json`` / ``models_<name>.txt``
+
+Catalog feeds, the files clients read in place of their built-in model list (also served by
+``vexy serve`` under ``/-/vexy/``):
+
+- :mod:`.modelsdev` - models.dev's ``api.json`` (OpenCode)
+- :mod:`.catwalk` - Catwalk's ``/v2/providers`` (Crush)
+- :mod:`.costmap` - LiteLLM's cost map, ours merged on top of LiteLLM's own
+- :mod:`.aichat_models` - aichat's ``models.yaml``
+- :mod:`.codex_catalog` - Codex's ``model_catalog_json``, written with the codex export
 
 Client configs leave out providers nothing can call (kind ``url``: LiteLLM's price file).
 
@@ -40,6 +51,7 @@ __all__ = [
     "MERGEABLE",
     "SINGLE_FILE",
     "TOOLS",
+    "FEEDS",
     "ConfigManager",
     "Export",
     "MergeError",
@@ -55,11 +67,13 @@ __all__ = [
     "write_files",
 ]
 
-TOOLS: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm", "json", "txt")
+# Catalog feeds: a client reads one in place of its built-in model list.
+FEEDS: tuple[str, ...] = ("modelsdev", "catwalk", "litellm-costmap", "aichat-models")
+TOOLS: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm", "opencode", "crush", "json", "txt", *FEEDS)
 # Formats whose files can be merged into a user's existing config.
-MERGEABLE: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm")
+MERGEABLE: tuple[str, ...] = ("aichat", "codex", "mods", "llm", "litellm", "opencode", "crush")
 # Formats that are one file (stdout, or a direct download); the others are a directory of files.
-SINGLE_FILE: tuple[str, ...] = ("aichat", "mods", "llm", "litellm")
+SINGLE_FILE: tuple[str, ...] = ("aichat", "mods", "llm", "litellm", "opencode", "crush", *FEEDS)
 
 YAML = "application/yaml"
 
@@ -78,19 +92,59 @@ class Export:
     kept: list[str] = field(default_factory=list)
 
 
-def _render(db: Any, tool: str, data: ExportData, merge_into: Mapping[str, str] | None) -> Export:
-    from . import aichat, codex, legacy, litellm, llm, mods
+def _render(
+    db: Any, tool: str, data: ExportData, merge_into: Mapping[str, str] | None, as_of: str | None = None
+) -> Export:
+    from . import (
+        aichat,
+        aichat_models,
+        catwalk,
+        codex,
+        codex_catalog,
+        costmap,
+        crush,
+        legacy,
+        litellm,
+        llm,
+        modelsdev,
+        mods,
+        opencode,
+    )
 
-    merge_into = merge_into or {}
+    merge_into = dict(merge_into or {})
     if tool == "codex":
-        return Export(tool, codex.render(data, dict(merge_into)), single=False, media_type="application/toml")
+        instructions, why_not = codex_catalog.bundled_instructions()
+        hint = None if instructions else f"No model_catalog_json written for the profiles: {why_not}."
+        files = codex.render(data, merge_into, instructions)
+        return Export(tool, files, single=False, media_type="application/toml", hint=hint)
     if tool in ("json", "txt"):
         media_type = "application/json" if tool == "json" else "text/plain"
         return Export(tool, legacy.render(db, data, tool), single=False, media_type=media_type)
-    module: Any = {"aichat": aichat, "mods": mods, "llm": llm, "litellm": litellm}[tool]
+    if tool == "litellm-costmap":
+        base = costmap.base_map(db, as_of)
+        return Export(
+            tool, {costmap.FILENAME: costmap.render(data, base)}, True, costmap.MEDIA_TYPE, costmap.hint(data, base)
+        )
+    feeds: dict[str, Any] = {
+        "modelsdev": modelsdev,
+        "catwalk": catwalk,
+        "aichat-models": aichat_models,
+    }
+    if tool in feeds:
+        module = feeds[tool]
+        hint = module.hint(data) if hasattr(module, "hint") else None
+        return Export(tool, {module.FILENAME: module.render(data)}, True, module.MEDIA_TYPE, hint)
+    module = {
+        "aichat": aichat,
+        "mods": mods,
+        "llm": llm,
+        "litellm": litellm,
+        "opencode": opencode,
+        "crush": crush,
+    }[tool]
     text = module.render(data, merge_into.get(module.FILENAME))
     hint = module.hint(data) if hasattr(module, "hint") else None
-    return Export(tool, {module.FILENAME: text}, single=True, media_type=YAML, hint=hint)
+    return Export(tool, {module.FILENAME: text}, single=True, media_type=getattr(module, "MEDIA_TYPE", YAML), hint=hint)
 
 
 def build_export(
@@ -99,6 +153,7 @@ def build_export(
     model_filter: ModelFilter | None = None,
     *,
     merge_into: Mapping[str, str] | None = None,
+    as_of: str | None = None,
     replace_settings: bool = False,
 ) -> Export:
     """Render ``tool``'s files for the models ``model_filter`` selects.
@@ -107,7 +162,8 @@ def build_export(
     read-only). ``merge_into`` maps a file name of the export (``config.yaml``,
     ``config.toml``, a codex profile file...) to the current text of the user's file, to merge
     into it; a value the user set there (a base URL, mods' ``max-input-chars``...) is kept
-    unless ``replace_settings``.
+    unless ``replace_settings``. ``as_of`` (an ISO 8601 UTC moment) exports the models listed
+    then, with their facts then.
     """
     from .common import load_data
     from .merge import collecting_kept
@@ -121,23 +177,25 @@ def build_export(
 
         opened = open_db(db, readonly=True)
         try:
-            return build_export(opened, tool, model_filter, merge_into=merge_into, replace_settings=replace_settings)
+            return build_export(
+                opened, tool, model_filter, merge_into=merge_into, as_of=as_of, replace_settings=replace_settings
+            )
         finally:
             opened.close()
-    data = load_data(db, model_filter)
+    data = load_data(db, model_filter, as_of)
     with collecting_kept(replace_settings) as kept:
-        export = _render(db, tool, data, merge_into)
+        export = _render(db, tool, data, merge_into, as_of)
     export.kept = list(kept)
     # Empty when the selection adds nothing to a new file of the format.
     nothing = replace(data, models=[])
-    fresh = export if not merge_into else _render(db, tool, data, None)
-    export.empty = not data.models or fresh.files == _render(db, tool, nothing, None).files
+    fresh = export if not merge_into else _render(db, tool, data, None, as_of)
+    export.empty = not data.models or fresh.files == _render(db, tool, nothing, None, as_of).files
     return export
 
 
 def merge_filename(tool: str) -> str:
     """The file of ``tool``'s export that ``--merge`` merges into."""
-    from . import aichat, codex, litellm, llm, mods
+    from . import aichat, codex, crush, litellm, llm, mods, opencode
 
     if tool not in MERGEABLE:
         raise ValueError(f"'{tool}' files cannot be merged: --merge works with {', '.join(MERGEABLE)}")
@@ -147,6 +205,8 @@ def merge_filename(tool: str) -> str:
         "mods": mods.FILENAME,
         "llm": llm.FILENAME,
         "litellm": litellm.FILENAME,
+        "opencode": opencode.FILENAME,
+        "crush": crush.FILENAME,
     }[tool]
 
 

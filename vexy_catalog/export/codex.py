@@ -15,12 +15,15 @@ has no setting for a model's output limit or prices.
   ``whisper``, ``embed``, ``guard``, ``image``... see :func:`~vexy_catalog.export.common.chat_model`).
 - Profile names: ``<provider id>-<model id>`` reduced to ``[a-z0-9_-]`` (Codex refuses dots and
   slashes), made unique with ``-2``, ``-3``...
+- Model metadata: each provider's models also go to ``vexy-<provider id>.models.json``, which
+  that provider's profiles name as ``model_catalog_json`` (see :mod:`.codex_catalog`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import codex_catalog
 from .common import ExportData, Provider, chat_model, slug, unique
 from .merge import MergeError, load_toml, set_value
 
@@ -98,7 +101,9 @@ def render_config(data: ExportData, existing: str | None = None) -> str:
     return tomlkit.dumps(doc)
 
 
-def render_profile(provider: Provider, row: dict[str, Any], name: str, existing: str | None = None) -> str:
+def render_profile(
+    provider: Provider, row: dict[str, Any], name: str, existing: str | None = None, catalog: str | None = None
+) -> str:
     import tomlkit
 
     doc = load_toml(existing, f"The Codex profile {name}{PROFILE_SUFFIX}")
@@ -106,17 +111,27 @@ def render_profile(provider: Provider, row: dict[str, Any], name: str, existing:
         doc.add(tomlkit.comment(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`"))
         if row["max_output_tokens"] is not None:
             doc.add(tomlkit.comment(f"Max output {int(row['max_output_tokens'])} tokens (Codex has no setting for it)"))
-    for key, value in profile_values(provider, row).items():
+    values = profile_values(provider, row)
+    if catalog is not None:
+        values[codex_catalog.CATALOG_KEY] = catalog
+    for key, value in values.items():
         set_value(doc, key, value)
     return tomlkit.dumps(doc)
 
 
-def render(data: ExportData, existing: dict[str, str] | None = None) -> dict[str, str]:
-    """Every file, by name: ``config.toml`` and the profiles. ``existing`` holds the current
-    text of files that are already there (merged into rather than replaced)."""
+def render(data: ExportData, existing: dict[str, str] | None = None, instructions: str | None = None) -> dict[str, str]:
+    """Every file, by name: ``config.toml``, the profiles and, given Codex's system prompt
+    (``instructions``), each provider's model catalog. ``existing`` holds the current text of
+    files that are already there (merged into rather than replaced)."""
     existing = existing or {}
     files = {CONFIG: render_config(data, existing.get(CONFIG))}
+    by_provider: dict[str, list[dict[str, Any]]] = {}
     for name, provider, row in profiles(data):
         filename = f"{name}{PROFILE_SUFFIX}"
-        files[filename] = render_profile(provider, row, name, existing.get(filename))
+        catalog = codex_catalog.filename(provider_id(provider)) if instructions is not None else None
+        files[filename] = render_profile(provider, row, name, existing.get(filename), catalog)
+        by_provider.setdefault(provider_id(provider), []).append(row)
+    if instructions is not None:
+        for pid, rows in by_provider.items():
+            files[codex_catalog.filename(pid)] = codex_catalog.render(rows, instructions)
     return files

@@ -21,6 +21,11 @@ CALLABLE_KINDS = ("openai", "anthropic")
 # since most models served by a chat-completions API are chat models.
 CHAT_TYPES = (None, "chat")
 
+# The output limit written where a client needs one and the catalog does not know it: a reply
+# of 4096 tokens is accepted by every current chat API, and a larger guess can be refused
+# (a request's max_tokens above the model's limit is an error at several providers).
+DEFAULT_MAX_OUTPUT = 4096
+
 
 # Words in a model id that say it is not a chat model. Many lists carry ids only, so for a model
 # of unknown type its name is the only evidence there is: text-to-speech, transcription,
@@ -87,6 +92,8 @@ class ExportData:
     # Whether the selection was narrowed by more than --provider / --include-removed.
     narrowed: bool = False
     payloads: dict[str, Any] = field(default_factory=dict)
+    # The moment the models are as of (ISO 8601 UTC), or None for the catalog as it stands.
+    as_of: str | None = None
 
     def by_provider(self, kinds: Iterable[str] = CALLABLE_KINDS) -> list[tuple[Provider, list[dict[str, Any]]]]:
         """Callable providers of ``kinds`` that have selected models, with their models."""
@@ -103,8 +110,10 @@ class ExportData:
         return out
 
 
-def load_data(db: Any, model_filter: Any = None) -> ExportData:
-    """Read providers and the models ``model_filter`` selects (the rows ``vexy models`` shows)."""
+def load_data(db: Any, model_filter: Any = None, as_of: str | None = None) -> ExportData:
+    """Read providers and the models ``model_filter`` selects (the rows ``vexy models`` shows);
+    with ``as_of`` (an ISO 8601 UTC moment), the models listed then, with their facts then."""
+    from ..history import models_as_of
     from ..query import ModelFilter, query_models
 
     model_filter = model_filter or ModelFilter()
@@ -118,7 +127,10 @@ def load_data(db: Any, model_filter: Any = None) -> ExportData:
         )
         for row in db.query("select name, kind, base_url, api_key_env, payload_hash from providers order by name")
     }
-    models = query_models(db, model_filter, sort="provider")
+    if as_of is not None:
+        models = models_as_of(db, as_of, model_filter, sort="provider")
+    else:
+        models = query_models(db, model_filter, sort="provider")
     narrowed = bool(
         model_filter.query
         or model_filter.min_context is not None
@@ -128,7 +140,7 @@ def load_data(db: Any, model_filter: Any = None) -> ExportData:
         or model_filter.reasoning
         or model_filter.model_type
     )
-    return ExportData(providers=providers, models=models, narrowed=narrowed)
+    return ExportData(providers=providers, models=models, narrowed=narrowed, as_of=as_of)
 
 
 def load_payload(db: Any, payload_hash: str | None) -> Any:
@@ -169,3 +181,52 @@ def unique(name: str, taken: set[str]) -> str:
         candidate = f"{name}-{n}"
     taken.add(candidate)
     return candidate
+
+
+def known(row: dict[str, Any], keys: dict[str, str], convert: Any = None) -> dict[str, Any]:
+    """``{key: convert(row[column])}`` for each ``column: key`` of ``keys`` whose value the catalog
+    knows; unknown facts are left out (never 0, false or null)."""
+    found = {key: row[column] for column, key in keys.items() if row[column] is not None}
+    return {key: convert(value) for key, value in found.items()} if convert else found
+
+
+def display_name(row: dict[str, Any]) -> str:
+    """The provider's label for a model, or its id."""
+    return row.get("name") or row["model_id"]
+
+
+def key_variable(provider: Provider) -> str:
+    """The variable a client reads the provider's key from. A provider that needs no key gets
+    ``<NAME>_API_KEY`` (its name upper-cased, other characters ``_``): catalogs whose clients
+    list a provider only once its key variable is set (OpenCode, Crush) need one, and any
+    value will do."""
+    if provider.api_key_env:
+        return provider.api_key_env
+    return re.sub(r"[^A-Z0-9]+", "_", provider.name.upper()).strip("_") + "_API_KEY"
+
+
+def day(moment: str | None) -> str | None:
+    """``YYYY-MM-DD`` of an ISO 8601 moment (``2026-03-01T12:00:00Z`` -> ``2026-03-01``)."""
+    if not moment or not re.match(r"\d{4}-\d{2}-\d{2}", moment):
+        return None
+    return moment[:10]
+
+
+def chat_groups(data: ExportData) -> list[tuple[Provider, list[dict[str, Any]]]]:
+    """Callable providers with their selected chat models (and those of unknown type)."""
+    out = []
+    for provider, rows in data.by_provider():
+        models = [r for r in rows if r["model_type"] in CHAT_TYPES]
+        if models:
+            out.append((provider, models))
+    return out
+
+
+def output_limit(row: dict[str, Any]) -> int:
+    """The model's output limit, or ``DEFAULT_MAX_OUTPUT`` (capped at its context window) for a
+    client that needs one."""
+    if row["max_output_tokens"] is not None:
+        return int(row["max_output_tokens"])
+    if row["context_window"] is not None:
+        return min(DEFAULT_MAX_OUTPUT, int(row["context_window"]))
+    return DEFAULT_MAX_OUTPUT

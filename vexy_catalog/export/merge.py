@@ -19,7 +19,18 @@ import io
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["MergeError", "collecting_kept", "dump_yaml", "load_toml", "load_yaml", "set_setting", "set_value"]
+__all__ = [
+    "MergeError",
+    "child",
+    "collecting_kept",
+    "dump_json",
+    "dump_yaml",
+    "load_json",
+    "load_toml",
+    "load_yaml",
+    "set_setting",
+    "set_value",
+]
 
 # (replace settings?, the settings kept so far) for the export being rendered.
 _SETTINGS: contextvars.ContextVar[tuple[bool, list[str]] | None] = contextvars.ContextVar("vexy_settings", default=None)
@@ -73,6 +84,37 @@ def load_toml(text: str | None, what: str) -> Any:
         return tomlkit.parse(text or "")
     except TOMLKitError as e:
         raise MergeError(f"{what} is not valid TOML: {e}") from None
+
+
+def load_json(text: str | None, what: str) -> Any:
+    """The parsed JSON of ``text`` (None for an empty file). Key order is kept, so a merge
+    rewrites the user's keys where they were; JSON has no comments to keep, and a file with
+    comments (JSONC) is refused rather than stripped of them."""
+    import json
+
+    if not text or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise MergeError(
+            f"{what} is not plain JSON ({e}); comments (JSONC) cannot be merged without losing them - "
+            "remove them, or merge into a new file and copy the entries over"
+        ) from None
+
+
+def child(parent: dict[str, Any], key: str, kind: type, what: str) -> Any:
+    """``parent[key]``, created empty when missing; a :class:`MergeError` when it is not a ``kind``."""
+    value = parent.setdefault(key, kind())
+    if not isinstance(value, kind):
+        raise MergeError(f"{what} is not {'a list' if kind is list else 'an object'}")
+    return value
+
+
+def dump_json(doc: Any) -> str:
+    import json
+
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def _equal(old: Any, new: Any) -> bool:

@@ -1,0 +1,116 @@
+"""Codex's ``model_catalog_json``: model metadata for the models of ``vexy export codex``.
+
+Codex reads a model's metadata (context window, input modalities, reasoning levels, its system
+prompt) from its bundled catalog, and for a model not in it falls back to generic metadata with
+a warning. ``model_catalog_json = "<file>"`` replaces that catalog, so ``vexy export codex``
+writes one file per provider, ``vexy-<provider id>.models.json``, beside the profile files,
+and sets it in each of that provider's profiles only (the user's other profiles keep Codex's
+bundled list). Codex reads a file, never a URL.
+
+Each model carries the fields Codex 0.171 requires (``codex-rs/protocol/src/openai_models.rs``):
+
+- ``slug`` (the model id), ``display_name``, ``priority`` (the export's order);
+- ``context_window`` when known; unknown it is left out (Codex then has none, never 0);
+- ``input_modalities``: ``["text", "image"]`` for models known to accept images, else
+  ``["text"]`` (Codex assumes images when the key is missing);
+- ``supported_reasoning_levels: []``: the catalog knows whether a model reasons, not which
+  effort values its API accepts, so Codex sends none;
+- ``base_instructions``: the system prompt Codex sends. It belongs to the Codex version that
+  reads the file, so it is copied from the installed Codex (``codex debug models --bundled``,
+  its first listed model); without an installed Codex no catalog is written, and the export
+  says so;
+- fixed: ``shell_type: shell_command``, ``visibility: list``, ``supported_in_api: true``,
+  ``support_verbosity: false``, ``truncation_policy`` 10,000 tokens (as Codex's own models),
+  ``experimental_supported_tools: []``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .common import display_name
+
+CATALOG_KEY = "model_catalog_json"
+CODEX_ENV = "VEXY_CODEX"  # path of the codex binary to copy the system prompt from
+FIXED: dict[str, Any] = {
+    "shell_type": "shell_command",
+    "visibility": "list",
+    "supported_in_api": True,
+    "support_verbosity": False,
+    "truncation_policy": {"mode": "tokens", "limit": 10000},
+    "experimental_supported_tools": [],
+}
+
+
+def filename(provider_id: str) -> str:
+    """``vexy-<provider id>.models.json`` (``vexy-openai``, a renamed reserved id, keeps its one prefix)."""
+    return f"{provider_id if provider_id.startswith('vexy-') else 'vexy-' + provider_id}.models.json"
+
+
+def codex_binary() -> str | None:
+    return os.environ.get(CODEX_ENV) or shutil.which("codex")
+
+
+def bundled_instructions(codex: str | None = None) -> tuple[str | None, str | None]:
+    """(the system prompt of the installed Codex's first listed bundled model, why not)."""
+    codex = codex or codex_binary()
+    if not codex:
+        return None, "codex is not on PATH (or set VEXY_CODEX to its path)"
+    try:
+        stamp = Path(codex).stat().st_mtime_ns
+    except OSError as e:
+        return None, f"cannot run {codex}: {e.strerror}"
+    return _instructions(codex, stamp)
+
+
+@lru_cache(maxsize=4)
+def _instructions(codex: str, _stamp: int) -> tuple[str | None, str | None]:
+    # A throwaway CODEX_HOME: codex keeps state there, and the user's config must not matter.
+    with tempfile.TemporaryDirectory(prefix="vexy-codex-") as home:
+        try:
+            proc = subprocess.run(
+                [codex, "debug", "models", "--bundled"],
+                env={**os.environ, "CODEX_HOME": home},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return None, f"'{codex} debug models --bundled' failed: {e}"
+    try:
+        models = json.loads(proc.stdout)["models"]
+        listed = sorted(
+            (m for m in models if m.get("base_instructions") and m.get("visibility") == "list"),
+            key=lambda m: m.get("priority", 0),
+        )
+        return listed[0]["base_instructions"], None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None, f"'{codex} debug models --bundled' gave no model with base_instructions"
+
+
+def model_entry(row: dict[str, Any], priority: int, instructions: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "slug": row["model_id"],
+        "display_name": display_name(row),
+        "priority": priority,
+        "supported_reasoning_levels": [],
+    }
+    if row["context_window"] is not None:
+        entry["context_window"] = int(row["context_window"])
+    entry["input_modalities"] = ["text", "image"] if row["supports_vision"] else ["text"]
+    entry.update(FIXED)
+    entry["base_instructions"] = instructions
+    return entry
+
+
+def render(rows: list[dict[str, Any]], instructions: str) -> str:
+    models = [model_entry(row, i, instructions) for i, row in enumerate(rows, start=1)]
+    return json.dumps({"models": models}, indent=2, ensure_ascii=False) + "\n"
