@@ -18,7 +18,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from vexy_catalog.bundled import bundled_lists
+from vexy_catalog.bundled import bundled_lists, read_lists
 from vexy_catalog.cli import cli
 from vexy_catalog.db import content_hash
 from vexy_catalog.fetch import extract_records
@@ -147,3 +147,25 @@ def test_the_snapshot_is_shipped_with_its_source_date_and_licence():
     # The README says where it comes from.
     readme = (ROOT / "README.md").read_text()
     assert snapshot.source_url in readme and "bundled snapshot of 2025-09" in readme and "MIT" in readme
+
+
+def test_another_list_is_added_by_dropping_its_two_files(tmp_path):
+    import gzip
+
+    payload = {"data": [{"id": "m1"}, {"id": "m2"}]}
+    (tmp_path / "acme.json.gz").write_bytes(gzip.compress(json.dumps(payload).encode()))
+    about = {
+        "provider": "acme",
+        "title": "Acme's list",
+        "date": "2026-01",
+        "file": "acme.json.gz",
+        "source_url": "https://acme.example/models.json",
+        "licence": "MIT",
+        "copyright": "Copyright (c) 2026 Acme",
+        "payload_sha256": content_hash(payload),
+        "models": 2,
+    }
+    (tmp_path / "acme.about.json").write_text(json.dumps(about))
+    (snapshot,) = read_lists(tmp_path)
+    assert (snapshot.provider, snapshot.label) == ("acme", "bundled snapshot of 2026-01")
+    assert snapshot.payload() == payload

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -54,27 +54,34 @@ class BundledList:
     copyright: str
     payload_sha256: str
     models: int
+    folder: Any = field(default=None, compare=False, repr=False)  # where its files are
 
     @property
     def label(self) -> str:
         return f"bundled snapshot of {self.date}"
 
     def payload(self) -> Any:
-        data = (files("vexy_catalog") / PACKAGE_DIR / self.file).read_bytes()
+        data = (self.folder / self.file).read_bytes()
         return json.loads(gzip.decompress(data).decode("utf-8"))
+
+
+_FIELDS = [f for f in BundledList.__dataclass_fields__ if f != "folder"]
+
+
+def read_lists(folder: Any) -> tuple[BundledList, ...]:
+    """The lists in ``folder`` (a path or a package resource): one per ``*.about.json``."""
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".about.json"):
+            about = json.loads(entry.read_text(encoding="utf-8"))
+            found.append(BundledList(**{k: about[k] for k in _FIELDS}, folder=folder))
+    return tuple(found)
 
 
 @cache
 def bundled_lists() -> tuple[BundledList, ...]:
-    """Every list shipped in the package, by provider name."""
-    folder = files("vexy_catalog") / PACKAGE_DIR
-    found = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".about.json"):
-            continue
-        about = json.loads(entry.read_text(encoding="utf-8"))
-        found.append(BundledList(**{k: about[k] for k in BundledList.__dataclass_fields__}))
-    return tuple(found)
+    """Every list shipped in the package (``vexy_catalog/snapshots/``)."""
+    return read_lists(files("vexy_catalog") / PACKAGE_DIR)
 
 
 def _by_hash() -> dict[str, BundledList]:
