@@ -62,7 +62,7 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
     Parameters are those of ``vexy models``: ``provider`` (repeatable), ``q``, ``min_context``,
     ``max_input_price``, ``tools``, ``vision``, ``reasoning``, ``type``, ``include_removed``.
     """
-    from vexy_catalog.query import MODEL_TYPES, ModelFilter
+    from vexy_catalog.query import MODEL_TYPES, ModelFilter, parse_tokens
 
     problems: list[str] = []
     model_filter = ModelFilter()
@@ -89,12 +89,10 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
         elif name == "min_context":
             if value.strip():
                 try:
-                    model_filter.min_context = int(value)
-                    if not 0 <= model_filter.min_context <= MAX_INTEGER:
-                        raise ValueError
+                    model_filter.min_context = parse_tokens(value)  # 128000, 128k, 1m
                 except ValueError:
                     problems.append(
-                        f"min_context must be a whole number of tokens from 0 to {MAX_INTEGER:,}, got {value!r}"
+                        f"min_context must be a number of tokens (0 or more, such as 128000 or 128k), got {value!r}"
                     )
         elif name == "max_input_price":
             if value.strip():

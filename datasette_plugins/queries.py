@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vexy_catalog.db import FACT_COLUMNS, REFERENCE_PROVIDERS
-from vexy_catalog.normalize import normalize_id
+from vexy_catalog.facts import normalize_id
 
 __all__ = [
     "CHART_FACTS",

@@ -90,6 +90,7 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     server.set("anthropic", Route(body=answer("anthropic")["data"], kind="anthropic", key=KEYS["anthropic"]))
     server.set("openrouter", Route(body=answer("openrouter")))
     server.set("litellm", Route(body=answer("litellm"), kind="url"))
+    server.set("modelsdev", Route(body=answer("modelsdev"), kind="url"))
     server.set("llm7", Route(body=answer("llm7")))
     # Every public list must be served here too: a test must never reach the real provider.
     server.set("pollinations", Route(body={"object": "list", "data": [{"id": "openai", "object": "model"}]}))
@@ -101,6 +102,20 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "providers.yaml"
     path.write_text(server.providers_yaml(), encoding="utf-8")
     return path, tmp_path / "vexy.db"
+
+
+@pytest.fixture
+def fetched(providers):
+    """The catalog of ``providers`` after one fetch of groq, openrouter and litellm through the CLI."""
+    from click.testing import CliRunner
+
+    from vexy_catalog.cli import cli
+
+    providers_file, db_path = providers
+    args = ["--db", str(db_path), "--providers-file", str(providers_file), "fetch", "groq", "openrouter", "litellm"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return providers_file, db_path
 
 
 def query(db_path: Path, sql: str, params: list | None = None) -> list[dict]:

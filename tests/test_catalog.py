@@ -185,10 +185,11 @@ def test_all_providers_by_default(providers, server):
     summary = ModelCatalog(db_path=db_path, providers_file=providers_file).fetch()
     statuses = {f["provider"]: f["status"] for f in summary.fetches}
     assert len(statuses) == len(builtin_providers())
-    assert {n for n, s in statuses.items() if s == "ok"} == {*NAMES, "pollinations", "ovhcloud"}
+    public = {"pollinations", "ovhcloud", "modelsdev"}
+    assert {n for n, s in statuses.items() if s == "ok"} == {*NAMES, *public}
     # Only our loopback server was asked; every other provider had no key (or, for ollama, no
     # server running) and was skipped.
-    assert {n for n, s in statuses.items() if s == "skipped"} == set(statuses) - {*NAMES, "pollinations", "ovhcloud"}
+    assert {n for n, s in statuses.items() if s == "skipped"} == set(statuses) - {*NAMES, *public}
     assert len(rows(db_path, "select * from providers")) == len(builtin_providers())
 
 

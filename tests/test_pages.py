@@ -84,7 +84,7 @@ async def test_models_table_cells_are_compact_and_link_to_their_rows(served, his
     row = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
     assert f'href="{LLAMA_PAGE}"' in row
     assert '<abbr class="vexy-mark vexy-yes" title="tools: yes">' in row
-    assert ">128k<" in row and ">$0.49<" in row and ">$0.79<" in row
+    assert ">131k<" in row and ">$0.49<" in row and ">$0.79<" in row
     # An unknown capability is a mark of its own, never a guessed no.
     unknown = query(history_catalog.db_path, "select count(*) as n from models where supports_vision is null")[0]["n"]
     assert unknown and 'title="vision: unknown"' in (await served.get("/vexy/models?supports_vision__isnull=1")).text
@@ -154,7 +154,10 @@ async def test_model_page_facts_sources_and_the_same_model_elsewhere(served):
     page = (await served.get(LLAMA_PAGE)).text
     facts = section(page, "vexy-facts-section")
     assert 'litellm,groq~2Fllama-3~2E3-70b-versatile">litellm:groq/llama-3.3-70b-versatile</a>' in facts
-    assert "Disputed facts" not in page  # this catalog has no disputes view
+    # The catalog's own disputes of this model (groq says 131,072 where litellm's record says
+    # 128,000: a disagreement) are listed.
+    disputes = section(page, "vexy-disputes")
+    assert "disagreement" in disputes and "litellm:groq/llama-3.3-70b-versatile" in disputes
     elsewhere = section(page, "vexy-elsewhere")
     assert "/vexy/models/litellm,groq~2Fllama-3~2E3-70b-versatile" in elsewhere and "price list" in elsewhere
     assert '<tr class="vexy-this">' in elsewhere
@@ -168,16 +171,15 @@ async def test_model_page_shows_other_sources_and_disputes_when_the_catalog_has_
     conn = sqlite3.connect(copy)
     conn.executescript(
         """
-        create table fact_sources (provider text, model_id text, fact text, source text, value text, unit text);
-        insert into fact_sources values
+        delete from fact_sources where provider = 'groq' and model_id = 'llama-3.3-70b-versatile';
+        insert into fact_sources (provider, model_id, fact, source, value, unit) values
           ('groq', 'llama-3.3-70b-versatile', 'context_window', 'provider', '131072', 'tokens'),
           ('groq', 'llama-3.3-70b-versatile', 'context_window', 'openrouter:meta-llama/llama-3.3-70b-instruct',
            '128000', 'tokens');
-        create table dispute_rows (provider text, model_id text, fact text, kind text, value text, source text,
-          reference_value text, reference_source text, ratio real, detail text);
-        insert into dispute_rows values ('groq', 'llama-3.3-70b-versatile', 'input_price', 'implausible', '590000',
+        delete from disputes where provider = 'groq' and model_id = 'llama-3.3-70b-versatile';
+        insert into disputes (provider, model_id, fact, kind, value, source, reference_value, reference_source,
+          ratio, detail) values ('groq', 'llama-3.3-70b-versatile', 'input_price', 'implausible', '590000',
           'provider', '0.59', 'litellm:groq/llama-3.3-70b-versatile', 1000000.0, 'a million times the reference');
-        create view disputes as select * from dispute_rows;
         """
     )
     conn.commit()
@@ -209,7 +211,7 @@ async def test_compare_splits_at_the_first_slash_and_marks_the_best(served):
     ]
     context = page.split(">context window</th>", 1)[1].split("</tr>", 1)[0]
     cells = re.findall(r'<td class="(vexy-best)?">([^<]*)</td>', context)
-    assert cells == [("", "128k"), ("", "128k"), ("vexy-best", "256k")]
+    assert cells == [("", "131k"), ("", "128k"), ("vexy-best", "256k")]  # 131,072 and 128,000 told apart
     # Over time: one line per model whose price is known, on one time axis.
     wide = page.split('class="vexy-wide"', 1)[1].split('class="vexy-narrow"', 1)[0]
     first_panel = wide.split("</svg>", 1)[0]

@@ -14,7 +14,7 @@ pollinations redpill sambanova targon togetherai xai zai""".split()
 
 
 ADDED_NAMES = """azure bedrock cloudflare-ai-gateway cloudflare-workers-ai cohere dashscope github-models minimax
-nvidia ollama ovhcloud perplexity siliconflow venice vercel vertex vllm""".split()
+modelsdev nvidia ollama ovhcloud perplexity siliconflow venice vercel vertex vllm""".split()
 
 
 def test_the_forty_builtin_providers_of_the_seed_and_the_ones_added_since():
@@ -84,7 +84,7 @@ def test_builtin_urls_and_key_variables(name, kind, base_url, key_env, models_ur
 def test_public_lists_need_no_key_and_the_rest_do():
     providers = {p.name: p for p in get_all_providers()}
     public = {n for n, p in providers.items() if not p.missing_variables({})}
-    assert public == {"litellm", "openrouter", "pollinations", "llm7", "ovhcloud", "ollama"}
+    assert public == {"litellm", "modelsdev", "openrouter", "pollinations", "llm7", "ovhcloud", "ollama"}
     assert providers["groq"].needs_key and not providers["groq"].has_key()
     # Local servers and cloud accounts need their address or account, not (only) a key.
     assert providers["vllm"].missing_variables({}) == ["VLLM_BASE_URL"]

@@ -80,6 +80,16 @@ _PUBLIC_LISTS = frozenset({"litellm", "openrouter", "pollinations", "llm7"})
 # same parser as a user's file. Key variables are named as each provider's own docs name them;
 # each entry cites the page documenting its list endpoint (also shown by `vexy providers --json`).
 _MORE_BUILTINS: dict[str, dict[str, Any]] = {
+    "modelsdev": {
+        # models.dev's catalog, a third keyless reference after litellm and openrouter: an object
+        # of providers, each with its models (cost, limit, modalities, reasoning, tool_call...).
+        # Stored as one row per provider; vexy_catalog/facts/references.py reads the models.
+        "kind": "url",
+        "base_url": "https://models.dev/api.json",
+        "base_url_env": "MODELSDEV_API_OPENAI",
+        "api_key_env": None,
+        "docs": "https://models.dev",
+    },
     "azure": {
         # https://learn.microsoft.com/en-us/azure/ai-foundry/openai/api-version-lifecycle (v1 API)
         # https://learn.microsoft.com/en-us/rest/api/azureopenai/models/list

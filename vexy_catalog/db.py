@@ -6,8 +6,13 @@ Tables and columns are a public interface (Datasette's JSON API and the exporter
 - ``models``: one row per (provider, model_id) ever listed. ``raw`` is the record as the
   provider sent it, ``content_hash`` its hash; ``removed_at`` is set when a successful answer no
   longer lists the model and cleared when it is listed again. Rows are never deleted. The
-  normalized facts (see :mod:`vexy_catalog.normalize`) are columns too, with ``sources``;
+  normalized facts (see :mod:`vexy_catalog.facts`) are columns too, with ``sources``;
   ``models_fts`` indexes ``model_id``, ``name`` and ``description`` for search.
+- ``fact_sources``: what every source said of every fact of a listed model (the provider's
+  record, each matching reference record), with its unit as given and whether it was chosen.
+- ``disputes``: stated values not stored as facts (``unit``, ``implausible``, ``placeholder``)
+  and facts whose sources disagree (``disagreement``).
+- ``unread_keys``: per provider, fact-like keys of its records that vexy could not read.
 - ``fetches``: one row per fetch attempt, whatever its outcome (``running`` while under way).
 - ``payloads``: every distinct provider answer, stored once under its hash.
 - ``model_changes``: what each fetch saw change, written here by :class:`ChangeLog` in the
@@ -36,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database, Migrations
 
-from .normalize import FACT_FIELDS
+from .facts import FACT_FIELDS
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -141,7 +146,7 @@ def m001_initial(db: Database) -> None:
     db["fetches"].create_index(["provider", "started_at"])
 
 
-# The normalized facts of a model (see vexy_catalog.normalize), with SQLite column types.
+# The normalized facts of a model (see vexy_catalog.facts), with SQLite column types.
 FACT_COLUMNS: dict[str, type] = {
     "context_window": int,
     "max_output_tokens": int,
@@ -169,8 +174,8 @@ def m002_normalized_facts(db: Database) -> None:
         models.add_column(column, column_type)
     for column in ("context_window", "input_price", "model_type", "supports_tools"):
         models.create_index([column])
+    # Enrichment is m007's: it needs the tables that hold every source's word.
     _normalize_all(db)
-    refresh_facts(db)
 
 
 @migrations()
@@ -271,30 +276,92 @@ def index_new_models(db: Database, after_rowid: int) -> None:
     )
 
 
-def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def _connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Connection:
     # check_same_thread=False: fetch results are written from a worker thread, one at a time.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    if readonly:
+        # mode=ro: nothing this connection runs can write, create or migrate the file.
+        target, uri = f"{Path(path).resolve().as_uri()}?mode=ro", True
+    else:
+        target, uri = str(path), False
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, uri=uri)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
 
 
-def open_db(path: str | os.PathLike[str], create: bool = True) -> Database:
-    """Open (and by default create) the catalog at ``path``, applying pending migrations."""
+def _check_catalog(db: Database, path: Path, readonly: bool, current: bool) -> None:
+    """Refuse a file that is not a vexy catalog (and, read-only, one that needs migrating)."""
+    from .files import CatalogFileError
+
+    tables = sorted(name for (name,) in db.execute("select name from sqlite_master where type = 'table'"))
+    if not tables:
+        if readonly:
+            raise CatalogFileError(
+                f"{path} is an empty SQLite file, not a vexy catalog yet - run 'vexy fetch' to fill it"
+            )
+        return  # a new catalog
+    if "_sqlite_migrations" not in tables or not migrations.applied(db):
+        shown = ", ".join(t for t in tables if not t.startswith("sqlite_"))[:120]
+        raise CatalogFileError(
+            f"{path} is a SQLite database of another application (tables: {shown}), not a vexy catalog - "
+            "vexy leaves it alone: point --db (or VEXY_DB) at a vexy catalog or a new file"
+        )
+    if readonly and current and migrations.pending(db):
+        applied = len(migrations.applied(db))
+        raise CatalogFileError(
+            f"{path} has schema version {applied}; this vexy needs {applied + len(migrations.pending(db))}. "
+            "This command only reads: run 'vexy fetch' (or 'vexy serve') once to upgrade the catalog"
+        )
+
+
+def open_db(
+    path: str | os.PathLike[str], create: bool = True, readonly: bool = False, current: bool = True
+) -> Database:
+    """Open the catalog at ``path``.
+
+    By default the file (and its folder) is created when missing and pending migrations are
+    applied. ``create=False`` requires the file to exist. ``readonly`` never creates, writes or
+    migrates anything: the file must be a vexy catalog with an up-to-date schema (or any
+    schema, with ``current=False``). A file that is not a vexy catalog (another application's
+    SQLite file, a damaged file) is refused with :class:`~vexy_catalog.files.CatalogFileError`.
+    """
+    from .files import CatalogFileError, describe_os_error, describe_sqlite_error, ensure_folder
+
     path = Path(path)
-    if not create and not path.exists():
+    if (readonly or not create) and not path.exists():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise CatalogFileError(f"{path}: {path.parent} is a file, not a folder")
         raise FileNotFoundError(f"Database {path} does not exist - run 'vexy fetch' first")
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(_connect(path))
-    if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    if migrations.pending(db):
-        # Two processes opening a new catalog at once: the second waits here, then finds
-        # nothing pending.
-        with write_transaction(db):
-            migrations.apply(db)
+    if path.is_dir():
+        raise CatalogFileError(f"{path} is a folder, not a catalog file - point --db (or VEXY_DB) at a file")
+    conn = None
+    try:
+        if not readonly and create:
+            ensure_folder(path.parent)
+        conn = _connect(path, readonly=readonly)
+        db = Database(conn)
+        _check_catalog(db, path, readonly, current)
+        if not readonly:
+            if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        if not readonly and migrations.pending(db):
+            # Two processes opening a new catalog at once: the second waits here, then finds
+            # nothing pending.
+            with write_transaction(db):
+                migrations.apply(db)
+    except CatalogFileError:
+        if conn is not None:
+            conn.close()
+        raise
+    except sqlite3.Error as e:
+        if conn is not None:
+            conn.close()
+        raise CatalogFileError(describe_sqlite_error(e, path)) from None
+    except OSError as e:
+        if conn is not None:
+            conn.close()
+        raise CatalogFileError(describe_os_error(e, path)) from None
     return db
 
 
@@ -431,19 +498,27 @@ def _provider_row(provider: ProviderConfig) -> dict[str, Any]:
         "base_url": mask_sensitive_data(provider.base_url),
         "api_key_env": provider.api_key_env,
         "source": provider.source,
+        # The providers file's fact paths (no secret: paths and units only).
+        "facts_map": canonical_json(dict(provider.facts)) if getattr(provider, "facts", None) else None,
     }
 
 
-def sync_providers(db: Database, providers: list[ProviderConfig]) -> None:
-    """Record the configuration of ``providers``; providers no longer configured keep their rows."""
+def sync_providers(db: Database, providers: list[ProviderConfig]) -> set[str]:
+    """Record the configuration of ``providers``; providers no longer configured keep their rows.
+
+    Returns the providers whose providers-file ``facts:`` map changed (their stored records are
+    to be read again, even if their next answer is unchanged)."""
+    rows = [_provider_row(p) for p in providers]
     # BEGIN IMMEDIATE, not atomic()'s deferred BEGIN: upsert_all reads the schema first, and a
     # read snapshot that another writer moves past cannot be upgraded to a write (SQLITE_BUSY
     # at once, no busy wait) - two `vexy fetch` at once hit exactly that.
     with write_transaction(db):
-        db["providers"].upsert_all((_provider_row(p) for p in providers), pk="name", batch_size=BATCH_SIZE)
+        before = dict(db.execute("select name, facts_map from providers").fetchall())
+        db["providers"].upsert_all(rows, pk="name", batch_size=BATCH_SIZE)
+    return {r["name"] for r in rows if r["name"] in before and before[r["name"]] != r["facts_map"]}
 
 
-REFERENCE_PROVIDERS = ("litellm", "openrouter")
+REFERENCE_PROVIDERS = ("litellm", "openrouter", "modelsdev")
 _BOOL_FACTS = ("supports_tools", "supports_vision", "supports_reasoning")
 _LIST_FACTS = ("input_modalities", "output_modalities")
 
@@ -478,17 +553,67 @@ def _stored_facts(row: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def refresh_facts(
-    db: Database, providers: list[str] | None = None, references: tuple[str, ...] = REFERENCE_PROVIDERS
-) -> int:
-    """Re-enrich models (of ``providers``, or all) from the reference catalogs as they are now.
+@migrations()
+def m007_fact_sources(db: Database) -> None:
+    # What every source said of every fact, the disputes, and the keys nobody could read
+    # (see vexy_catalog.facts.pipeline); the providers-file fact paths, so any later refresh
+    # reads a provider's records the way its fetch did.
+    # Written to be re-runnable: a catalog whose migration record was lost gets it again.
+    if "facts_map" not in db["providers"].columns_dict:
+        db["providers"].add_column("facts_map", str)
+    db["fact_sources"].create(
+        {
+            "provider": str,
+            "model_id": str,
+            "fact": str,
+            "source": str,
+            "value": str,
+            "unit": str,
+            "raw_value": str,
+            "path": str,
+            "host": str,
+            "level": str,
+            "same_host": int,
+            "chosen": int,
+            "reason": str,
+        },
+        foreign_keys=[("provider", "providers", "name")],
+        if_not_exists=True,
+    )
+    db["fact_sources"].create_index(["provider", "model_id"], if_not_exists=True)
+    db["fact_sources"].create_index(["source"], if_not_exists=True)
+    db["disputes"].create(
+        {
+            "provider": str,
+            "model_id": str,
+            "fact": str,
+            "kind": str,
+            "value": str,
+            "unit": str,
+            "converted": float,
+            "source": str,
+            "reference_value": str,
+            "reference_source": str,
+            "ratio": float,
+            "detail": str,
+        },
+        foreign_keys=[("provider", "providers", "name")],
+        if_not_exists=True,
+    )
+    db["disputes"].create_index(["provider", "model_id"], if_not_exists=True)
+    db["disputes"].create_index(["kind"], if_not_exists=True)
+    db["unread_keys"].create(
+        {"provider": str, "path": str, "facts": str, "models": int, "example": str, "example_model": str},
+        pk=("provider", "path"),
+        foreign_keys=[("provider", "providers", "name")],
+        if_not_exists=True,
+    )
+    refresh_facts(db)
 
-    The provider's own facts are kept as stored (the columns whose source is "provider");
-    every other fact is derived afresh, so facts improve as references arrive and a fact a
-    reference withdrew goes with it. Only rows whose facts differ are written. Returns how
-    many rows were updated.
-    """
-    from .normalize import ReferenceIndex, enrich
+
+def reference_indexes(db: Database, references: tuple[str, ...] = REFERENCE_PROVIDERS) -> list[Any]:
+    """The reference catalogs as the catalog holds them now (those with any listed model)."""
+    from .facts import ReferenceIndex
 
     indexes = []
     for name in references:
@@ -501,38 +626,150 @@ def refresh_facts(
         index = ReferenceIndex(name, records)
         if len(index):
             indexes.append(index)
+    return indexes
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else canonical_json(value)
+
+
+_FACT_SOURCE_COLUMNS = (
+    "provider",
+    "model_id",
+    "fact",
+    "source",
+    "value",
+    "unit",
+    "raw_value",
+    "path",
+    "host",
+    "level",
+    "same_host",
+    "chosen",
+    "reason",
+)
+_DISPUTE_COLUMNS = (
+    "provider",
+    "model_id",
+    "fact",
+    "kind",
+    "value",
+    "unit",
+    "converted",
+    "source",
+    "reference_value",
+    "reference_source",
+    "ratio",
+    "detail",
+)
+
+
+def refresh_facts(
+    db: Database, providers: list[str] | None = None, references: tuple[str, ...] = REFERENCE_PROVIDERS
+) -> int:
+    """Decide the facts of the listed models (of ``providers``, or all) afresh from their raw
+    records and the reference catalogs as they are now, and rewrite ``fact_sources``,
+    ``disputes`` and ``unread_keys`` for them (see :mod:`vexy_catalog.facts.pipeline`).
+
+    Only model rows whose facts differ are written. Returns how many were updated.
+    """
+    from .facts import resolve_provider
+
+    indexes = reference_indexes(db, references)
+    known = {
+        name: (json.loads(facts_map) if facts_map else None, last_success)
+        for name, facts_map, last_success in db.execute("select name, facts_map, last_success_at from providers")
+    }
+    if providers is None:
+        providers = [p for (p,) in db.execute("select distinct provider from models order by provider")]
     columns = ["name", *FACT_COLUMNS]
-    sql = f"select rowid, provider, model_id, {', '.join(columns)} from models"
-    params: list[Any] = []
-    if providers is not None:
-        sql += f" where provider in ({', '.join('?' for _ in providers)})"
-        params = list(providers)
-    updates = []
-    cursor = db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    for values in cursor.fetchall():
-        row = dict(zip(names, values, strict=True))
-        # Most models match no reference record and hold no enriched fact (sources then name
-        # only "provider"): nothing to do, and the decoding below is the expensive part.
-        enriched = any(v != "provider" for v in json.loads(row["sources"] or "{}").values())
-        if not enriched and not any(
-            index.name != row["provider"] and index.match(row["provider"], row["model_id"]) for index in indexes
-        ):
-            continue
-        facts = enrich(row["provider"], row["model_id"], _stored_facts(row), indexes)
-        new = fact_columns(facts)
-        new_values = [new[c] for c in columns]
-        if [row[c] for c in columns] != new_values:
-            updates.append([*new_values, row["rowid"]])
-    if updates:
-        assignments = ", ".join(f"[{c}] = ?" for c in columns)
-        db.conn.executemany(f"update models set {assignments} where rowid = ?", updates)
-    return len(updates)
+    updated = 0
+    for provider in providers:
+        rows = db.execute(
+            f"select rowid, model_id, raw, {', '.join(columns)} from models "
+            "where provider = ? and removed_at is null order by rowid",
+            [provider],
+        ).fetchall()
+        fact_map, fetched_at = known.get(provider, (None, None))
+        results = resolve_provider(
+            provider,
+            [(row[1], json.loads(row[2])) for row in rows],
+            indexes,
+            fact_map=fact_map,
+            fetched_at=fetched_at,
+        )
+        updates = []
+        for row, result in zip(rows, results, strict=True):
+            new = fact_columns({**result.facts, "sources": result.sources})
+            new_values = [new[c] for c in columns]
+            if list(row[3:]) != new_values:
+                updates.append([*new_values, row[0]])
+        if updates:
+            assignments = ", ".join(f"[{c}] = ?" for c in columns)
+            db.conn.executemany(f"update models set {assignments} where rowid = ?", updates)
+            updated += len(updates)
+        _write_provider_facts(db, provider, results)
+    return updated
+
+
+def refresh_changed(db: Database, changed: set[str]) -> int:
+    """Refresh facts after fetches that changed ``changed`` providers' lists, in one write
+    transaction: every provider when a reference catalog changed (it can fill or stop filling
+    anyone's gaps), else only those providers."""
+    if not changed:
+        return 0
+    scope = None if changed & set(REFERENCE_PROVIDERS) else sorted(changed)
+    with write_transaction(db):
+        return refresh_facts(db, scope)
+
+
+def _write_provider_facts(db: Database, provider: str, results: list[Any]) -> None:
+    """Replace the provider's fact_sources, disputes and unread_keys rows."""
+    db.execute("delete from fact_sources where provider = ?", [provider])
+    db.execute("delete from disputes where provider = ?", [provider])
+    db.execute("delete from unread_keys where provider = ?", [provider])
+    sources, disputes = [], []
+    unread: dict[str, list[Any]] = {}
+    for result in results:
+        for row in result.fact_sources:
+            sources.append(
+                [_json_or_none(row[c]) if c in ("value", "raw_value") else row[c] for c in _FACT_SOURCE_COLUMNS]
+            )
+        for d in result.disputes:
+            disputes.append(
+                [
+                    d.provider,
+                    d.model_id,
+                    d.fact,
+                    d.kind,
+                    _json_or_none(d.value),
+                    d.unit,
+                    d.converted if isinstance(d.converted, int | float) else None,
+                    d.source,
+                    _json_or_none(d.reference_value),
+                    d.reference_source,
+                    d.ratio,
+                    d.detail,
+                ]
+            )
+        for u in result.unread:
+            entry = unread.setdefault(u.path, [provider, u.path, canonical_json(list(u.facts)), 0, None, None])
+            entry[3] += 1
+            if entry[4] is None:
+                entry[4], entry[5] = _json_or_none(u.example), result.model_id
+    tables = (("fact_sources", _FACT_SOURCE_COLUMNS, sources), ("disputes", _DISPUTE_COLUMNS, disputes))
+    for table, columns, rows in tables:
+        marks = ", ".join("?" for _ in columns)
+        db.conn.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", rows)
+    db.conn.executemany(
+        "insert into unread_keys (provider, path, facts, models, example, example_model) values (?, ?, ?, ?, ?, ?)",
+        list(unread.values()),
+    )
 
 
 def _normalize_all(db: Database) -> None:
     """Provider facts of every row from its raw record (a migration's backfill)."""
-    from .normalize import normalize_record
+    from .facts import normalize_record
 
     columns = ["name", *FACT_COLUMNS]
     assignments = ", ".join(f"[{c}] = ?" for c in columns)
@@ -572,12 +809,22 @@ def mark_interrupted(db: Database, ids: list[int] | None = None) -> int:
         ids = [i for i, pid, h in rows if h == host and (pid is None or not _pid_alive(pid))]
     if not ids:
         return 0
+    now = _now()
+    error = "interrupted before it finished: nothing of this fetch was stored"
     with write_transaction(db):
         db.conn.executemany(
-            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), "
-            "error = 'interrupted before it finished: nothing of this fetch was stored' "
+            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), error = ? "
             "where id = ? and status = 'running'",
-            [(_now(), i) for i in ids],
+            [(now, error, i) for i in ids],
+        )
+        # The provider's latest outcome, unless a later fetch of it has finished since; so
+        # `vexy fetch --failed` picks it up.
+        db.conn.executemany(
+            "update providers set last_status = 'interrupted', last_error = ?, last_fetch_at = ? "
+            "where name = (select provider from fetches where id = ?) and not exists ("
+            "select 1 from fetches as later where later.provider = providers.name and later.id > ? "
+            "and later.status not in ('running', 'interrupted', 'skipped'))",
+            [(error, now, i, i) for i in ids],
         )
     return len(ids)
 
@@ -594,12 +841,25 @@ def fail_fetch(db: Database, provider: ProviderConfig, result: FetchResult, fetc
     return record_fetch(db, provider, failed, fetch_id)
 
 
+def shrink_problem(listed: int, answered: int) -> str | None:
+    """Why an answer of ``answered`` models from a provider that lists ``listed`` is suspect
+    (none, or fewer than half), or None when it is not."""
+    if listed and (answered == 0 or answered < listed / 2):
+        return (
+            f"suspect answer: {answered:,} models where {listed:,} were listed - kept the stored models "
+            "(an outage or a changed endpoint looks like this); if the provider really dropped them, "
+            "run 'vexy fetch --accept-shrink'"
+        )
+    return None
+
+
 def record_fetch(
     db: Database,
     provider: ProviderConfig,
     result: FetchResult,
     fetch_id: int | None = None,
     source: str = "fetch",
+    accept_shrink: bool = False,
 ) -> dict[str, Any]:
     """Store one provider's fetch in one transaction and return its ``fetches`` row.
 
@@ -607,7 +867,17 @@ def record_fetch(
     removed and clears ``removed_at`` of the ones that came back; model rows whose record did
     not change are not written. A failed or skipped fetch changes no model row. With
     ``fetch_id``, the "running" row :func:`begin_fetches` wrote is completed.
+
+    An answer that would empty a provider that lists models (0 models, or fewer than half of
+    those listed) is ``suspect`` unless ``accept_shrink``: its payload is kept as evidence, but
+    no model row changes and the provider's last success, validators and count stay as they were.
+
+    ``source="bundled"`` (a snapshot shipped with vexy, see :mod:`vexy_catalog.bundled`)
+    changes the provider's models and count only: not its last status, success or validators.
+    The first successful fetch after it replaces the snapshot's models.
     """
+    from . import bundled
+
     fetch: dict[str, Any] = {
         "provider": provider.name,
         "source": source,
@@ -633,7 +903,8 @@ def record_fetch(
             "select payload_hash, model_count from providers where name = ?", [provider.name]
         ).fetchone()
         update: dict[str, Any] = {"name": provider.name}
-        if result.status in ("ok", "unchanged", "failed"):
+        replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
+        if result.status in ("ok", "unchanged", "failed") and source != bundled.SOURCE:
             update["last_fetch_at"] = result.finished_at
             update["last_status"] = result.status
             update["last_error"] = result.error
@@ -641,26 +912,54 @@ def record_fetch(
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
             fetch["payload_hash"] = payload_hash
-            # Stored even when unchanged: the stored copy may have been pruned meanwhile.
-            db.execute("insert or ignore into payloads (hash, body) values (?, ?)", [payload_hash, body])
+            # Stored once per hash, and even when unchanged (the stored copy may have been pruned
+            # meanwhile); a stored body that no longer matches its hash (damaged) is healed by the
+            # same answer arriving again.
+            db.execute(
+                "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
+                "set body = excluded.body where payloads.body != excluded.body",
+                [payload_hash, body],
+            )
+            listed = db.execute(
+                "select count(*) from models where provider = ? and removed_at is null", [provider.name]
+            ).fetchone()[0]
+            suspect = None if accept_shrink or replaces_snapshot else shrink_problem(listed, len(result.records))
             if payload_hash == previous[0]:
                 # The same answer as last time: the model rows already say all it says.
                 fetch["status"] = update["last_status"] = "unchanged"
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
+            elif suspect is not None:
+                fetch.update(status="suspect", error=suspect, model_count=len(result.records))
+                update.update(last_status="suspect", last_error=suspect)
             else:
-                counts = _apply_models(db, provider.name, result.records, result.finished_at, fetch_id)
+                if replaces_snapshot:
+                    bundled.forget(db, provider.name)
+                counts = _apply_models(
+                    db, provider.name, result.records, result.finished_at, fetch_id, getattr(provider, "facts", None)
+                )
                 fetch.update(counts)
                 update["payload_hash"] = payload_hash
         elif result.status == "unchanged":
             fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
-        if result.status in ("ok", "unchanged"):
+        if fetch["status"] in ("ok", "unchanged"):
+            update["model_count"] = fetch["model_count"]
+        if fetch["status"] in ("ok", "unchanged") and source != bundled.SOURCE:
+            # A suspect answer's validators are not kept: the next fetch must see it in full.
             update["http_etag"] = result.etag
             update["http_last_modified"] = result.last_modified
-        if fetch["status"] in ("ok", "unchanged"):
             update["last_success_at"] = result.finished_at
-            update["model_count"] = fetch["model_count"]
         db["providers"].update(provider.name, update)
         db["fetches"].update(fetch_id, fetch)
+        if result.status == "skipped":
+            # A run that ended early (Ctrl-C, a full disk) marks every provider it had not
+            # stored "interrupted", the ones it would have skipped too; once one is skipped, its
+            # last outcome is again that of its latest finished fetch (none: not monitored).
+            db.execute(
+                "update providers set (last_status, last_error) = (select status, error from fetches "
+                "where provider = :name and status in ('ok', 'unchanged', 'failed', 'suspect') "
+                "order by id desc limit 1) where name = :name and last_status = 'interrupted'",
+                {"name": provider.name},
+            )
         fetch["id"] = fetch_id
     return fetch
 
@@ -750,9 +1049,14 @@ _MODEL_INSERT = (
 
 
 def _apply_models(
-    db: Database, provider: str, records: list[tuple[str, Any]], now: str, fetch_id: int | None = None
+    db: Database,
+    provider: str,
+    records: list[tuple[str, Any]],
+    now: str,
+    fetch_id: int | None = None,
+    fact_map: Any = None,
 ) -> dict[str, int]:
-    from .normalize import normalize_record
+    from .facts import normalize_record
 
     existing = {
         model_id: (digest, removed_at)
@@ -784,7 +1088,7 @@ def _apply_models(
             digest = _sha256(raw_json)
             old = existing.get(model_id)
             if old is None:
-                facts = normalize_record(provider, model_id, raw)
+                facts = normalize_record(provider, model_id, raw, fact_map)
                 log.added(model_id, facts)
                 row = {
                     "provider": provider,
@@ -799,7 +1103,7 @@ def _apply_models(
                 new_rows.append([row[c] for c in _MODEL_INSERT_COLUMNS])
                 added += 1
             elif old[0] != digest:
-                facts = normalize_record(provider, model_id, raw)
+                facts = normalize_record(provider, model_id, raw, fact_map)
                 log.changed(model_id, facts, returned=old[1] is not None)
                 changed_rows.append(
                     {

@@ -40,6 +40,7 @@ __all__ = [
     "tracked",
 ]
 
+
 def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     """``7d``, ``12h``, ``30m`` ago, or a date / ISO time, as an ISO 8601 UTC string."""
     if value is None:
@@ -124,6 +125,14 @@ def _value(field: str, value: Any) -> str:
     return str(value)
 
 
+def _diff(field: str, old: Any, new: Any) -> str:
+    before, after = _value(field, old), _value(field, new)
+    if before == after and isinstance(old, int | float) and isinstance(new, int | float):
+        # Rounded alike (131,500 and 131,072 are both 131k): the exact numbers say what changed.
+        before, after = (f"${v:g}" if field.endswith("_price") else f"{v:,}" for v in (old, new))
+    return f"{_LABELS.get(field, field)} {before} -> {after}"
+
+
 def _summary(facts: Mapping[str, Any], current: Mapping[str, Any] | None = None, back: bool = False) -> str:
     facts = {**{k: v for k, v in (current or {}).items() if v is not None}, **facts}
     parts = ["back"] if back else []
@@ -144,9 +153,7 @@ def describe_change(row: Mapping[str, Any]) -> str:
         return f"+ {head}{_summary(row['facts'], row.get('current'))}"
     if change == "removed":
         return f"- {head}"
-    diffs = ", ".join(
-        f"{_LABELS.get(f, f)} {_value(f, old)} -> {_value(f, new)}" for f, (old, new) in row["fields"].items()
-    )
+    diffs = ", ".join(_diff(f, old, new) for f, (old, new) in row["fields"].items())
     if change == "returned":
         return f"+ {head}{_summary(row['facts'], row.get('current'), back=True)}" + (f": {diffs}" if diffs else "")
     return f"~ {head} {diffs}"
@@ -196,8 +203,8 @@ select provider, model_id, change, facts, at from (
 
 def _references_as_of(db: Database, when: str) -> list[Any]:
     from .db import REFERENCE_PROVIDERS
+    from .facts import ReferenceIndex
     from .fetch import extract_records
-    from .normalize import ReferenceIndex
 
     indexes = []
     for name in REFERENCE_PROVIDERS:
@@ -222,7 +229,7 @@ def models_as_of(
     """The models listed at ``when`` with their facts then: each provider's own facts from the
     change log, enriched from the reference answers stored as of that moment."""
     from .db import FACT_COLUMNS, fact_columns
-    from .normalize import FACT_FIELDS, enrich
+    from .facts import FACT_FIELDS, enrich
     from .query import query_models
 
     references = _references_as_of(db, when)

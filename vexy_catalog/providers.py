@@ -237,6 +237,9 @@ class ProviderConfig:
     id_field: str | None = None
     # A server on this machine (Ollama): nothing listening there is "skipped", not "failed".
     local: bool = False
+    # Where facts sit in this provider's records, when vexy cannot find them itself:
+    # {fact: {"path": [keys...], "unit": str | None}} (see _parse_facts).
+    facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # False when the provider has no endpoint that lists models; `note` says more.
     listable: bool = True
     note: str | None = None
@@ -685,6 +688,41 @@ def _parse_text(ctx: _Context, value: Any) -> dict[str, Any]:
     return {ctx.field: value}
 
 
+def _parse_facts(ctx: _Context, value: Any) -> dict[str, Any]:
+    """``facts:``: fact -> ``"a.b.c"`` or ``{path: "a.b.c", unit: ...}``.
+
+    Paths are dotted keys (a number indexes a list); ``unit`` is for prices, such as
+    usd_per_token, usd_per_1k_tokens, usd_per_1m_tokens, usd_cents_per_token, cny_per_1m_tokens.
+    """
+    from .facts.schema import PRICE_FIELDS
+    from .facts.stated import FACT_PARSERS, unit_of_map
+
+    settable = (*FACT_PARSERS, *PRICE_FIELDS)
+    where = f"{ctx.path}: provider '{ctx.provider}', field 'facts'"
+    if not isinstance(value, dict):
+        raise ProvidersFileError(f"{where}: expected a mapping of fact to path, got {value!r}")
+    parsed: dict[str, dict[str, Any]] = {}
+    for fact, spec in value.items():
+        if fact not in settable:
+            raise ProvidersFileError(f"{where}: unknown fact {fact!r} (facts: {', '.join(sorted(settable))})")
+        spec = {"path": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or set(spec) - {"path", "unit"}:
+            raise ProvidersFileError(f"{where}: {fact}: expected a path or {{path: ..., unit: ...}}, got {spec!r}")
+        dotted, unit = spec.get("path"), spec.get("unit")
+        keys = dotted.split(".") if isinstance(dotted, str) else []
+        if not keys or not all(k.strip() for k in keys):
+            raise ProvidersFileError(f"{where}: {fact}: path {dotted!r} is not a dotted path such as limits.context")
+        if unit is not None:
+            understood = unit_of_map(str(unit)) if isinstance(unit, str) else None
+            if fact not in PRICE_FIELDS or understood is None or not understood.decided:
+                raise ProvidersFileError(
+                    f"{where}: {fact}: unit {unit!r} is not understood (prices only: usd_per_token, "
+                    "usd_per_1k_tokens, usd_per_1m_tokens, usd_cents_per_token, cny_per_1m_tokens ...)"
+                )
+        parsed[fact] = {"path": [k.strip() for k in keys], "unit": unit}
+    return {"facts": parsed}
+
+
 # File field -> dataclass attribute, where they differ.
 _ATTRIBUTE = {"list": "listable"}
 
@@ -720,6 +758,9 @@ _FIELDS: dict[str, _Field] = {
     "list": _Field("true or false (false: the provider has no endpoint that lists models)", _parse_bool),
     "note": _Field("a line of text", _parse_text),
     "docs": _Field("a URL of the provider's documentation", _parse_text),
+    "facts": _Field(
+        "a mapping of fact to a path in the record (limits.context) or to {path: ..., unit: ...}", _parse_facts
+    ),
 }
 
 

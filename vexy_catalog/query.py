@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .normalize import FACT_FIELDS
+from .facts import FACT_FIELDS
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -24,6 +24,7 @@ __all__ = [
     "format_price",
     "format_tokens",
     "get_model",
+    "parse_tokens",
     "query_models",
     "stats",
 ]
@@ -93,15 +94,40 @@ class ModelFilter:
 
 
 def format_tokens(value: int) -> str:
-    """Token counts as people say them: 131072 -> 128k, 32768 -> 32k, 200000 -> 200k, 1048576 -> 1M."""
-    for size, unit in ((1_000_000, "M"), (1 << 20, "M"), (1000, "k"), (1 << 10, "k")):
-        if value >= size and value % size == 0 and (unit == "M" or value >= 10 * size):
-            return f"{value // size}{unit}"
+    """Token counts in decimal units, as the filters read them, distinct where the values are:
+    128000 -> 128k, 131072 -> 131k, 32768 -> 32.8k, 200000 -> 200k, 1000000 -> 1M,
+    1048576 -> 1.05M, 8192 -> 8,192."""
     if value >= 1_000_000:
         return f"{value / 1_000_000:.3g}M"
-    if value >= 10_000:
+    if value >= 100_000:
         return f"{round(value / 1000)}k"
+    if value >= 10_000:
+        return f"{value / 1000:.3g}k"
     return f"{value:,}"
+
+
+_TOKEN_UNITS = {"k": 1_000, "m": 1_000_000}
+
+
+# SQLite's largest integer: a larger count would not fit the query (and no model has it).
+MAX_TOKENS = 2**63 - 1
+
+
+def parse_tokens(text: str) -> int:
+    """A token count as people write it, in the units :func:`format_tokens` prints:
+    ``128000``, ``128,000``, ``128k``, ``1m``, ``1.5M``. Raises ValueError otherwise."""
+    cleaned = text.strip().lower().replace(",", "").replace("_", "")
+    unit = _TOKEN_UNITS.get(cleaned[-1:], 1) if cleaned else 1
+    number = cleaned[:-1] if unit != 1 else cleaned
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a token count: use a number such as 128000, 128k or 1m") from None
+    if amount < 0 or amount != amount or amount in (float("inf"), float("-inf")):
+        raise ValueError(f"'{text}' is not a token count: it must be 0 or more")
+    if amount * unit > MAX_TOKENS:
+        raise ValueError(f"'{text}' is not a token count vexy can use: at most {MAX_TOKENS:,}")
+    return round(amount * unit)
 
 
 def format_price(value: float) -> str:
@@ -167,11 +193,18 @@ select
   sum(supports_tools is not null) as with_tools_flag,
   sum(supports_vision is not null) as with_vision_flag,
   sum(
-    (select count(*) from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
+    (select count(*) from json_each(coalesce(models.sources, '{}'))
+     where json_each.key != '_notes' and json_each.value != 'provider')
   ) as enriched_facts,
   sum(
-    exists(select 1 from json_each(coalesce(models.sources, '{}')) where json_each.value != 'provider')
-  ) as enriched_models
+    exists(select 1 from json_each(coalesce(models.sources, '{}'))
+           where json_each.key != '_notes' and json_each.value != 'provider')
+  ) as enriched_models,
+  (select count(*) from disputes d where d.provider = models.provider and d.kind in ('unit', 'implausible'))
+    as disputed_facts,
+  (select count(*) from disputes d where d.provider = models.provider and d.kind = 'placeholder')
+    as placeholders_dropped,
+  (select count(*) from unread_keys u where u.provider = models.provider) as unread_keys
 from models
 where removed_at is null
 group by provider
@@ -180,7 +213,9 @@ order by provider
 
 
 def stats(db: Database) -> list[dict[str, Any]]:
-    """Per provider: listed models and how many have each kind of fact, and how many were enriched."""
+    """Per provider: listed models and how many have each kind of fact (stored facts only: a
+    disputed price is not counted), how many were enriched, and how many stated values were
+    disputed (unit, implausible) or dropped as placeholders, and its unread fact-like keys."""
     rows = []
     for row in db.query(_STATS_SQL):
         n = row["models"] or 1

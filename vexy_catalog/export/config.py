@@ -49,8 +49,8 @@ class ConfigManager:
         )
 
     def export_data(self, provider_name: str, models_data: Any, **provider: Any) -> ExportData:
+        from ..facts import normalize_record
         from ..fetch import extract_records
-        from ..normalize import normalize_record
 
         p = self.provider(provider_name, **provider)
         records, _, _ = extract_records(models_data)

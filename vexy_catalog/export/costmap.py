@@ -70,7 +70,7 @@ def base_map(db: Any, as_of: str | None = None) -> dict[str, Any] | None:
 
 def route(provider: Provider) -> str | None:
     """LiteLLM's provider id for ``provider``, when it has one."""
-    from ..normalize import LITELLM_PROVIDERS
+    from ..facts import LITELLM_PROVIDERS
 
     return LITELLM_PROVIDERS.get(provider.name)
 

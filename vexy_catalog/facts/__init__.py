@@ -1,0 +1,51 @@
+"""Facts about models, read from providers' raw records and checked before they are stored.
+
+One step a module, lower ones never importing higher ones:
+
+- :mod:`.schema`: the facts and their units; :mod:`.values`: parsers of single values;
+- :mod:`.units`: what a price is per, decided from evidence;
+- :mod:`.reading`: the generic reader by meaning (synonyms per fact, unread keys);
+  :mod:`.dialects`: the few providers whose meaning differs; :mod:`.stated`: one record's
+  facts (providers-file paths, dialect, generic);
+- :mod:`.identity`: when two ids name the same model; :mod:`.references`: the reference
+  catalogs (litellm, OpenRouter, models.dev) and matching;
+- :mod:`.plausibility`: bounds, reference ratios, placeholders, disputes;
+  :mod:`.enrichment`: filling unstated facts without contradicting the provider;
+- :mod:`.pipeline`: all the steps in order for one provider.
+"""
+
+from __future__ import annotations
+
+from .dialects import DIALECTS
+from .enrichment import enrich
+from .identity import identity, normalize_id
+from .pipeline import ModelFacts, resolve_provider
+from .plausibility import BOUNDS, Dispute
+from .reading import Reading, read_generic
+from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch
+from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, MODALITIES, MODEL_TYPES, PRICE_FIELDS
+from .stated import normalize_record, read_record
+
+__all__ = [
+    "BOUNDS",
+    "DIALECTS",
+    "ENRICHABLE_FIELDS",
+    "FACT_FIELDS",
+    "LITELLM_PROVIDERS",
+    "MODALITIES",
+    "MODEL_TYPES",
+    "PRICE_FIELDS",
+    "REFERENCE_NAMES",
+    "Dispute",
+    "ModelFacts",
+    "Reading",
+    "ReferenceIndex",
+    "ReferenceMatch",
+    "enrich",
+    "identity",
+    "normalize_id",
+    "normalize_record",
+    "read_generic",
+    "read_record",
+    "resolve_provider",
+]

@@ -1,0 +1,528 @@
+"""The steps in order, for all listed models of one provider at once.
+
+1. **read** every record (:mod:`.stated`: providers-file paths, dialect, generic reader);
+2. **match** each model to the reference records (:mod:`.references`), dropping records whose
+   type contradicts the stated type;
+3. **units**: prices whose unit no record decides are decided per field path from all the
+   provider's values (:func:`.units.decide_scale`: reference prices of the same models, else
+   magnitude); a path with a *named* unit that the references contradict by a power of ten
+   (100x or more, on 3+ models, 60% agreeing) is corrected and reported as a ``unit`` dispute;
+   a price in another currency is kept in ``fact_sources`` only;
+4. **placeholders** (:func:`.plausibility.placeholders`) are dropped;
+5. **plausibility**: bounds and the 10x reference check; a failing value becomes a dispute;
+6. **enrichment** (:func:`.enrichment.fill`) fills what the provider does not state;
+7. **disagreements** between the stored value and the other sources are listed (prices: more
+   than 10% apart at the same host; limits and flags: any difference).
+
+The result per model is its facts, ``sources`` (with ``_notes``), its ``fact_sources`` rows (what
+every source said) and its disputes.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from .enrichment import NOTES, fill, ordered, usable
+from .plausibility import Dispute, bounds_problem, placeholders, ratio_problem
+from .reading import Reading, Unread
+from .references import ReferenceIndex, ReferenceMatch
+from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, FLAG_FIELDS, LIMIT_FIELDS, LIST_FIELDS, PRICE_FIELDS
+from .stated import FactMap, read_record
+from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
+
+__all__ = ["ModelFacts", "resolve_provider"]
+
+
+@dataclass
+class ModelFacts:
+    model_id: str
+    facts: dict[str, Any]
+    sources: dict[str, Any]
+    fact_sources: list[dict[str, Any]] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)
+
+
+_DIRECTION_WORDS = frozenset(
+    {"input", "inputs", "output", "outputs", "prompt", "completion", "in", "out", "cache", "cached", "read", "hit"}
+)
+
+
+def _path_group(path: str) -> str:
+    """A price path's naming pattern, without its direction: the unit belongs to the pattern
+    (``input_token_price_per_m`` and ``output_token_price_per_m`` share one), and list indexes
+    do not count (``properties.price.0.price``)."""
+    parts = []
+    for segment in path.split("."):
+        if segment.isdigit():
+            continue
+        words = [w for w in key_words(segment) if w not in _DIRECTION_WORDS]
+        parts.append("_".join(words))
+    return ".".join(parts)
+
+
+def _reference_price(matches: Sequence[ReferenceMatch], fact: str) -> tuple[float, ReferenceMatch] | None:
+    """The price a reference gives the same model: the own host's, else the first other host's."""
+    for same in (True, False):
+        for m in matches:
+            value = m.facts.get(fact)
+            if m.same_host == same and isinstance(value, int | float) and value > 0:
+                return float(value), m
+    return None
+
+
+def _decide_units(
+    readings: Mapping[str, Reading], matches: Mapping[str, list[ReferenceMatch]]
+) -> tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]]:
+    """Units for undecided price paths, corrections (path -> (power, models)) for decided ones,
+    and the paths whose unit the references confirm (3+ models, most within 3x of them)."""
+    undecided: dict[str, list[tuple[str, PriceClaim]]] = defaultdict(list)
+    decided: dict[str, list[tuple[str, PriceClaim]]] = defaultdict(list)
+    for model_id, reading in readings.items():
+        for claim in reading.prices:
+            if claim.unit.currency != "USD":
+                continue
+            target = decided if claim.unit.decided else undecided
+            target[_path_group(claim.path)].append((model_id, claim))
+    units: dict[tuple[str, str], Unit | None] = {}
+    confirmed: set[str] = set()
+    for group, claims in undecided.items():
+        pairs: list[tuple[Decimal, float]] = []
+        for model_id, claim in claims:
+            ref = _reference_price(matches.get(model_id, []), claim.field)
+            if ref is not None:
+                pairs.append((claim.amount, ref[0]))
+        power = _reference_power([(float(a), r) for a, r in pairs], minimum=0)
+        if power is not None:
+            if len(pairs) >= 3:
+                confirmed.add(group)
+            unit = Unit(per_tokens=PER_1M, scale=Decimal(10) ** -power, basis=f"references ({len(pairs)} models)")
+        else:
+            per, basis = decide_scale([c.amount for _, c in claims])
+            unit = Unit(per_tokens=per, basis=basis) if per is not None else None
+        for _, claim in claims:
+            units[(group, claim.field)] = unit
+    corrections: dict[str, tuple[int, int]] = {}
+    for group, claims in decided.items():
+        if any(c.unit.basis == "providers file" for _, c in claims):
+            continue  # the user's word on units is final
+        pairs_f: list[tuple[float, float]] = []
+        for model_id, claim in claims:
+            value = claim.usd_per_million()
+            ref = _reference_price(matches.get(model_id, []), claim.field)
+            if value is not None and ref is not None:
+                pairs_f.append((value, ref[0]))
+        power = _reference_power(pairs_f, minimum=0)
+        if power is not None:
+            if len(pairs_f) >= 3:
+                confirmed.add(group)
+            if abs(power) >= 2:
+                corrections[group] = (power, len(pairs_f))
+    return units, corrections, confirmed
+
+
+def _reference_power(pairs: Sequence[tuple[float, float]], minimum: int) -> int | None:
+    """The power of ten k with value = reference * 10**k: on 3+ prices, 60% of them within 3x
+    of it; on 1 or 2, all within 3x and one an exact power of ten (within 12%), which a unit
+    makes and a host's pricing hardly ever does. None otherwise, or when |k| < minimum."""
+    logs = [math.log10(v / r) for v, r in pairs if v > 0 and r > 0]
+    if not logs:
+        return None
+    k = round(statistics.median(logs))
+    if abs(k) < minimum:
+        return None
+    if len(logs) >= 3:
+        agree = sum(1 for x in logs if abs(x - k) < 0.5)
+        return k if agree >= max(3, 0.6 * len(logs)) else None
+    close = all(abs(x - k) < 0.5 for x in logs) and any(abs(x - k) < 0.05 for x in logs)
+    return k if close else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def resolve_provider(
+    provider: str,
+    records: Sequence[tuple[str, Any]],
+    references: Sequence[ReferenceIndex],
+    *,
+    fact_map: FactMap | None = None,
+    fetched_at: str | None = None,
+    prices_from_any_host: bool = False,
+) -> list[ModelFacts]:
+    """Facts, sources, fact_sources rows and disputes of every listed model of ``provider``."""
+    order = {r.name: i for i, r in enumerate(references)}
+    readings = {model_id: read_record(provider, raw, fact_map) for model_id, raw in records}
+    all_matches: dict[str, list[ReferenceMatch]] = {}
+    matches: dict[str, list[ReferenceMatch]] = {}
+    for model_id, reading in readings.items():
+        found = [m for reference in references for m in reference.match(provider, model_id)]
+        all_matches[model_id] = found
+        matches[model_id] = ordered(usable(found, reading.facts.get("model_type")), order)
+    units, corrections, confirmed = _decide_units(readings, matches)
+
+    results: dict[str, ModelFacts] = {}
+    stated: dict[str, set[str]] = {}
+    for model_id, reading in readings.items():
+        facts = {f: reading.facts.get(f) for f in FACT_FIELDS}
+        sources: dict[str, Any] = {f: "provider" for f in FACT_FIELDS if facts[f] is not None}
+        sources[NOTES] = {}
+        result = ModelFacts(model_id, facts, sources, unread=list(reading.unread))
+        results[model_id] = result
+        stated[model_id] = set(reading.stated)
+        _settle_prices(provider, result, reading, units, corrections)
+
+    dropped = placeholders(
+        {m: r.facts for m, r in results.items()},
+        {m: readings[m].other_prices for m in results},
+        fetched_at,
+    )
+    for model_id, reasons in dropped.items():
+        result = results[model_id]
+        for fact, why in reasons.items():
+            result.disputes.append(
+                Dispute(provider, model_id, fact, "placeholder", result.facts[fact], "provider", detail=why)
+            )
+            _withhold(result, fact, why)
+            stated[model_id].discard(fact)
+
+    for model_id, result in results.items():
+        _check(provider, result, matches[model_id], readings[model_id], confirmed)
+        fill(
+            result.facts,
+            result.sources,
+            stated[model_id] | {d.fact for d in result.disputes if d.kind != "placeholder"},
+            matches[model_id],
+            prices_from_any_host=prices_from_any_host,
+        )
+        result.sources.setdefault(NOTES, {})
+        _disagreements(provider, result, all_matches[model_id])
+        result.fact_sources = _fact_source_rows(
+            provider, result, readings[model_id], all_matches[model_id], matches[model_id]
+        )
+        if not result.sources[NOTES]:
+            result.sources.pop(NOTES)
+    return list(results.values())
+
+
+def _settle_prices(
+    provider: str,
+    result: ModelFacts,
+    reading: Reading,
+    units: Mapping[tuple[str, str], Unit | None],
+    corrections: Mapping[str, tuple[int, int]],
+) -> None:
+    result.sources.setdefault(NOTES, {})
+    for fact in PRICE_FIELDS:
+        claim = reading.best_price(fact)
+        if claim is None:
+            continue
+        group = _path_group(claim.path)
+        if claim.unit.currency != "USD":
+            _withhold(
+                result,
+                fact,
+                f"stated in {claim.unit.currency} ({claim.path} = {claim.raw!r}): kept in fact_sources, not converted",
+            )
+            continue
+        if not claim.unit.decided:
+            unit = units.get((group, fact))
+            if unit is None:
+                _unit_dispute(provider, result, claim, f"no unit could be decided for {claim.path}")
+                _withhold(result, fact, "unit undecided: see disputes")
+                continue
+            claim = claim.with_unit(unit)
+            _replace_claim(reading, claim)
+        if group in corrections:
+            power, n = corrections[group]
+            fixed = claim.with_unit(
+                replace(claim.unit, scale=claim.unit.scale * Decimal(10) ** -power, basis="references")
+            )
+            _unit_dispute(
+                provider,
+                result,
+                claim,
+                f"{claim.path} read as {claim.unit.label()} is 10^{power} times the reference prices of "
+                f"{n} models: stored as {fixed.unit.label()}; confirm the unit with a 'facts:' entry",
+                converted=claim.usd_per_million(),
+                ratio=float(10**power),
+            )
+            claim = fixed
+            _replace_claim(reading, claim)
+        result.facts[fact] = claim.usd_per_million()
+        result.sources[fact] = "provider"
+        reading.paths[fact] = claim.path
+        reading.raw_values[fact] = claim.raw
+
+
+def _unit_dispute(provider: str, result: ModelFacts, claim: PriceClaim, detail: str, **extra: Any) -> None:
+    result.disputes.append(
+        Dispute(
+            provider,
+            result.model_id,
+            claim.field,
+            "unit",
+            _jsonable(claim.raw),
+            "provider",
+            unit=claim.unit.label(),
+            detail=detail,
+            **extra,
+        )
+    )
+
+
+def _withhold(result: ModelFacts, fact: str, why: str) -> None:
+    """The fact is not stored; ``sources._notes`` says why."""
+    result.facts[fact] = None
+    result.sources.pop(fact, None)
+    result.sources[NOTES][fact] = why
+
+
+def _replace_claim(reading: Reading, claim: PriceClaim) -> None:
+    reading.prices = [claim if (c.field, c.path) == (claim.field, claim.path) else c for c in reading.prices]
+
+
+def _check(
+    provider: str, result: ModelFacts, matches: Sequence[ReferenceMatch], reading: Reading, confirmed: set[str]
+) -> None:
+    """Bounds, and the reference check: a price whose path's unit the references confirm
+    across the provider is only disputed when a power of ten (100x+) away (a single record in
+    another unit); otherwise 10x away is enough (unit mistakes are powers of ten)."""
+    facts = result.facts
+    for fact in (*PRICE_FIELDS, *LIMIT_FIELDS):
+        value = facts.get(fact)
+        if value is None or result.sources.get(fact) != "provider":
+            continue
+        problem = bounds_problem(fact, value)
+        dispute: Dispute | None = None
+        if problem is not None:
+            dispute = Dispute(provider, result.model_id, fact, "implausible", value, "provider", detail=problem)
+        elif fact in PRICE_FIELDS:
+            ref = _reference_price(matches, fact)
+            checked = ratio_problem(float(value), ref[0]) if ref is not None else None
+            path = reading.paths.get(fact)
+            trusted = path is not None and _path_group(path) in confirmed
+            if checked is not None and trusted and checked[0] != "unit":
+                checked = None  # a real difference of price; listed as a disagreement below
+            if checked is not None and ref is not None:
+                kind, ratio = checked
+                dispute = Dispute(
+                    provider,
+                    result.model_id,
+                    fact,
+                    kind,
+                    value,
+                    "provider",
+                    unit="USD per 1M tokens (as read)",
+                    converted=value,
+                    reference_value=ref[0],
+                    reference_source=ref[1].source,
+                    ratio=ratio,
+                    detail=f"{ratio:.3g}x the price of {ref[1].source}",
+                )
+        if dispute is not None:
+            result.disputes.append(dispute)
+            _withhold(result, fact, f"disputed ({dispute.kind}): {dispute.detail}")
+    cache, given = facts.get("cache_read_price"), facts.get("input_price")
+    if isinstance(cache, float | int) and isinstance(given, float | int) and cache > given > 0:
+        result.disputes.append(
+            Dispute(
+                provider,
+                result.model_id,
+                "cache_read_price",
+                "implausible",
+                cache,
+                "provider",
+                detail=f"a cache read ({cache:g}) dearer than input ({given:g})",
+            )
+        )
+        _withhold(result, "cache_read_price", "disputed (implausible): dearer than input")
+
+
+def _differs(fact: str, a: Any, b: Any) -> bool:
+    if fact in PRICE_FIELDS:
+        if not isinstance(a, int | float) or not isinstance(b, int | float):
+            return False
+        high = max(a, b)
+        return high > 0 and abs(a - b) / high > 0.10
+    if fact in LIST_FIELDS:
+        return sorted(a) != sorted(b)
+    return a != b
+
+
+def _disagreements(provider: str, result: ModelFacts, matches: Sequence[ReferenceMatch]) -> None:
+    for fact in (*LIMIT_FIELDS, *PRICE_FIELDS, *FLAG_FIELDS):
+        value = result.facts.get(fact)
+        source = result.sources.get(fact)
+        if value is None:
+            continue
+        for m in matches:
+            other = m.facts.get(fact)
+            if other is None or m.source == source:
+                continue
+            if fact in PRICE_FIELDS and not m.same_host:
+                # Hosts charge differently: only a 10x gap (kept because the provider's unit is
+                # confirmed across its models) is worth listing.
+                if not isinstance(other, int | float) or other <= 0 or 0.1 < value / other < 10:
+                    continue
+            if _differs(fact, value, other):
+                ratio = value / other if fact in PRICE_FIELDS and other else None
+                result.disputes.append(
+                    Dispute(
+                        provider,
+                        result.model_id,
+                        fact,
+                        "disagreement",
+                        value,
+                        str(source),
+                        reference_value=other,
+                        reference_source=m.source,
+                        ratio=ratio,
+                        detail=f"{source} says {value}, {m.source} says {other}",
+                    )
+                )
+
+
+def _unit_of(fact: str, reading: Reading) -> str | None:
+    if fact in LIMIT_FIELDS:
+        return "tokens"
+    if fact in PRICE_FIELDS:
+        claim = next((c for c in reading.prices if c.field == fact and c.path == reading.paths.get(fact)), None)
+        return claim.unit.label() if claim is not None else None
+    return None
+
+
+def _fact_source_rows(
+    provider: str,
+    result: ModelFacts,
+    reading: Reading,
+    found: Sequence[ReferenceMatch],
+    usable_matches: Sequence[ReferenceMatch],
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    notes = result.sources.get(NOTES, {})
+    base = {"provider": provider, "model_id": result.model_id}
+
+    def add(
+        fact: str,
+        source: str,
+        value: Any,
+        unit: str | None,
+        raw: Any,
+        path: str | None,
+        host: str | None,
+        level: str | None,
+        chosen: bool,
+        reason: str | None,
+        same_host: bool = True,
+    ) -> None:
+        rows.append(
+            {
+                **base,
+                "fact": fact,
+                "source": source,
+                "value": _jsonable(value),
+                "unit": unit,
+                "raw_value": _jsonable(raw),
+                "path": path,
+                "host": host,
+                "level": level,
+                "same_host": int(same_host),
+                "chosen": int(chosen),
+                "reason": None if chosen else reason,
+            }
+        )
+
+    seen_paths: set[tuple[str, str]] = set()
+    for fact in FACT_FIELDS:
+        if fact in reading.paths:
+            chosen = result.sources.get(fact) == "provider"
+            value = (
+                reading.facts.get(fact)
+                if fact not in PRICE_FIELDS
+                else (result.facts.get(fact) if chosen else _claim_value(reading, fact))
+            )
+            add(
+                fact,
+                "provider",
+                value,
+                _unit_of(fact, reading),
+                reading.raw_values.get(fact),
+                reading.paths[fact],
+                provider,
+                None,
+                chosen,
+                notes.get(fact) or "not stored",
+            )
+            seen_paths.add((fact, reading.paths[fact]))
+    for claim in reading.prices:
+        if (claim.field, claim.path) in seen_paths:
+            continue
+        if claim.field in notes and "not converted" in notes[claim.field]:
+            why = notes[claim.field]
+        elif claim.unit.currency != "USD":
+            why = f"in {claim.unit.currency}: the USD statement of the same price was used"
+        else:
+            why = notes.get(claim.field) or "another statement of the same price was used"
+        add(
+            claim.field,
+            "provider",
+            claim.usd_per_million() if claim.unit.currency == "USD" else float(claim.amount * claim.unit.scale),
+            claim.unit.label(),
+            claim.raw,
+            claim.path,
+            provider,
+            None,
+            False,
+            why,
+        )
+    for unread in reading.unread:
+        for fact in unread.facts:
+            add(
+                fact,
+                "provider",
+                None,
+                None,
+                unread.example,
+                unread.path,
+                provider,
+                None,
+                False,
+                "unread: vexy could not read this key (the fact stays unknown, no reference fills it)",
+            )
+    usable_keys = {m.key for m in usable_matches}
+    for m in found:
+        for fact in ENRICHABLE_FIELDS:
+            value = m.facts.get(fact)
+            if value is None or fact == "description" and result.sources.get(fact) != m.source:
+                continue
+            chosen = result.sources.get(fact) == m.source
+            if chosen:
+                reason = None
+            elif m.key not in usable_keys:
+                reason = f"another model: its type ({m.facts.get('model_type')}) is not the stated one"
+            elif result.sources.get(fact) == "provider" or fact in reading.stated:
+                reason = "the provider states this fact"
+            elif fact in PRICE_FIELDS and not m.same_host:
+                reason = "prices come only from the provider's own host"
+            elif fact in LIMIT_FIELDS and not m.same_host and any(x.same_host for x in usable_matches):
+                reason = "limits come from the provider's own host's record"
+            else:
+                reason = notes.get(fact) or "an earlier record gave it"
+            unit = "USD per 1M tokens" if fact in PRICE_FIELDS else "tokens" if fact in LIMIT_FIELDS else None
+            add(fact, m.source, value, unit, None, m.key, m.host, m.level, chosen, reason, m.same_host)
+    return rows
+
+
+def _claim_value(reading: Reading, fact: str) -> Any:
+    claim = reading.best_price(fact)
+    return claim.usd_per_million() if claim is not None else None

@@ -1,0 +1,280 @@
+"""Reference catalogs: litellm's price file, OpenRouter's list and models.dev's ``api.json``,
+read once and indexed for matching a provider's model to their records.
+
+Every reference record has a *host*, the provider whose deployment it describes: litellm's
+``litellm_provider`` (``groq/llama-3.3-70b-versatile`` is groq's; bare ``gpt-4o`` is openai's),
+models.dev's provider id (``groq/llama-3.3-70b-versatile`` under ``groq``), and OpenRouter
+itself for OpenRouter's records. ``LITELLM_PROVIDERS`` and ``MODELSDEV_PROVIDERS`` map our
+provider names to theirs where they differ.
+
+A stored models.dev answer is an object of providers, each with ``models``: each provider is one
+row of the ``modelsdev`` provider, and its models are indexed here as ``<provider>/<model id>``.
+
+``match`` finds, per reference, the best record of the provider's own host and the best record
+of any host. Levels, strongest first: ``qualified`` (the host's own key: litellm's
+``<prefix>/<id>``, models.dev's ``<provider>/<id>``, also without a listing path that names no
+vendor, so gemini's ``models/x`` is ``gemini/x``), ``exact`` (the id equal to a key, to a key
+without its host prefix, or, for an id without a slash, to the part after a vendor's slash:
+cerebras' ``gpt-oss-120b`` is OpenRouter's ``openai/gpt-oss-120b``), ``normalized`` (the
+identity of :mod:`.identity`: same key, no contradicting date). A generic id (``openai``,
+``mistral``) matches only qualified or exactly; records of local runtimes (ollama, lm_studio,
+llamafile, vllm) describe someone's own machine and enrich only that host. Within a level the
+closest spelling wins (:func:`.identity.closeness`), never the shortest key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .identity import closeness, compatible, identity
+from .schema import FACT_FIELDS, Facts
+from .stated import read_record
+
+__all__ = [
+    "LEVELS",
+    "LITELLM_PROVIDERS",
+    "MODELSDEV_PROVIDERS",
+    "REFERENCE_NAMES",
+    "ReferenceIndex",
+    "ReferenceMatch",
+    "same_host",
+]
+
+REFERENCE_NAMES: tuple[str, ...] = ("litellm", "openrouter", "modelsdev")
+
+# Our provider name -> litellm's provider name (its key prefix and its litellm_provider).
+LITELLM_PROVIDERS: dict[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "groq": "groq",
+    "gemini": "gemini",
+    "togetherai": "together_ai",
+    "together": "together_ai",
+    "fireworks": "fireworks_ai",
+    "deepinfra": "deepinfra",
+    "mistral": "mistral",
+    "deepseek": "deepseek",
+    "xai": "xai",
+    "cerebras": "cerebras",
+    "openrouter": "openrouter",
+    "moonshot": "moonshot",
+    "morphllm": "morph",
+    "sambanova": "sambanova",
+    "nebius": "nebius",
+    "novita": "novita",
+    "perplexity": "perplexity",
+    "huggingface": "huggingface",
+    "hyperbolic": "hyperbolic",
+    "friendli": "friendliai",
+    "friendliai": "friendliai",
+    "featherless": "featherless_ai",
+    "cohere": "cohere",
+    "ai21": "ai21",
+    "lambda": "lambda_ai",
+    "nscale": "nscale",
+    "dashscope": "dashscope",
+    "vercel": "vercel_ai_gateway",
+    "venice": "venice",
+    "nvidia": "nvidia_nim",
+    "ollama": "ollama",
+    "lmstudio": "lm_studio",
+    "azure": "azure",
+    "bedrock": "bedrock",
+    "vertex": "vertex_ai",
+    "vllm": "hosted_vllm",
+}
+# litellm keys these providers' models without a prefix ("gpt-4o", "claude-3-5-haiku-...").
+_BARE_IN_LITELLM: frozenset[str] = frozenset({"openai", "anthropic"})
+
+# Our provider name -> models.dev's provider id, where they differ.
+MODELSDEV_PROVIDERS: dict[str, str] = {
+    "gemini": "google",
+    "together": "togetherai",
+    "fireworks": "fireworks-ai",
+    "moonshot": "moonshotai",
+    "novita": "novita-ai",
+    "dashscope": "alibaba",
+    "friendliai": "friendli",
+    "cloudflare": "cloudflare-workers-ai",
+    "github": "github-models",
+    "lambda": "lambda",
+    "bedrock": "amazon-bedrock",
+    "vertex": "google-vertex",
+}
+
+# Hosts that are someone's own machine: their records describe that machine only.
+LOCAL_HOSTS: frozenset[str] = frozenset(
+    {"ollama", "ollama_chat", "lm_studio", "lmstudio", "llamafile", "hosted_vllm", "vllm", "oobabooga", "xinference"}
+)
+
+LEVELS: tuple[str, ...] = ("qualified", "exact", "normalized")
+
+_LISTING_PREFIX = re.compile(r"^(?:models/|accounts/[^/]+/models/)")
+
+
+def _listing_id(model_id: str) -> str:
+    """The id without a listing path that names no vendor (gemini's models/, fireworks')."""
+    return _LISTING_PREFIX.sub("", model_id)
+
+
+def host_name(reference: str, provider: str) -> str:
+    """Our provider's name as the reference spells its host."""
+    if reference == "litellm":
+        return LITELLM_PROVIDERS.get(provider, provider)
+    if reference == "modelsdev":
+        return MODELSDEV_PROVIDERS.get(provider, provider)
+    return provider
+
+
+def same_host(reference: str, provider: str, host: str) -> bool:
+    name = host_name(reference, provider)
+    # litellm splits some hosts: "fireworks_ai-embedding-models", "text-completion-openai".
+    return host == name or host.startswith(name + "-") or host.endswith("-" + name)
+
+
+@dataclass(frozen=True)
+class ReferenceMatch:
+    reference: str
+    key: str
+    level: str
+    host: str
+    same_host: bool
+    facts: Facts
+
+    @property
+    def source(self) -> str:
+        return f"{self.reference}:{self.key}"
+
+
+def modelsdev_records(records: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, str, Any]]:
+    """(key, host, model record) of a models.dev answer stored as one row per provider."""
+    for provider_id, entry in records:
+        models = entry.get("models") if isinstance(entry, dict) else None
+        if not isinstance(models, dict):
+            continue
+        for model_id, model in models.items():
+            if isinstance(model_id, str) and isinstance(model, dict):
+                yield f"{provider_id}/{model_id}", provider_id, model
+
+
+class ReferenceIndex:
+    """A reference catalog, read once and indexed for dict-speed matching."""
+
+    def __init__(self, reference_name: str, records: Iterable[tuple[str, object]]) -> None:
+        self.name = reference_name
+        self._facts: dict[str, Facts] = {}
+        self._hosts: dict[str, str] = {}
+        if reference_name == "modelsdev":
+            triples: Iterable[tuple[str, str, Any]] = modelsdev_records(records)  # type: ignore[arg-type]
+        else:
+            triples = self._plain(records)
+        for key, host, raw in triples:
+            # Ids repeat in some lists; the first record of an id is the one we keep.
+            if not key or key == "sample_spec" or key in self._facts:
+                continue
+            reading = read_record(reference_name, raw)
+            self._facts[key] = {f: reading.facts.get(f) for f in FACT_FIELDS}
+            self._hosts[key] = host
+        self._exact: dict[str, list[str]] = {}
+        self._bare: dict[str, list[str]] = {}
+        self._normalized: dict[str, list[str]] = {}
+        for key in sorted(self._facts):
+            self._exact.setdefault(key.lower(), []).append(key)
+            bare = self._bare_part(key)
+            if bare:
+                self._bare.setdefault(bare.lower(), []).append(key)
+            normalized = identity(key).key
+            if normalized:
+                self._normalized.setdefault(normalized, []).append(key)
+
+    def _plain(self, records: Iterable[tuple[str, object]]) -> Iterator[tuple[str, str, Any]]:
+        for key, raw in records:
+            if not isinstance(key, str):
+                continue
+            host = raw.get("litellm_provider") if isinstance(raw, dict) else None
+            yield key, host if isinstance(host, str) else self.name, raw
+
+    def _bare_part(self, key: str) -> str | None:
+        """The key without its host prefix (litellm, models.dev) or its vendor (OpenRouter)."""
+        if "/" not in key:
+            return None
+        prefix, _, rest = key.partition("/")
+        if self.name == "litellm":
+            return rest if prefix == self._hosts.get(key) else None
+        if self.name == "modelsdev":
+            return rest
+        # "vendor/model": only a vendor-less id may claim the model part.
+        return key.rsplit("/", 1)[-1]
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._facts
+
+    def facts(self, key: str) -> Facts | None:
+        return self._facts.get(key)
+
+    def host(self, key: str) -> str | None:
+        return self._hosts.get(key)
+
+    def _qualified(self, provider: str, model_id: str) -> list[str]:
+        if self.name == "litellm":
+            if provider not in LITELLM_PROVIDERS:
+                return []
+            prefix = "" if provider in _BARE_IN_LITELLM else LITELLM_PROVIDERS[provider] + "/"
+        elif self.name == "modelsdev":
+            prefix = host_name("modelsdev", provider) + "/"
+        else:
+            return []
+        found: list[str] = []
+        for probe in dict.fromkeys((model_id, _listing_id(model_id))):
+            for key in self._exact.get((prefix + probe).lower(), []):
+                if same_host(self.name, provider, self._hosts[key]):
+                    found.append(key)
+        return found
+
+    def _candidates(self, provider: str, model_id: str) -> Iterator[tuple[str, list[str]]]:
+        lowered = model_id.lower()
+        listed = _listing_id(lowered)
+        me = identity(model_id)
+        yield "qualified", self._qualified(provider, model_id)
+        exact = list(self._exact.get(lowered, [])) + list(self._exact.get(listed, []))
+        if not me.generic:
+            exact += self._bare.get(lowered, []) + self._bare.get(listed, [])
+            if self.name not in ("litellm", "modelsdev") and "/" in listed:
+                # Another vendor's upload ("someone/Llama-3.2-1B") is no exact match for the
+                # vendor's own record: only the normalized level may claim it.
+                exact = [k for k in exact if k.lower() in (lowered, listed)]
+        yield "exact", list(dict.fromkeys(exact))
+        if not me.generic:
+            yield "normalized", [k for k in self._normalized.get(me.key, []) if compatible(me, identity(k))]
+
+    def match(self, provider: str, model_id: str) -> list[ReferenceMatch]:
+        """The best record of the provider's own host and the best of any host (one record when
+        they are the same); empty when nothing matches. A reference never matches itself."""
+        if not isinstance(model_id, str) or not model_id.strip() or provider == self.name:
+            return []
+        model_id = model_id.strip()
+        own: ReferenceMatch | None = None
+        other: ReferenceMatch | None = None
+        for level, keys in self._candidates(provider, model_id):
+            ranked = sorted(dict.fromkeys(keys), key=lambda k: closeness(model_id, k))
+            for key in ranked:
+                host = self._hosts[key]
+                mine = same_host(self.name, provider, host)
+                if host in LOCAL_HOSTS and not mine:
+                    continue
+                found = ReferenceMatch(self.name, key, level, host, mine, self._facts[key])
+                if mine and own is None:
+                    own = found
+                if other is None:
+                    other = found
+            if own is not None:
+                break
+        if own is None:
+            return [other] if other is not None else []
+        return [own] if other is None or other.key == own.key else [own, other]
