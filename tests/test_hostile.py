@@ -556,3 +556,87 @@ def test_values_in_providers_file_errors_are_cut_short(tmp_path):
     path.write_text("x" * (2 * 1024 * 1024), encoding="utf-8")
     result = vexy(tmp_path / "v.db", path, "providers")
     assert result.exit_code == 2 and "vexy reads at most 1,048,576" in result.stderr
+
+
+# --------------------------------------------------------------------------- files
+
+
+@pytest.fixture
+def exported(providers, server, tmp_path):
+    """A fetched catalog and a folder of the user's dotfiles (real files, linked from a config folder)."""
+    providers_file, db_path = providers
+    assert vexy(db_path, providers_file, "fetch", "groq", "openai").exit_code == 0
+    dotfiles, config = tmp_path / "dotfiles", tmp_path / "config"
+    dotfiles.mkdir()
+    config.mkdir()
+    return db_path, providers_file, dotfiles, config
+
+
+def test_merge_into_a_symlink_writes_through_it_and_keeps_the_link(exported):
+    db_path, providers_file, dotfiles, config = exported
+    real = dotfiles / "aichat.yaml"
+    real.write_text("# mine\nmodel: openai:gpt-4o\nclients: []\n", encoding="utf-8")
+    link = config / "config.yaml"
+    link.symlink_to(real)
+    result = vexy(db_path, providers_file, "export", "aichat", "--provider", "groq", "--merge", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real  # still the user's link
+    assert "# mine" in real.read_text() and "groq" in real.read_text()
+    assert (dotfiles / "aichat.yaml.bak").read_text().startswith("# mine")
+    # -o onto a link to vexy's own file: written through too.
+    own = dotfiles / "llm.yaml"
+    target = config / "extra-openai-models.yaml"
+    assert vexy(db_path, providers_file, "export", "llm", "-o", str(own)).exit_code == 0
+    target.symlink_to(own)
+    again = vexy(db_path, providers_file, "export", "llm", "--provider", "groq", "-o", str(target), "--force")
+    assert again.exit_code == 0, again.output
+    assert target.is_symlink() and "groq" in own.read_text()
+
+
+def test_a_symlink_to_nothing_is_refused(exported):
+    db_path, providers_file, dotfiles, config = exported
+    link = config / "config.yaml"
+    link.symlink_to(dotfiles / "gone.yaml")
+    result = vexy(db_path, providers_file, "export", "aichat", "-o", str(link))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "is a symbolic link to" in result.stderr and "which does not exist" in result.stderr
+    assert link.is_symlink() and not (dotfiles / "gone.yaml").exists()
+
+
+def test_a_literal_secret_is_written_readable_by_its_owner_only(exported):
+    db_path, providers_file, dotfiles, config = exported
+    source = dotfiles / "aichat.yaml"
+    source.write_text("model: openai:gpt-4o\napi_key: my-literal-key-0123456789\nclients: []\n", encoding="utf-8")
+    source.chmod(0o600)
+    target = config / "aichat.yaml"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o644)
+    result = vexy(db_path, providers_file, "export", "aichat", "--merge", str(source), "-o", str(target), "--force")
+    assert result.exit_code == 0, result.output
+    assert "my-literal-key-0123456789" in target.read_text()
+    assert target.stat().st_mode & 0o777 == 0o600
+    # A key written into a world-readable file the merge reads: what holds it is private.
+    source.chmod(0o644)
+    other = config / "other.yaml"
+    other.write_text("old\n", encoding="utf-8")
+    other.chmod(0o644)
+    result = vexy(db_path, providers_file, "export", "aichat", "--merge", str(source), "-o", str(other), "--force")
+    assert result.exit_code == 0, result.output
+    assert other.stat().st_mode & 0o777 == 0o600
+    # Without a secret in it, an existing file keeps its mode.
+    plain = config / "plain.yaml"
+    plain.write_text("old\n", encoding="utf-8")
+    plain.chmod(0o644)
+    assert vexy(db_path, providers_file, "export", "aichat", "-o", str(plain), "--force").exit_code == 0
+    assert plain.stat().st_mode & 0o777 == 0o644
+
+
+def test_merge_refuses_a_file_past_the_documented_size(exported):
+    db_path, providers_file, dotfiles, _ = exported
+    huge = dotfiles / "config.yaml"
+    huge.write_text("clients:\n" + "  - {type: openai, name: c}\n" * 120_000, encoding="utf-8")  # ~3.3 MB
+    before = huge.read_bytes()
+    result = vexy(db_path, providers_file, "export", "aichat", "--merge", str(huge))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--merge reads files of at most 2,097,152" in result.stderr
+    assert huge.read_bytes() == before

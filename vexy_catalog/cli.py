@@ -1255,7 +1255,10 @@ def export_command(
     model_filter = _model_filter(query, **filters)
     moment = _as_of(as_of)
     with _user_errors():
-        current = read_merge_target(tool, merge_file) if merge_file else {}
+        try:
+            current = read_merge_target(tool, merge_file) if merge_file else {}
+        except MergeError as e:
+            raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
         db = catalog._read_db()
         try:
             _check_providers(catalog, model_filter.providers, db)

@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "Secrets", "key_problem", "mask_sensitive_data", "value_problem"]
+__all__ = ["MASK", "Secrets", "key_problem", "literal_secret", "mask_sensitive_data", "value_problem"]
 
 MASK = "***"
 # Shorter values are not masked: they would mask ordinary words and numbers.
@@ -157,6 +157,23 @@ class Secrets:
         if not any(form.lower() in lowered for form in self._forms):
             return False
         return regex.search(text) is not None
+
+
+# A config field that holds a key, with a literal value (not ${VAR}, $VAR, os.environ/..., {env:...}).
+_LITERAL_KEY_FIELD = re.compile(
+    r"""(?im)^\s*["']?(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|token|secret|password)["']?\s*[:=]\s*"""
+    r"""["']?(?!\$|os\.environ|\{env:|env:)[^\s"'#,}]{8,}"""
+)
+
+
+def literal_secret(text: str, environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``text`` (a config file) holds a secret written out: a key-shaped string, the
+    value of a set secret variable, or a key field (``api_key: ...``) with a literal value."""
+    if not text:
+        return False
+    if _LITERAL_KEY_FIELD.search(text) or _patterns(text) != text:
+        return True
+    return Secrets(secret_named_values(environ), patterns=False).found_in(text)
 
 
 def _describe_char(char: str) -> str:

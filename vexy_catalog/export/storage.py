@@ -15,6 +15,10 @@ first run left it.
 - A user's file that is replaced is first copied to a numbered backup: ``<name>.bak``, then
   ``<name>.bak.2``, ``<name>.bak.3``... An earlier backup is never overwritten.
 - Folders are created as needed, never over a file; a target that is a folder is refused.
+- A target that is a symbolic link (a dotfile kept in a repository, say) is written through:
+  the file it points to gets the new content, the link stays. A link to nothing is refused.
+- A file that holds a literal secret (a key the user wrote into the config vexy merged into,
+  or the merged file was private) is written readable by its owner only (0600).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class ExportWriteError(ValueError):
     """An export that cannot be written as asked; the message names the path and the fix."""
 
 
-def _write_temp(path: Path, data: bytes, mode_from: Path | None) -> Path:
+def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool = False) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -58,6 +62,8 @@ def _write_temp(path: Path, data: bytes, mode_from: Path | None) -> Path:
             os.fsync(f.fileno())
         if mode_from is not None and mode_from.exists():
             shutil.copymode(mode_from, tmp)
+        if private:
+            os.chmod(tmp, 0o600)
     except BaseException:
         os.unlink(tmp)
         raise
@@ -140,6 +146,31 @@ class Written:
     backup: Path | None = None
 
 
+def _place(folder: Path, name: str) -> tuple[Path, Path]:
+    """``(path, real)``: where ``name`` goes in ``folder``, and the file written there (the one
+    a symbolic link points to, so the link stays a link). A name that would leave the folder,
+    or a link to nothing, is refused."""
+    path = folder / name
+    root = folder.resolve()
+    parent = path.parent.resolve()
+    if parent != root and root not in parent.parents:
+        raise ExportWriteError(f"'{name}' is outside {folder}")
+    if not path.is_symlink():
+        return path, path
+    real = path.resolve()
+    if not real.exists():
+        raise ExportWriteError(
+            f"{path} is a symbolic link to {os.readlink(path)}, which does not exist: fix the link, or remove it "
+            "to write a new file there"
+        )
+    return path, real
+
+
+def _private(paths: Iterable[Path]) -> bool:
+    """True when one of ``paths`` is readable by its owner only (its content stays that way)."""
+    return any(p.is_file() and not p.stat().st_mode & 0o077 for p in paths)
+
+
 def _refusal(path: Path, merge_ok: bool) -> str:
     fix = (
         f"add vexy's entries to it with --merge {path} (everything else in it stays), or replace it"
@@ -169,41 +200,47 @@ def write_files(
     and for a path that cannot be written, with the reason.
     """
     from ..files import describe_os_error, ensure_folder
+    from ..security import literal_secret
 
     folder = Path(folder)
     merged = {Path(p).resolve() for p in merged_from}
-    storage = StorageManager(folder)
+    # What was merged from a private file (0600: a key written in it, say) stays private.
+    private_source = _private(merged)
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
         ensure_folder(folder)
         manifest = _read_manifest(folder)
         plan = []
         for name, text in files.items():
-            path = current = storage.path(name, "")
+            path, real = _place(folder, name)
+            current = path
             data = text.encode("utf-8")
-            if path.is_dir():
+            if real.is_dir():
                 raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
-            if not path.exists():
-                plan.append((path, data, "new", False))
-            elif path.read_bytes() == data:
-                plan.append((path, data, "unchanged", False))
-            elif path.resolve() in merged or force:
-                plan.append((path, data, "replaced", not _recorded(path, manifest)))
+            private = private_source or literal_secret(text)
+            if not real.exists():
+                plan.append((path, real, data, "new", False, private))
+            elif real.read_bytes() == data:
+                plan.append((path, real, data, "unchanged", False, private))
+            elif real.resolve() in merged or force:
+                plan.append((path, real, data, "replaced", not _recorded(path, manifest), private))
             elif _recorded(path, manifest):
-                plan.append((path, data, "replaced", False))
+                plan.append((path, real, data, "replaced", False, private))
             else:
                 raise ExportWriteError(_refusal(path, merge_ok))
         results = []
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for path, data, status, keep in plan:
+        for path, real, data, status, keep, private in plan:
             current = path
             if status == "unchanged":
+                if private and real.stat().st_mode & 0o077:
+                    os.chmod(real, 0o600)
                 results.append(Written(path, status))
             else:
-                bak = _backup(path) if keep else None
-                os.replace(_write_temp(path, data, path if path.exists() else None), path)
+                bak = _backup(real) if keep else None
+                os.replace(_write_temp(real, data, real if real.exists() else None, private), real)
                 results.append(Written(path, status, bak))
-            if path.resolve() in merged:
+            if real.resolve() in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
                 manifest.pop(path.name, None)
             else:
