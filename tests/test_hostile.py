@@ -603,32 +603,28 @@ def test_a_symlink_to_nothing_is_refused(exported):
     assert link.is_symlink() and not (dotfiles / "gone.yaml").exists()
 
 
-def test_a_literal_secret_is_written_readable_by_its_owner_only(exported):
-    db_path, providers_file, dotfiles, config = exported
-    source = dotfiles / "aichat.yaml"
-    source.write_text("model: openai:gpt-4o\napi_key: my-literal-key-0123456789\nclients: []\n", encoding="utf-8")
-    source.chmod(0o600)
-    target = config / "aichat.yaml"
+def _mode_after_export(exported, name: str, *args: str) -> int:
+    """Export aichat over an existing world-readable file ``name`` (with ``args``); its mode after."""
+    db_path, providers_file, _, config = exported
+    target = config / name
     target.write_text("old\n", encoding="utf-8")
     target.chmod(0o644)
-    result = vexy(db_path, providers_file, "export", "aichat", "--merge", str(source), "-o", str(target), "--force")
+    result = vexy(db_path, providers_file, "export", "aichat", *args, "-o", str(target), "--force")
     assert result.exit_code == 0, result.output
-    assert "my-literal-key-0123456789" in target.read_text()
-    assert target.stat().st_mode & 0o777 == 0o600
+    return target.stat().st_mode & 0o777
+
+
+def test_a_literal_secret_is_written_readable_by_its_owner_only(exported):
+    source = exported[2] / "aichat.yaml"
+    source.write_text("model: openai:gpt-4o\napi_key: my-literal-key-0123456789\nclients: []\n", encoding="utf-8")
+    source.chmod(0o600)
+    assert _mode_after_export(exported, "aichat.yaml", "--merge", str(source)) == 0o600
+    assert "my-literal-key-0123456789" in (exported[3] / "aichat.yaml").read_text()
     # A key written into a world-readable file the merge reads: what holds it is private.
     source.chmod(0o644)
-    other = config / "other.yaml"
-    other.write_text("old\n", encoding="utf-8")
-    other.chmod(0o644)
-    result = vexy(db_path, providers_file, "export", "aichat", "--merge", str(source), "-o", str(other), "--force")
-    assert result.exit_code == 0, result.output
-    assert other.stat().st_mode & 0o777 == 0o600
+    assert _mode_after_export(exported, "other.yaml", "--merge", str(source)) == 0o600
     # Without a secret in it, an existing file keeps its mode.
-    plain = config / "plain.yaml"
-    plain.write_text("old\n", encoding="utf-8")
-    plain.chmod(0o644)
-    assert vexy(db_path, providers_file, "export", "aichat", "-o", str(plain), "--force").exit_code == 0
-    assert plain.stat().st_mode & 0o777 == 0o644
+    assert _mode_after_export(exported, "plain.yaml") == 0o644
 
 
 def test_merge_refuses_a_file_past_the_documented_size(exported):
