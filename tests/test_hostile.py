@@ -209,7 +209,7 @@ def test_control_characters_never_reach_the_terminal(providers, server):
     server.set("groq", Route(status=500, raw=f"boom {evil}".encode(), key=KEYS["groq"]))
     fetched = vexy(db_path, providers_file, "fetch", "--retries", "0", "-v")
     shown = [fetched.output]
-    for args in (["models"], ["changes"], ["verify"], ["health"], ["providers"]):
+    for args in (["models"], ["changes"], ["verify"], ["health"], ["providers"], ["doctor"], ["stats"]):
         shown.append(vexy(db_path, providers_file, *args).output)
     for text in shown:
         assert not any(c in text for c in "\x1b\x07\x9b\u202e\r"), text

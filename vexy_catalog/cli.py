@@ -1142,7 +1142,8 @@ def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
     else:
-        click.echo(render(reports) if reports else "No models in the catalog yet.")
+        # Model ids and answer keys come from providers: no control character reaches the terminal.
+        click.echo(terminal(render(reports), keep_lines=True) if reports else "No models in the catalog yet.")
         bad = [r.provider for r in reports if r.problems]
         if bad:
             click.echo(f"Price disputes or suspect units at: {', '.join(bad)}", err=True)
