@@ -22,9 +22,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import canonical_json, fact_columns, index_new_models, max_model_rowid, refresh_facts, write_transaction
-from .fetch import AnswerShapeError, utcnow
-from .records import find_records, parse_shape
+from .db import (
+    canonical_json,
+    fact_columns,
+    index_new_models,
+    max_model_rowid,
+    refresh_facts,
+    stored_records,
+    write_transaction,
+)
+from .fetch import utcnow
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -161,25 +168,9 @@ class _Fix:
     raw: Any = None
 
 
-def _payload_records(db: Database, digest: str, provider: str | None = None) -> dict[str, Any] | None:
-    row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
-    if row is None:
-        return None
-    # Read the answer the way its fetch read it (a configured list_path / id_field included).
-    try:
-        shape = db.execute(
-            "select shape from fetches where provider = ? and payload_hash = ? and shape is not null "
-            "order by id desc limit 1",
-            [provider, digest],
-        ).fetchone()
-    except sqlite3.OperationalError:  # a catalog from before fetches.shape
-        shape = None
-    list_path, id_field, strict = parse_shape(shape[0] if shape else None)
-    try:
-        records = find_records(json.loads(row[0]), list_path, id_field, fallback=not strict).records
-    except (ValueError, AnswerShapeError):
-        return None
-    return dict(records)
+def _payload_records(db: Database, digest: str, provider: str) -> dict[str, Any] | None:
+    records = stored_records(db, provider, digest)
+    return None if records is None else dict(records)
 
 
 def _check_against_payloads(
