@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from vexy_catalog.facts import ReferenceIndex, read_record, resolve_provider
-from vexy_catalog.records import find_records
 from vexy_catalog.facts.units import PER_1K, PER_1M, PER_TOKEN, decide_scale, key_words, unit_from_text, unit_from_words
+from vexy_catalog.records import find_records
 
 
 @pytest.mark.parametrize(
