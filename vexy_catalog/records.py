@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = [
     "configured_reading",
     "extract_records",
     "find_records",
+    "keep_records",
     "parse_shape",
     "shape_rule",
 ]
@@ -360,6 +361,39 @@ def _configured_groups(payload: Any, list_path: str) -> list[_Group]:
     return found
 
 
+def _read(
+    payload: Any, list_path: str | None, id_field: str | None
+) -> tuple[tuple[str, ...], list[_Group], str | None]:
+    """``(path, groups, id field of the lists)``: where the records are, by the rules above."""
+    if list_path is not None:
+        path: tuple[str, ...] = tuple(list_path.split(".")) if list_path else ()
+        groups = _configured_groups(payload, list_path)
+    else:
+        located = _locate(payload)
+        if located is None:
+            raise _no_list(payload)
+        path, groups = located
+    lists = [c for _, c in groups if isinstance(c, list)]
+    field = id_field or (_list_id_field([r for c in lists for r in c]) if lists else None)
+    return path, groups, field
+
+
+def _group_ids(
+    qualifiers: tuple[str, ...], collection: Any, field: str | None, id_field: str | None, fallback: bool
+) -> list[tuple[str | None, Any]]:
+    """``(id, record)`` of one group, ids qualified by the group's keys ("" marks a group that
+    names itself by nothing: its records have no id)."""
+    if isinstance(collection, list):
+        found = list(_identify(collection, field, fallback))
+    else:
+        found = list(_identify_keyed(collection, id_field, fallback))
+    if "" in qualifiers:
+        return [(None, record) for _, record in found]
+    if qualifiers:
+        return [(None if i is None else "/".join((*qualifiers, i)), r) for i, r in found]
+    return found
+
+
 def find_records(
     payload: Any, list_path: str | None = None, id_field: str | None = None, fallback: bool | None = None
 ) -> Found:
@@ -369,41 +403,67 @@ def find_records(
     a configured id field has no id unless ``fallback`` is true. Raises
     :class:`AnswerShapeError` naming the keys the answer has when no list is found.
     """
-    if list_path is not None:
-        path: tuple[str, ...] = tuple(list_path.split(".")) if list_path else ()
-        groups = _configured_groups(payload, list_path)
-    else:
-        located = _locate(payload)
-        if located is None:
-            raise _no_list(payload)
-        path, groups = located
+    path, groups, field = _read(payload, list_path, id_field)
     if fallback is None:
         fallback = id_field is None
-    lists = [c for _, c in groups if isinstance(c, list)]
-    field = id_field or (_list_id_field([r for c in lists for r in c]) if lists else None)
     identified: list[tuple[str | None, Any]] = []
     items: list[Any] = []
     for qualifiers, collection in groups:
-        if isinstance(collection, list):
-            items.extend(collection)
-            found = _identify(collection, field, fallback)
-        else:
-            items.extend(v for _, v in _keyed_entries(collection))
-            found = _identify_keyed(collection, id_field, fallback)
-        if "" in qualifiers:
-            identified.extend((None, record) for _, record in found)
-        elif qualifiers:
-            identified.extend((None if i is None else "/".join((*qualifiers, i)), r) for i, r in found)
-        else:
-            identified.extend(found)
+        items.extend(collection if isinstance(collection, list) else (v for _, v in _keyed_entries(collection)))
+        identified.extend(_group_ids(qualifiers, collection, field, id_field, fallback))
     records, unidentified, duplicates = _dedupe(identified)
     where = ".".join(path)
-    if lists:
+    if any(isinstance(c, list) for _, c in groups):
         shape = f"{where}[]" + (f".{field}" if field else "")
     else:
         shape = f"{where}{KEYED}" + (f".{id_field}" if id_field else "")
     one_list = len(groups) == 1 and isinstance(groups[0][1], list) and WILDCARD not in path
     return Found(records, unidentified, duplicates, shape, path if one_list else None, items)
+
+
+def keep_records(
+    payload: Any,
+    keep: Container[str],
+    list_path: str | None = None,
+    id_field: str | None = None,
+    fallback: bool | None = None,
+) -> Any:
+    """The answer in its own shape holding only the records whose id (as :func:`find_records`
+    reads it) is in ``keep``: wrappers and their other keys stay, a group (under a ``*``) left
+    without records goes. Raises :class:`AnswerShapeError` as :func:`find_records` does."""
+    path, _, field = _read(payload, list_path, id_field)
+    if fallback is None:
+        fallback = id_field is None
+
+    def pruned(value: Any, rest: tuple[str, ...], qualifiers: tuple[str, ...]) -> Any:
+        if not rest:
+            ids = _group_ids(qualifiers, value, field, id_field, fallback)
+            if isinstance(value, list):
+                return [record for (model_id, record) in ids if model_id in keep]
+            kept = {k for (k, _), (model_id, _) in zip(_keyed_entries(value), ids, strict=True) if model_id in keep}
+            return {k: v for k, v in value.items() if str(k) in kept}
+        segment, deeper = rest[0], rest[1:]
+        if segment != WILDCARD:
+            if not isinstance(value, dict) or not isinstance(value.get(segment), list | dict):
+                return value
+            return {**value, segment: pruned(value[segment], deeper, qualifiers)}
+        entries = _entries(value) or []
+        groups = [pruned(child, deeper, (*qualifiers, "" if key is None else key)) for key, child in entries]
+        held = [_read_back(group, deeper) for group in groups]
+        if isinstance(value, dict):
+            return {key: group for (key, _), group, h in zip(entries, groups, held, strict=True) if h}
+        return [group for group, h in zip(groups, held, strict=True) if h]
+
+    return pruned(payload, path, ())
+
+
+def _read_back(value: Any, path: tuple[str, ...]) -> bool:
+    """Whether an entry (after a ``*``) still holds a record at ``path``, for :func:`keep_records`."""
+    for n, segment in enumerate(path):
+        if segment == WILDCARD:
+            return any(_read_back(child, path[n + 1 :]) for _, child in _entries(value) or [])
+        value = value.get(segment) if isinstance(value, dict) else None
+    return isinstance(value, list | dict) and bool(value)
 
 
 def more_pages_hint(payload: Any) -> str | None:
