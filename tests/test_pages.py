@@ -197,6 +197,24 @@ async def test_model_page_shows_other_sources_and_disputes_when_the_catalog_has_
 
 
 @pytest.mark.anyio
+async def test_a_modelsdev_source_links_to_that_models_own_row(served, history_catalog):
+    (chosen,) = query(
+        history_catalog.db_path,
+        "select provider, model_id, source from fact_sources where chosen = 1 and source like 'modelsdev:%' "
+        "order by provider, model_id, fact limit 1",
+    )
+    page = (await served.get(f"/vexy/models/{quote(chosen['provider'])},{chosen['model_id'].replace('/', '~2F')}")).text
+    key = chosen["source"].partition(":")[2]
+    facts = section(page, "vexy-facts-section")
+    links = re.findall(r'<a href="([^"]+)">' + re.escape(chosen["source"]) + "</a>", facts)
+    assert links, chosen
+    # The link answers 200 (a missing row is Datasette's 404): the reference model's own row.
+    await served.get(unescape(links[0]))
+    rows = await served.json(f"/vexy/models.json?_shape=array&provider=modelsdev&model_id={quote(key)}")
+    assert len(rows) == 1 and json.loads(rows[0]["raw"])["id"] == key.partition("/")[2]
+
+
+@pytest.mark.anyio
 async def test_sources_notes_are_read_as_sentences_and_the_json_keeps_them(served, history_catalog):
     """``sources._notes`` says why a fact is unknown: the table counts them (the notes in the
     tooltip), the row page writes each beside its fact; the JSON API gives the column as stored."""
