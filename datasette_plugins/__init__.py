@@ -47,9 +47,15 @@ def render_cell(value, column, table, database, datasette):
 
 @hookimpl
 def extra_template_vars(template, database, table, columns, view_name, request, datasette):
+    page = pages.extra_template_vars(view_name, database, table, request, datasette)
     if view_name == "table" and database == CATALOG_DB and table == "models" and request is not None:
-        return models_table.template_vars(columns or [], request, datasette)
-    return pages.extra_template_vars(view_name, database, table, request, datasette)
+        table_vars = models_table.template_vars(columns or [], request, datasette)
+
+        async def both():
+            return {**(await page()), **(await table_vars())}
+
+        return both
+    return page
 
 
 @hookimpl

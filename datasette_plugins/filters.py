@@ -60,7 +60,7 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
     Parameters are those of ``vexy models``: ``provider`` (repeatable), ``q``, ``min_context``,
     ``max_input_price``, ``tools``, ``vision``, ``reasoning``, ``type``, ``include_removed``.
     """
-    from vexy_catalog.query import MODEL_TYPES, ModelFilter
+    from vexy_catalog.query import MODEL_TYPES, ModelFilter, parse_tokens
 
     problems: list[str] = []
     model_filter = ModelFilter()
@@ -87,11 +87,11 @@ def parse_model_filter(pairs: Iterable[tuple[str, str]], known_providers: Iterab
         elif name == "min_context":
             if value.strip():
                 try:
-                    model_filter.min_context = int(value)
-                    if model_filter.min_context < 0:
-                        raise ValueError
+                    model_filter.min_context = parse_tokens(value)  # 128000, 128k, 1m
                 except ValueError:
-                    problems.append(f"min_context must be a whole number of tokens (0 or more), got {value!r}")
+                    problems.append(
+                        f"min_context must be a number of tokens (0 or more, such as 128000 or 128k), got {value!r}"
+                    )
         elif name == "max_input_price":
             if value.strip():
                 try:

@@ -355,27 +355,42 @@ def _provider_details(conn: sqlite3.Connection, datasette: Any, name: str) -> di
     }
 
 
+async def bundled_banner(datasette: Any) -> list[dict[str, Any]]:
+    """The providers whose models are a snapshot shipped with vexy, for the banner every page
+    shows while there are any (``templates/base.html``; see :mod:`vexy_catalog.bundled`)."""
+    from vexy_catalog.bundled import CURRENT_SQL, current_rows
+
+    db = catalog_db(datasette)
+    if db is None:
+        return []
+    try:
+        rows = (await db.execute(CURRENT_SQL)).rows
+    except Exception:  # a catalog being replaced under us: no banner rather than no page
+        return []
+    return [{"provider": name, **info} for name, info in current_rows([tuple(r) for r in rows]).items()]
+
+
 def extra_template_vars(view_name: str, database: str, table: str, request: Any, datasette: Any) -> Any:
-    if view_name != "row" or database != CATALOG_DB or table not in ("models", "providers") or request is None:
-        return {}
-    pks = request.url_vars.get("pks")
-    if not pks:
-        return {}
+    row_view = view_name == "row" and database == CATALOG_DB and table in ("models", "providers") and request
+    pks = request.url_vars.get("pks") if row_view else None
 
     async def inner() -> dict[str, Any]:
+        out: dict[str, Any] = {"vexy_bundled": await bundled_banner(datasette)}
+        if not pks:
+            return out
         from datasette.utils import urlsafe_components
 
         values = urlsafe_components(pks)
         db = catalog_db(datasette)
         if db is None:
-            return {}
+            return out
         if table == "models" and len(values) == 2:
             details = await db.execute_fn(lambda conn: _model_details(conn, datasette, values[0], values[1]))
         elif table == "providers" and len(values) == 1:
             details = await db.execute_fn(lambda conn: _provider_details(conn, datasette, values[0]))
         else:
             details = None
-        return {"vexy_row": details}
+        return {**out, "vexy_row": details}
 
     return inner
 

@@ -104,6 +104,20 @@ def providers(server: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyP
     return path, tmp_path / "vexy.db"
 
 
+@pytest.fixture
+def fetched(providers):
+    """The catalog of ``providers`` after one fetch of groq, openrouter and litellm through the CLI."""
+    from click.testing import CliRunner
+
+    from vexy_catalog.cli import cli
+
+    providers_file, db_path = providers
+    args = ["--db", str(db_path), "--providers-file", str(providers_file), "fetch", "groq", "openrouter", "litellm"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return providers_file, db_path
+
+
 def query(db_path: Path, sql: str, params: list | None = None) -> list[dict]:
     """Rows of ``sql`` on the catalog file, as dicts (a separate connection, as a reader)."""
     import sqlite3

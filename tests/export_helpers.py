@@ -213,7 +213,7 @@ def live_serve(db_path: Path, *options: str) -> Iterator[LiveServer]:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
-            match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            match = re.search(r"(?:Uvicorn running on|Serving the catalog at) (http://127\.0\.0\.1:\d+)", line)
             if match:
                 base.append(match.group(1))
                 found.set()

@@ -31,6 +31,7 @@ EXPECTED_ROWS = {
     "serve_search",
     "serve_facet",
     "serve_config",
+    "serve_canned_queries",
 }
 
 

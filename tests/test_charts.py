@@ -46,7 +46,7 @@ def test_each_panel_has_its_own_scale_and_an_unknown_panel_says_so():
     empty = Panel("Price", [Line("in", "input_price", [("2026-05-01T00:00:00.000Z", None)])], price)
     svg = wide(step_chart([limits, empty], now=NOW))
     first, second = svg.split("</svg>")[:2]
-    assert ">context 128k</text>" in first and ">150k</text>" in first
+    assert ">context 131k</text>" in first and ">150k</text>" in first
     assert "not known" in second and 'data-steps="0"' in second
     # A model first seen today still gets a day-wide axis, not a dot.
     today = step_chart([limits], now=datetime(2026, 5, 1, 0, 0, 5, tzinfo=timezone.utc))

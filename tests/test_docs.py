@@ -22,7 +22,7 @@ def test_quick_start_has_exactly_two_commands():
     commands = quick_start_commands()
     assert len(commands) == 2
     assert all("\n" not in c for c in commands)
-    assert "pip install ." in commands[0] and "vexy fetch" in commands[0]
+    assert commands[0] == "pip install . && vexy serve --fetch"
     assert "[test]" in commands[1] and "pytest" in commands[1]
 
 

@@ -22,6 +22,8 @@ from export_helpers import (
 
 from vexy_catalog.db import open_db
 from vexy_catalog.export import TOOLS, Export, build_export
+from vexy_catalog.export.common import chat_model
+from vexy_catalog.export.storage import MANIFEST
 
 CHAT = (None, "chat")
 
@@ -110,7 +112,12 @@ def exported_pairs(catalog, tool, *filters):
     """(provider, model id) pairs a format lists."""
     if tool in ("json", "txt", "codex"):
         return None
-    text = catalog.export(tool, *filters).stdout
+    result = catalog.run("export", tool, *filters)
+    if result.exit_code == 1 and "Nothing exported" in result.stderr:
+        assert result.stdout == ""  # an empty selection prints nothing
+        return set()
+    assert result.exit_code == 0, result.output
+    text = result.stdout
     provider_of_base = {p["base_url"].rstrip("/"): p["name"] for p in catalog.query("select * from providers")}
     pairs = set()
     if tool == "aichat":
@@ -141,7 +148,8 @@ RULES = {
     "litellm": lambda r, kind: (
         kind in ("openai", "anthropic") and r["model_type"] in (*CHAT, "completion", "embedding", "image")
     ),
-    "codex": lambda r, kind: kind == "openai" and r["model_type"] in CHAT and r["supports_tools"] is not False,
+    # Chat models (and unknown ones whose id does not say otherwise: see test_codex_leaves_out_...).
+    "codex": lambda r, kind: kind == "openai" and chat_model(r) and r["supports_tools"] is not False,
 }
 
 
@@ -164,7 +172,7 @@ def test_filters_select_exactly_the_rows_of_vexy_models(catalog, tmp_path, filte
         assert exported_pairs(catalog, tool, *filters) == expected, tool
     # codex: one profile per model the rule selects.
     out = tmp_path / "codex"
-    catalog.export("codex", "-o", str(out), *filters)
+    catalog.run("export", "codex", "-o", str(out), *filters)
     profiles = {
         (tomllib.loads(p.read_text())["model_provider"], tomllib.loads(p.read_text())["model"])
         for p in out.glob("*.config.toml")
@@ -282,7 +290,62 @@ def test_mods_apis_and_max_input_chars(catalog):
     assert apis["groq"]["models"]["llama-3.3-70b-versatile"]["max-input-chars"] == 393216
 
 
+def test_the_default_model_is_a_tool_calling_chat_model_with_the_largest_context(catalog):
+    kind = kinds(catalog)
+    callable_rows = [r for r in rows(catalog) if kind[r["provider"]] in ("openai", "anthropic")]
+    tools = [r for r in callable_rows if r["supports_tools"] and chat_model(r)]
+    largest = max(r["context_window"] or 0 for r in tools)
+    alphabetical = min((r["provider"], r["model_id"]) for r in callable_rows)
+
+    def check(provider: str, model_id: str) -> None:
+        row = next(r for r in callable_rows if (r["provider"], r["model_id"]) == (provider, model_id))
+        assert row["supports_tools"] is True and chat_model(row)
+        assert row["context_window"] == largest
+        assert (provider, model_id) != alphabetical
+
+    aichat = check_aichat(catalog.export("aichat").stdout)
+    client, model_id = aichat["model"].split(":", 1)
+    base = next(c["api_base"] for c in aichat["clients"] if c["name"] == client)
+    provider = next(p["name"] for p in catalog.query("select * from providers") if p["base_url"].rstrip("/") == base)
+    check(provider, model_id)
+    mods = check_mods(catalog.export("mods").stdout)
+    api = mods["apis"][mods["default-api"]]
+    provider = next(
+        p["name"] for p in catalog.query("select * from providers") if p["base_url"].rstrip("/") == api["base-url"]
+    )
+    check(provider, mods["default-model"])
+
+
 # --------------------------------------------------------------------------- codex
+
+
+def test_codex_leaves_out_models_whose_id_says_they_are_not_chat(catalog, server, tmp_path):
+    not_chat = [
+        "playai-tts",
+        "whisper-large-v3",
+        "distil-whisper-large-v3-en",
+        "meta-llama/llama-prompt-guard-2-86m",
+        "meta-llama/llama-guard-4-12b",
+        "text-embedding-3-small",
+        "gpt-4o-realtime-preview",
+        "gpt-image-1",
+        "mistral-ocr-latest",
+    ]
+    chat = ["llama-3.3-70b-versatile", "moonshotai/kimi-k2-instruct", "openai/gpt-oss-120b"]
+    server.routes["groq"].body = {"object": "list", "data": [{"id": i, "object": "model"} for i in not_chat + chat]}
+    assert catalog.run("fetch", "groq").exit_code == 0
+    catalog.export("codex", "-o", str(tmp_path), "--provider", "groq")
+    models = {tomllib.loads(p.read_text())["model"] for p in tmp_path.glob("*.config.toml")}
+    assert models == set(chat)
+
+
+def test_build_export_takes_the_catalogs_path(catalog):
+    export = build_export(str(catalog.db_path), "aichat")
+    assert export.files["config.yaml"] == catalog.export("aichat").stdout
+    assert build_export(catalog.db_path, "mods").files
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_export(catalog.db_path.with_name("missing.db"), "aichat")
+    assert not catalog.db_path.with_name("missing.db").exists()
 
 
 def test_codex_files(catalog, tmp_path):
@@ -387,7 +450,16 @@ def test_litellm_prices_are_per_token(catalog):
         for column, key in (("input_price", "input_cost_per_token"), ("output_price", "output_cost_per_token")):
             if key in item["model_info"]:
                 assert item["model_info"][key] == pytest.approx(row[column] / 1_000_000)
-    assert "CORP_LLM_KEY" in catalog.export("litellm").stderr
+    # The hint names the variables an openai/ route needs that are unset, and only those.
+    assert "CORP_LLM_KEY" not in catalog.export("litellm").stderr, "it is set here"
+
+
+def test_litellm_hint_lists_only_unset_variables(catalog, monkeypatch):
+    monkeypatch.delenv("CORP_LLM_KEY")
+    hint = catalog.export("litellm").stderr
+    assert "CORP_LLM_KEY" in hint
+    listed = hint.rsplit(": ", 1)[1].strip().split(", ")
+    assert listed == ["CORP_LLM_KEY"], "every other key variable of these providers is set"
 
 
 # --------------------------------------------------------------------------- json / txt
@@ -397,8 +469,8 @@ def test_json_and_txt_are_the_earlier_tools_files(catalog, tmp_path):
     catalog.export("json", "-o", str(tmp_path / "json"))
     catalog.export("txt", "-o", str(tmp_path / "txt"))
     names = {p["name"] for p in catalog.query("select name from providers where payload_hash is not null")}
-    assert {p.name for p in (tmp_path / "json").iterdir()} == {f"models_{n}.json" for n in names}
-    assert {p.name for p in (tmp_path / "txt").iterdir()} == {f"models_{n}.txt" for n in names}
+    assert {p.name for p in (tmp_path / "json").iterdir()} == {f"models_{n}.json" for n in names} | {MANIFEST}
+    assert {p.name for p in (tmp_path / "txt").iterdir()} == {f"models_{n}.txt" for n in names} | {MANIFEST}
     for name in names:
         (body,) = [
             r["body"]

@@ -78,7 +78,7 @@ def test_merge_into_aichat_config(catalog, tmp_path):
     assert [c.get("name", c["type"]) for c in clients[:3]] == ["openai", "groq", "google"]
     assert clients[0] == {"type": "openai"} and clients[2] == {"type": "gemini", "name": "google"}
     groq = clients[1]
-    assert groq["api_base"] == catalog.provider("groq")["base_url"].rstrip("/"), "our provider is updated"
+    assert groq["api_base"] == "https://api.groq.com/openai/v1", "the user's own base URL stays"
     models = {m["name"]: m for m in groq["models"]}
     assert models["llama-3.3-70b-versatile"]["max_input_tokens"] == 131072
     assert models["llama-3.3-70b-versatile"]["require_max_tokens"] is True
@@ -89,6 +89,28 @@ def test_merge_into_aichat_config(catalog, tmp_path):
     ours = next(c for c in clients if c.get("api_base") == catalog.provider("openai")["base_url"].rstrip("/"))
     assert ours["name"] == "openai_2" and ours["type"] == "openai-compatible"
     assert 'export OPENAI_2_API_KEY="$OPENAI_API_KEY"' in text
+
+
+def test_a_merge_keeps_the_settings_the_user_set_unless_asked(catalog, tmp_path):
+    path = tmp_path / "mods.yml"
+    path.write_text(MODS_USER)
+    result = catalog.export("mods", "--merge", str(path), "--provider", "groq")
+    groq = check_mods(path.read_text())["apis"]["groq"]
+    assert groq["base-url"] == "https://api.groq.com/openai/v1"
+    assert groq["models"]["llama-3.3-70b-versatile"]["max-input-chars"] == 1000
+    assert groq["models"]["gemma2-9b-it"]["max-input-chars"] == 3 * 8192, "a new entry gets vexy's value"
+    assert "Kept 2 values you set (apis.groq.base-url, apis.groq.llama-3.3-70b-versatile.max-input-chars)" in (
+        result.stderr
+    )
+    # Asked for: vexy's values replace them (the file before is the next numbered backup).
+    result = catalog.export("mods", "--merge", str(path), "--provider", "groq", "--replace-settings")
+    groq = check_mods(path.read_text())["apis"]["groq"]
+    assert groq["base-url"] == catalog.provider("groq")["base_url"].rstrip("/")
+    assert groq["models"]["llama-3.3-70b-versatile"]["max-input-chars"] == 3 * 131072
+    assert groq["models"]["llama-3.3-70b-versatile"]["fallback"] == "gpt-4o", "only the settings change"
+    assert "Kept" not in result.stderr
+    assert (tmp_path / "mods.yml.bak").read_text() == MODS_USER
+    assert "max-input-chars: 1000" in (tmp_path / "mods.yml.bak.2").read_text()
 
 
 CODEX_USER = """\
@@ -199,7 +221,7 @@ def test_merge_into_mods_config(catalog, tmp_path):
     llama = doc["apis"]["groq"]["models"]["llama-3.3-70b-versatile"]
     assert llama == {
         "aliases": ["llama3.3", "groq/llama-3.3-70b-versatile"],
-        "max-input-chars": 393216,
+        "max-input-chars": 1000,  # the user's budget stays
         "fallback": "gpt-4o",
     }
     assert 'aliases: ["llama3.3", groq/llama-3.3-70b-versatile]' in text, "the user's list keeps its style"

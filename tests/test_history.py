@@ -215,7 +215,7 @@ def test_vexy_changes_is_readable_and_grouped(history):
     assert f"  ~ openrouter {b} input $0 -> $0.03" in lines
     assert f"  ~ openrouter {c} context 256k -> 300k" in lines
     assert f"  - openrouter {a}" in lines
-    assert "  + openrouter new/model (32k ctx, $1.00/$2.00)" in lines
+    assert "  + openrouter new/model (32.8k ctx, $1.00/$2.00)" in lines
     assert f"  + openrouter {a} (back, 96k ctx, $0.015/$0.015)" in lines
     as_json = json.loads(CliRunner().invoke(cli, ["--db", str(catalog.db_path), "changes", "--json"]).stdout)
     assert len(as_json) == 8

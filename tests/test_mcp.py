@@ -143,7 +143,9 @@ async def test_mcp_over_stdio_from_vexy_mcp(catalog, public):
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "vexy_catalog.cli", *args, *(["--public"] if public else [])]
     )
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    # errlog given now: stdio_client's default is the sys.stderr of whenever mcp was first
+    # imported, which may have been a CliRunner's stream (no fileno) in an earlier test.
+    async with stdio_client(params, errlog=sys.stderr) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = {t.name for t in (await session.list_tools()).tools}
         assert OUR_TOOLS <= tools

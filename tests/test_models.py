@@ -143,7 +143,7 @@ def test_vexy_models_cli_outputs(catalog):
     assert table.exit_code == 0, table.output
     header, _rule, line = table.stdout.splitlines()
     assert header.split()[:3] == ["provider", "model", "context"]
-    assert line.split() == ["groq", LLAMA, "128k", "32k", "0.59", "0.79", "tools", "chat"]
+    assert line.split() == ["groq", LLAMA, "131k", "32.8k", "0.59", "0.79", "tools", "chat"]
     as_json = json.loads(runner.invoke(cli, [*base, "--provider", "groq", "--json"]).stdout)
     assert [r["model_id"] for r in as_json] == sorted(
         [r["id"] for r in answer("groq")["data"]] + [LLAMA], key=str.lower

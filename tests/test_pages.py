@@ -84,7 +84,7 @@ async def test_models_table_cells_are_compact_and_link_to_their_rows(served, his
     row = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
     assert f'href="{LLAMA_PAGE}"' in row
     assert '<abbr class="vexy-mark vexy-yes" title="tools: yes">' in row
-    assert ">128k<" in row and ">$0.49<" in row and ">$0.79<" in row
+    assert ">131k<" in row and ">$0.49<" in row and ">$0.79<" in row
     # An unknown capability is a mark of its own, never a guessed no.
     unknown = query(history_catalog.db_path, "select count(*) as n from models where supports_vision is null")[0]["n"]
     assert unknown and 'title="vision: unknown"' in (await served.get("/vexy/models?supports_vision__isnull=1")).text
@@ -260,7 +260,7 @@ async def test_compare_splits_at_the_first_slash_and_marks_the_best(served):
     ]
     context = page.split(">context window</th>", 1)[1].split("</tr>", 1)[0]
     cells = re.findall(r'<td class="(vexy-best)?">([^<]*)</td>', context)
-    assert cells == [("", "128k"), ("", "128k"), ("vexy-best", "256k")]
+    assert cells == [("", "131k"), ("", "128k"), ("vexy-best", "256k")]  # 131,072 and 128,000 told apart
     # Over time: one line per model whose price is known, on one time axis.
     wide = page.split('class="vexy-wide"', 1)[1].split('class="vexy-narrow"', 1)[0]
     first_panel = wide.split("</svg>", 1)[0]

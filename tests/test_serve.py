@@ -44,8 +44,8 @@ def fetch(db_path: Path, providers_file: Path, *names: str):
     return ModelCatalog(db_path=db_path, providers_file=providers_file).fetch(list(names))
 
 
-async def afetch(db_path: Path, providers_file: Path, *names: str):
-    return await ModelCatalog(db_path=db_path, providers_file=providers_file).afetch(list(names))
+async def afetch(db_path: Path, providers_file: Path, *names: str, **options):
+    return await ModelCatalog(db_path=db_path, providers_file=providers_file).afetch(list(names), **options)
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ async def test_full_text_search(served, catalog, providers, server):
     # Triggers keep the index current as fetches add, change and remove models.
     providers_file, db_path = providers
     server.routes["groq"].body = {"object": "list", "data": [{"id": "zanzibar-9000", "object": "model"}]}
-    await afetch(db_path, providers_file, "groq")
+    await afetch(db_path, providers_file, "groq", accept_shrink=True)
     found = await served.json("/vexy/models.json?_search=zanzibar&_shape=array")
     assert [(r["provider"], r["model_id"]) for r in found] == [("groq", "zanzibar-9000")]
 
@@ -438,11 +438,12 @@ def test_empty_file_and_a_catalog_without_models(tmp_path, providers, server):
     result = serve_get(empty, "/")
     assert result.exit_code == 0 and "vexy fetch" in result.output
     assert empty.stat().st_size == 0
-    # A catalog whose every fetch failed: tables, no models.
+    # A catalog whose every fetch failed: tables, no models. (Keyed providers only: with the
+    # public lists failing too, a new catalog gets the bundled snapshot; see test_bundled.py.)
     providers_file, db_path = providers
     for name in list(server.routes):
         server.routes[name] = Route(status=503)
-    fetch(db_path, providers_file)
+    fetch(db_path, providers_file, "groq", "mistral")
     # A fetch has happened: the home page says what failed, not "run vexy fetch".
     result = serve_get(db_path, "/")
     assert result.exit_code == 0, result.output
@@ -664,7 +665,7 @@ async def test_config_page(served, catalog):
     for tool in _tools():
         assert f'href="/-/vexy/config/{tool}?provider=groq&amp;tools=1"' in page.text
     bad = await served.get("/-/vexy/config?min_context=lots", status=400)
-    assert "min_context must be a whole number" in bad.text
+    assert "min_context must be a number of tokens" in bad.text
 
 
 @pytest.mark.anyio
@@ -789,7 +790,7 @@ async def test_download_filters_select_the_rows_of_vexy_models(export_catalog):
 @pytest.mark.anyio
 async def test_download_parameters_that_make_no_sense_are_a_400(served):
     cases = {
-        "/-/vexy/config/llm?min_context=lots": "min_context must be a whole number",
+        "/-/vexy/config/llm?min_context=lots": "min_context must be a number of tokens",
         "/-/vexy/config/llm?provider=nope": "unknown provider 'nope'",
         "/-/vexy/config/llm?providers=groq": "unknown parameter 'providers'",
         "/-/vexy/config/llm?type=hologram": "type must be one of",

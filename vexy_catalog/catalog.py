@@ -13,7 +13,7 @@ from typing import Any
 from .providers import ProviderConfig, load_providers
 from .timeutil import parse_age, parse_time, utcnow
 
-__all__ = ["FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
+__all__ = ["FetchInterrupted", "FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
 
 DEFAULT_DB = "vexy.db"
 
@@ -43,6 +43,8 @@ class FetchSummary:
     duration_ms: int = 0
     # Model rows whose facts the enrichment pass after the fetch changed.
     facts_updated: int = 0
+    # Bundled snapshots loaded because no provider could be reached (see vexy_catalog.bundled).
+    bundled: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.fetches if f["status"] == status)
@@ -52,8 +54,18 @@ class FetchSummary:
         return {f["provider"]: f["error"] or "failed" for f in self.fetches if f["status"] == "failed"}
 
     @property
+    def suspect(self) -> dict[str, str]:
+        """Providers whose answer would have emptied their list (nothing stored), with why."""
+        return {f["provider"]: f["error"] or "suspect" for f in self.fetches if f["status"] == "suspect"}
+
+    @property
+    def interrupted(self) -> list[str]:
+        return [f["provider"] for f in self.fetches if f["status"] == "interrupted"]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        """True when no provider failed, answered suspiciously or was interrupted."""
+        return not self.failed and not self.suspect and not self.interrupted
 
     def totals(self) -> dict[str, int]:
         done = [f for f in self.fetches if f["status"] in ("ok", "unchanged")]
@@ -69,12 +81,26 @@ class FetchSummary:
             "db": str(self.db_path),
             "duration_ms": self.duration_ms,
             "ok": self.ok,
-            "counts": {s: self.count(s) for s in ("ok", "unchanged", "failed", "skipped")} | {"fresh": len(self.fresh)},
+            "counts": {s: self.count(s) for s in STATUSES} | {"fresh": len(self.fresh)},
             "totals": self.totals(),
             "fetches": self.fetches,
             "fresh": self.fresh,
             "facts_updated": self.facts_updated,
+            "bundled": self.bundled,
         }
+
+
+# The outcomes a fetch summary counts, in the order they are reported.
+STATUSES = ("ok", "unchanged", "failed", "suspect", "interrupted", "skipped")
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """A fetch stopped by Ctrl-C: ``summary`` holds what was stored before, and the providers
+    that were still under way (status ``interrupted``)."""
+
+    def __init__(self, summary: FetchSummary):
+        super().__init__("fetch interrupted")
+        self.summary = summary
 
 
 class ModelCatalog:
@@ -119,25 +145,34 @@ class ModelCatalog:
         except KeyError:
             raise UnknownProviderError(name, self.providers) from None
 
-    def open_db(self, create: bool = True):  # -> sqlite_utils.Database
+    def open_db(self, create: bool = True, readonly: bool = False):  # -> sqlite_utils.Database
+        """The catalog, created and migrated as needed; ``readonly`` never writes (see
+        :func:`vexy_catalog.db.open_db`)."""
         from .db import open_db
 
-        return open_db(self.db_path, create=create)
+        return open_db(self.db_path, create=create, readonly=readonly)
 
     def provider_status(self) -> dict[str, dict[str, Any]]:
-        """The ``providers`` rows of the database by name (empty when there is no database)."""
+        """The ``providers`` rows of the database by name (empty when there is no database), each
+        with ``data_source``: "bundled snapshot of <date>" while its models are a snapshot
+        shipped with vexy, else None."""
         if not self.db_path.exists():
             return {}
-        db = self.open_db(create=False)
+        from .bundled import current
+
+        db = self.open_db(readonly=True)
         try:
-            return {row["name"]: row for row in db.query("select * from providers")}
+            snapshots = current(db)
+            return {
+                row["name"]: row | {"data_source": snapshots.get(row["name"], {}).get("label")}
+                for row in db.query("select * from providers")
+            }
         finally:
             db.close()
 
     def _read_db(self):  # -> sqlite_utils.Database
-        if not self.db_path.exists():
-            raise FileNotFoundError(f"Database {self.db_path} does not exist - run 'vexy fetch' first")
-        return self.open_db(create=False)
+        """The catalog opened read-only: never created, written or migrated."""
+        return self.open_db(readonly=True)
 
     def models(
         self,
@@ -189,11 +224,14 @@ class ModelCatalog:
             db.close()
 
     def get_failed_providers(self) -> dict[str, str]:
-        """Provider name to error, for providers whose latest fetch failed."""
+        """Provider name to error, for providers whose latest fetch failed, was suspect (kept
+        the stored models) or was interrupted."""
+        from .health import NOT_DONE
+
         return {
-            name: row["last_error"] or "failed"
+            name: row["last_error"] or row["last_status"]
             for name, row in self.provider_status().items()
-            if row["last_status"] == "failed"
+            if row["last_status"] in NOT_DONE
         }
 
     def select(self, names: Iterable[str] | None = None, failed: bool = False) -> list[ProviderConfig]:
@@ -206,10 +244,61 @@ class ModelCatalog:
         return chosen
 
     def fetch(self, names: Iterable[str] | None = None, **kwargs: Any) -> FetchSummary:
-        """Fetch and store providers; see :meth:`afetch`."""
+        """Fetch and store providers; see :meth:`afetch`.
+
+        Ctrl-C raises :class:`FetchInterrupted` (a ``KeyboardInterrupt``) with the summary so
+        far: what was stored stays stored, providers under way are recorded as interrupted."""
         import anyio
 
-        return anyio.run(lambda: self.afetch(names, **kwargs))
+        summary = FetchSummary(self.db_path)
+        try:
+            return anyio.run(lambda: self.afetch(names, _summary=summary, **kwargs))
+        except KeyboardInterrupt:
+            raise FetchInterrupted(summary) from None
+
+    def _load_bundled(self, db: Any) -> list[dict[str, Any]]:
+        """Store each bundled list of a configured provider (see :mod:`vexy_catalog.bundled`);
+        returns their ``fetches`` rows."""
+        from . import bundled
+        from .db import record_fetch, write_transaction
+        from .fetch import FetchResult, extract_records
+
+        rows = []
+        for snapshot in bundled.bundled_lists():
+            provider = self.providers.get(snapshot.provider)
+            if provider is None:
+                continue
+            payload = snapshot.payload()
+            records, unidentified, duplicates = extract_records(payload)
+            now = utcnow()
+            result = FetchResult(
+                provider=snapshot.provider,
+                status="ok",
+                url=f"{bundled.SOURCE}:{snapshot.file}",
+                started_at=now,
+                finished_at=now,
+                duration_ms=0,
+                payload=payload,
+                records=records,
+                unidentified=unidentified,
+                duplicates=duplicates,
+            )
+            row = record_fetch(db, provider, result, source=bundled.SOURCE)
+            with write_transaction(db):
+                # Not news: a snapshot of an earlier day is no change anyone saw happen.
+                db.execute("delete from model_changes where fetch_id = ?", [row["id"]])
+            rows.append({**row, "label": snapshot.label, "title": snapshot.title})
+        return rows
+
+    @staticmethod
+    def _unreachable(summary: FetchSummary, by_name: dict[str, ProviderConfig]) -> bool:
+        """True when every provider tried failed, public lists among them: no network."""
+        tried = [f for f in summary.fetches if f["status"] != "skipped"]
+        return (
+            bool(tried)
+            and all(f["status"] == "failed" for f in tried)
+            and any(not by_name[f["provider"]].needs_key for f in tried if f["provider"] in by_name)
+        )
 
     async def afetch(
         self,
@@ -223,10 +312,17 @@ class ModelCatalog:
         max_bytes: int | None = None,
         on_fetch: Callable[[dict[str, Any]], None] | None = None,
         environ: dict[str, str] | None = None,
+        force: bool = False,
+        accept_shrink: bool = False,
+        _summary: FetchSummary | None = None,
     ) -> FetchSummary:
         """Fetch the providers named (all when none) concurrently and store each as it completes.
 
         ``on_fetch`` is called with each stored ``fetches`` row, for progress output.
+        ``failed`` fetches only the providers whose latest fetch failed, was suspect or was
+        interrupted. ``force`` sends no conditional request (stored ETag / Last-Modified are
+        ignored), so every provider answers in full. ``accept_shrink`` stores an answer that
+        empties a provider (or halves it) instead of recording it as ``suspect``.
         """
         import time
 
@@ -246,7 +342,7 @@ class ModelCatalog:
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
         age = parse_age(max_age)
-        summary = FetchSummary(self.db_path)
+        summary = _summary if _summary is not None else FetchSummary(self.db_path)
         db = self.open_db()
         try:
             remapped = dbmod.sync_providers(db, providers)
@@ -266,16 +362,19 @@ class ModelCatalog:
             dbmod.mark_interrupted(db)
             running = dbmod.begin_fetches(db, list(by_name), utcnow())
 
+            def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
+                row = dbmod.record_fetch(db, by_name[result.provider], result, fetch_id, accept_shrink=accept_shrink)
+                # In the summary as soon as it is stored, even if Ctrl-C comes next.
+                summary.fetches.append(row)
+                return row
+
             async def store(result: FetchResult) -> None:
                 # One connection, one writer at a time; the write runs off the event loop so
                 # other providers' answers keep arriving meanwhile.
                 async with write_lock:
-                    row = await to_thread.run_sync(
-                        dbmod.record_fetch, db, by_name[result.provider], result, running.pop(result.provider)
-                    )
+                    row = await to_thread.run_sync(write, result, running.pop(result.provider))
                 # Stored: the decoded answer need not stay in memory for the rest of the run.
                 result.payload, result.records = None, []
-                summary.fetches.append(row)
                 if on_fetch is not None:
                     on_fetch(row)
 
@@ -287,12 +386,25 @@ class ModelCatalog:
                 environ=environ,
             )
             try:
-                await fetcher.fetch_all(providers, on_result=store, validators=dbmod.validators(db))
+                await fetcher.fetch_all(providers, on_result=store, validators={} if force else dbmod.validators(db))
             finally:
                 if running:  # cancelled or interrupted (Ctrl-C): say so in the history
                     with anyio.CancelScope(shield=True):
                         dbmod.mark_interrupted(db, list(running.values()))
-            changed = {f["provider"] for f in summary.fetches if f["added"] or f["removed"] or f["changed"]}
+                        summary.fetches += [
+                            {"provider": name, "status": "interrupted", "error": "interrupted before it finished"}
+                            | dict.fromkeys(("model_count", "added", "removed", "changed", "duration_ms"))
+                            for name in running
+                        ]
+            if (
+                self._unreachable(summary, by_name)
+                and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
+            ):
+                # Offline on a new catalog: something to browse, labelled as what it is.
+                summary.bundled = await to_thread.run_sync(self._load_bundled, db)
+            changed = {
+                f["provider"] for f in summary.fetches + summary.bundled if f["added"] or f["removed"] or f["changed"]
+            }
             # A provider whose facts: map changed is read again, whatever its answer did.
             changed |= remapped
             if changed:

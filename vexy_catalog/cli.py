@@ -28,6 +28,7 @@ def _user_errors() -> Iterator[None]:
     import sqlite3
 
     from .catalog import UnknownProviderError
+    from .files import CatalogFileError, describe_os_error, describe_sqlite_error
     from .providers import ProvidersFileError
 
     try:
@@ -36,12 +37,18 @@ def _user_errors() -> Iterator[None]:
         raise ConfigError(f"{e}\nFix the providers file, or point --providers-file elsewhere.") from None
     except UnknownProviderError as e:
         raise click.UsageError(str(e)) from None
-    except FileNotFoundError as e:
+    except CatalogFileError as e:
         raise click.ClickException(str(e)) from None
-    except sqlite3.DatabaseError as e:
-        raise click.ClickException(
-            f"Cannot use the catalog database: {e} - check --db / VEXY_DB points at a vexy catalog"
-        ) from None
+    except FileNotFoundError as e:
+        if e.filename is None:  # our own message, which names the path and the fix
+            raise click.ClickException(str(e)) from None
+        raise click.ClickException(describe_os_error(e)) from None
+    except OSError as e:
+        raise click.ClickException(describe_os_error(e)) from None
+    except sqlite3.Error as e:
+        ctx = click.get_current_context(silent=True)
+        path = (ctx.obj or {}).get("db", "the catalog") if ctx is not None else "the catalog"
+        raise click.ClickException(describe_sqlite_error(e, path)) from None
 
 
 def _catalog(ctx: click.Context):  # -> ModelCatalog
@@ -50,9 +57,43 @@ def _catalog(ctx: click.Context):  # -> ModelCatalog
     return ModelCatalog(db_path=ctx.obj["db"], providers_file=ctx.obj["providers_file"])
 
 
+def _terminal_width() -> int | None:
+    """The terminal's width, or None when the output is not a terminal (a pipe or a file keeps
+    every character; COLUMNS, when set, wins either way)."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _fit(widths: list[int], headers: Sequence[str], limit: int) -> list[int]:
+    """Narrow the widest columns until the table fits ``limit`` characters (a column keeps at
+    least its header's width, or 5; when that is still too wide, the lines wrap)."""
+    widths = list(widths)
+    floors = [min(w, max(5, len(h))) for w, h in zip(widths, headers, strict=True)]
+    while sum(widths) + 2 * (len(widths) - 1) > limit:
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
 def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    limit = _terminal_width()
+    if limit:
+        widths = _fit(widths, headers, limit)
+        headers = [_clip(h, w) for h, w in zip(headers, widths, strict=True)]
+        cells = [[_clip(c, w) for c, w in zip(r, widths, strict=True)] for r in cells]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
@@ -96,7 +137,7 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
 
 @cli.command()
 @click.argument("names", nargs=-1)
-@click.option("--failed", is_flag=True, help="Only providers whose last fetch failed.")
+@click.option("--failed", is_flag=True, help="Only providers whose last fetch failed, was suspect or was interrupted.")
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -130,26 +171,30 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
     metavar="AGE",
     help="Skip providers fetched successfully within this age, such as 30m, 1h or 2d.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ignore stored ETag / Last-Modified: every provider answers in full (no 304).",
+)
+@click.option(
+    "--accept-shrink",
+    is_flag=True,
+    help="Store an answer with no models, or fewer than half of those listed, instead of calling it suspect.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list skipped providers and every retried attempt.")
 @click.pass_context
-def fetch(
-    ctx: click.Context,
-    names: tuple[str, ...],
-    failed: bool,
-    concurrency: int,
-    timeout: float,
-    retries: int,
-    max_bytes: int,
-    max_age: str | None,
-    as_json: bool,
-    verbose: bool,
-) -> None:
+def fetch(ctx: click.Context, names: tuple[str, ...], as_json: bool, verbose: bool, **options: Any) -> None:
     """Fetch model lists from providers into the catalog.
 
     With no NAMES, every configured provider: those whose key variable is unset are skipped
     (no request is sent); public lists such as openrouter and litellm need no key.
-    Exit status: 0 when no provider failed, 1 when one did, 2 for usage errors.
+    An answer that would empty a provider (no models, or fewer than half of those listed) is
+    "suspect": nothing of it is stored unless --accept-shrink. Ctrl-C stops the fetch and
+    prints what was stored so far (exit status 130); --failed fetches again the providers
+    whose last fetch failed, was suspect or was interrupted.
+    Exit status: 0 when every provider fetched was ok, 1 when one failed, was suspect or was
+    interrupted, 2 for usage errors.
 
     \b
     Examples:
@@ -157,7 +202,25 @@ def fetch(
         vexy fetch groq openrouter --timeout 10
         vexy fetch --failed
         vexy fetch --max-age 1h --json
+        vexy fetch groq --force
     """
+    summary = _run_fetch(ctx, list(names), verbose=verbose, as_json=as_json, **options)
+    if not summary.ok:
+        ctx.exit(1)
+
+
+def _run_fetch(
+    ctx: click.Context,
+    names: list[str],
+    *,
+    verbose: bool = False,
+    as_json: bool = False,
+    failed: bool = False,
+    max_age: str | None = None,
+    **options: Any,
+) -> Any:  # -> FetchSummary
+    """Fetch with progress on stderr and the summary at the end (also after Ctrl-C, exit 130)."""
+    from .catalog import FetchInterrupted
     from .timeutil import parse_age
 
     if max_age is not None:
@@ -169,21 +232,21 @@ def fetch(
         _log_to_stderr()
     catalog = _catalog(ctx)
     with _user_errors():
-        summary = catalog.fetch(
-            list(names),
-            failed=failed,
-            max_age=max_age,
-            timeout=timeout,
-            concurrency=concurrency,
-            retries=retries,
-            max_bytes=max_bytes,
-            on_fetch=_progress(verbose),
-        )
+        try:
+            summary = catalog.fetch(names, failed=failed, max_age=max_age, on_fetch=_progress(verbose), **options)
+        except FetchInterrupted as e:
+            show = _progress(verbose)
+            for row in e.summary.interrupted:
+                show(next(f for f in e.summary.fetches if f["provider"] == row))
+            if as_json:
+                click.echo(json.dumps(e.summary.as_dict(), indent=2))
+            _print_summary(e.summary, names_given=bool(names), failed_only=failed)
+            click.echo("Interrupted: what was stored above stays stored.", err=True)
+            ctx.exit(130)
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     _print_summary(summary, names_given=bool(names), failed_only=failed)
-    if not summary.ok:
-        ctx.exit(1)
+    return summary
 
 
 def _log_to_stderr() -> None:
@@ -221,8 +284,10 @@ def _progress(verbose: bool) -> Callable[[dict[str, Any]], None]:
 
 
 def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
-    counts = {s: summary.count(s) for s in ("ok", "unchanged", "failed", "skipped")}
-    attempted = counts["ok"] + counts["unchanged"] + counts["failed"]
+    from .catalog import STATUSES
+
+    counts = {s: summary.count(s) for s in STATUSES}
+    attempted = sum(n for s, n in counts.items() if s != "skipped")
     totals = summary.totals()
     parts = [f"{n} {s}" for s, n in counts.items() if n]
     if summary.fresh:
@@ -236,7 +301,9 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         f"in {_seconds(summary.duration_ms)} -> {summary.db_path}"
     )
     if not summary.fetches and not summary.fresh:
-        line = "Nothing to fetch" + (" (no provider's last fetch failed)" if failed_only else "")
+        line = "Nothing to fetch" + (
+            " (no provider's last fetch failed, was suspect or was interrupted)" if failed_only else ""
+        )
     click.echo(line, err=True)
     skipped = [f for f in summary.fetches if f["status"] == "skipped"]
     unset = [f["provider"] for f in skipped if (f["error"] or "").endswith("not set")]
@@ -253,6 +320,21 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         click.echo(f"Not due (fetched within --max-age): {', '.join(summary.fresh)}", err=True)
     for name, error in summary.failed.items():
         click.echo(f"Failed {name}: {error}", err=True)
+    for name, error in summary.suspect.items():
+        click.echo(f"Suspect {name}: {error}", err=True)
+    for row in summary.bundled:
+        click.echo(
+            f"No provider could be reached: loaded the {row['label']} of {row['title']} as {row['provider']} "
+            f"({row['model_count']:,} models), to browse until a fetch succeeds; the first successful "
+            "'vexy fetch' replaces it.",
+            err=True,
+        )
+    if summary.interrupted:
+        click.echo(
+            f"Interrupted {len(summary.interrupted)} before they finished: {', '.join(summary.interrupted)} "
+            "(nothing of them stored; 'vexy fetch --failed' fetches them again)",
+            err=True,
+        )
 
 
 @cli.group(invoke_without_command=True)
@@ -299,6 +381,12 @@ def providers(ctx: click.Context, as_json: bool) -> None:
         )
     )
     notes = [f"{r['name']}: {r['note']}" for r in rows if r["note"]]
+    notes += [
+        f"{r['name']}: source: {r['data_source']} - no fetch of it has succeeded yet; the first successful "
+        "'vexy fetch' replaces it"
+        for r in rows
+        if r["data_source"]
+    ]
     if notes:
         click.echo("\n" + "\n".join(notes))
 
@@ -334,6 +422,7 @@ def _provider_row(p: Any, st: dict[str, Any]) -> dict[str, Any]:
         "last_status": st.get("last_status"),
         "last_success_at": st.get("last_success_at"),
         "model_count": st.get("model_count"),
+        "data_source": st.get("data_source"),
     }
 
 
@@ -429,48 +518,92 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
 
 @cli.command()
 @click.option("--repair", is_flag=True, help="Restore what the stored answers can restore.")
+@click.option(
+    "--refetch/--no-refetch",
+    default=None,
+    help="With --repair: fetch again the providers whose current stored answer is damaged (asked "
+    "interactively when neither is given).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def verify(ctx: click.Context, repair: bool, as_json: bool) -> None:
+def verify(ctx: click.Context, repair: bool, refetch: bool | None, as_json: bool) -> None:
     """Check the catalog's integrity: SQLite, hashes, and models against stored answers.
 
     Every content_hash is recomputed from raw, every payload hash from its body, and each
-    provider's listed models are compared with the answer they came from. Exit status 0 when
-    nothing is wrong (or everything found was repaired), 1 otherwise.
+    provider's listed models are compared with the answer they came from. --repair restores
+    what the stored answers can restore; a provider whose current stored answer is damaged is
+    repaired by fetching it again (--refetch, or answer the question). Without --repair
+    nothing is written. Exit status 0 when nothing is wrong (or everything found was
+    repaired), 1 otherwise.
 
     \b
     Examples:
         vexy verify
         vexy verify --repair
+        vexy verify --repair --refetch
     """
     from .integrity import verify as run_verify
 
+    if refetch is not None and not repair:
+        raise click.UsageError("--refetch works with --repair.")
     catalog = _catalog(ctx)
-    with _user_errors():
-        db = catalog._read_db()
-        try:
-            report = run_verify(db, repair=repair)
-        finally:
-            db.close()
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        for problem in report.problems:
-            click.echo(str(problem))
-        checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
-        if not report.problems:
-            click.echo(f"OK: checked {checked}", err=True)
-        else:
-            repaired = sum(p.repaired for p in report.problems)
-            left = len(report.problems) - repaired
-            hint = "" if repair or not left else " - run 'vexy verify --repair'"
-            click.echo(
-                f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} "
-                f"({repaired} repaired, {left} left) after checking {checked}{hint}",
+
+    def check() -> Any:
+        with _user_errors():
+            # Only --repair writes; a plain check opens the catalog read-only.
+            db = catalog.open_db(create=False) if repair else catalog._read_db()
+            try:
+                return run_verify(db, repair=repair)
+            finally:
+                db.close()
+
+    report = check()
+    final = report
+    if repair and report.refetch:
+        names = report.refetch
+        if refetch is None:
+            refetch = sys.stdin.isatty() and click.confirm(
+                f"The stored answer of {', '.join(names)} is damaged; fetch {'them' if len(names) > 1 else 'it'} "
+                "again now?",
+                default=True,
                 err=True,
             )
-    if not report.ok:
+        if refetch:
+            summary = _run_fetch(ctx, names, force=True)
+            final = check()
+            for problem in report.problems:
+                if problem.refetch and problem.provider not in final.refetch and problem.provider not in summary.failed:
+                    problem.repaired = True
+            seen = {str(p) for p in report.problems}
+            report.problems += [p for p in final.problems if not p.refetch and str(p) not in seen]
+    if as_json:
+        click.echo(json.dumps(report.as_dict() | {"ok": final.ok and report.ok}, indent=2))
+    else:
+        _print_verify(report, repair)
+    if not (report.ok and final.ok):
         ctx.exit(1)
+
+
+def _print_verify(report: Any, repair: bool) -> None:
+    for problem in report.problems:
+        click.echo(str(problem))
+    checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
+    if not report.problems:
+        click.echo(f"OK: checked {checked}", err=True)
+        return
+    left = [p for p in report.problems if not p.repaired]
+    if not repair and any(p.repairable or p.refetch for p in left):
+        hint = " - run 'vexy verify --repair'"
+    elif repair and report.refetch:
+        names = " ".join(report.refetch)
+        hint = f" - fetch their answers again: 'vexy verify --repair --refetch' (or 'vexy fetch {names}')"
+    else:
+        hint = ""
+    click.echo(
+        f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} "
+        f"({len(report.problems) - len(left)} repaired, {len(left)} left) after checking {checked}{hint}",
+        err=True,
+    )
 
 
 @cli.command()
@@ -580,7 +713,7 @@ def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: i
         click.echo(f"{provider} ({len(group)} change{'s' if len(group) != 1 else ''})")
         for row in group:
             click.echo(f"  {describe_change(row)}")
-    click.echo(f"{len(rows)} changes since {moment}", err=True)
+    click.echo(f"{len(rows)} change{'s' if len(rows) != 1 else ''} since {moment}", err=True)
 
 
 @cli.command(name="import")
@@ -597,10 +730,11 @@ def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
     Example:
         vexy import ~/models
     """
-    from .importer import import_dump
+    from .importer import find_dump, import_dump
 
     catalog = _catalog(ctx)
     with _user_errors():
+        find_dump(directory)  # not a dump folder: say so before a catalog file is created
         try:
             db = catalog.open_db()
         except ValueError as e:
@@ -642,7 +776,7 @@ def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
 
     catalog = _catalog(ctx)
     with _user_errors():
-        db = catalog._read_db()
+        db = catalog.open_db(create=False)
         try:
             result = run_prune(db, keep)
             if vacuum:
@@ -661,13 +795,37 @@ def _duration(seconds: int | None) -> str:
     return "" if seconds is None else format_age(seconds)
 
 
+class TokenCount(click.ParamType):
+    """A token count as tables print it: 128000, 128,000, 128k, 1m."""
+
+    name = "tokens"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from .query import parse_tokens
+
+        try:
+            return parse_tokens(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+TOKENS = TokenCount()
+
+
 def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The model filters of ``vexy models``, shared by every command that selects models."""
     from .query import MODEL_TYPES
 
     options = [
         click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable)."),
-        click.option("--min-context", type=click.IntRange(0), help="At least this many tokens of context."),
+        click.option(
+            "--min-context",
+            type=TOKENS,
+            metavar="TOKENS",
+            help="At least this many tokens of context: 128000, 128k or 1m (k = 1,000).",
+        ),
         click.option("--max-input-price", type=click.FloatRange(0), help="At most this many USD per 1M input tokens."),
         click.option("--tools", is_flag=True, help="Only models known to support tool calling."),
         click.option("--vision", is_flag=True, help="Only models known to accept images."),
@@ -801,6 +959,7 @@ def models(
     if not rows:
         click.echo("No models match.", err=True)
         return
+    removed = model_filter.include_removed
     click.echo(
         _table(
             [
@@ -814,9 +973,11 @@ def models(
                     _flags(r),
                     r["model_type"] or "",
                 )
+                + (((r.get("removed_at") or "")[:10],) if removed else ())
                 for r in rows
             ],
-            ["provider", "model", "context", "max out", "$in/1M", "$out/1M", "supports", "type"],
+            ["provider", "model", "context", "max out", "$in/1M", "$out/1M", "supports", "type"]
+            + (["removed"] if removed else []),
         )
     )
     if total > len(rows):
@@ -952,15 +1113,27 @@ def _export_tools() -> tuple[str, ...]:
     "--output",
     type=click.Path(),
     help="Write here instead of stdout: a file or directory for one-file formats, a directory for "
-    "codex, json and txt. A replaced file is kept as <name>.bak.",
+    "codex, json and txt (for codex also DIR/config.toml). An existing file vexy did not write is "
+    "refused without --merge or --force.",
 )
 @click.option(
     "--merge",
     "merge_path",
     type=click.Path(dir_okay=False),
     help="Merge into this config (aichat config.yaml, codex config.toml, mods.yml, the llm or LiteLLM "
-    "file, opencode.json, crush.json), keeping everything else in it; rewritten in place with a .bak, "
-    "or written to -o.",
+    "file, opencode.json, crush.json), keeping everything else in it; rewritten in place (the previous "
+    "file kept as a numbered .bak), or written to -o.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace existing files vexy did not write (each is kept as a numbered .bak first).",
+)
+@click.option(
+    "--replace-settings",
+    is_flag=True,
+    help="With --merge: also reset settings you changed in vexy's entries (base URLs, key variables, "
+    "mods' max-input-chars) to vexy's values.",
 )
 @click.option("--as-of", metavar="DATE", help="The models listed at this moment, with their facts then (2026-03-01).")
 @click.pass_context
@@ -970,6 +1143,8 @@ def export_command(
     query: str | None,
     output: str | None,
     merge_path: str | None,
+    force: bool,
+    replace_settings: bool,
     as_of: str | None,
     **filters: Any,
 ) -> None:
@@ -983,9 +1158,14 @@ def export_command(
     others are one file, printed on stdout unless -o is given. Files name key
     variables, never a key's value.
 
+    No user file is lost: -o onto a file vexy did not write is refused (use --merge to
+    add to it, --force to replace it); a replaced file is kept as <name>.bak, then
+    <name>.bak.2, ...; a merge keeps the settings you changed. Exit status 1, and
+    nothing written, when no selected model fits the format.
+
     \b
     Examples:
-        vexy export aichat --tools --min-context 128000 -o ~/.config/aichat/config.yaml
+        vexy export aichat --tools --min-context 128k -o ~/.config/aichat/config.yaml
         vexy export aichat --merge ~/.config/aichat/config.yaml
         vexy export codex --provider groq --merge ~/.codex/config.toml
         vexy export codex --tools -o codex-home/
@@ -999,12 +1179,22 @@ def export_command(
     """
     from pathlib import Path
 
-    from .export import MERGEABLE, SINGLE_FILE, MergeError, build_export, read_merge_target, write_export
-    from .export.storage import atomic_write_text
+    from .export import (
+        MERGEABLE,
+        SINGLE_FILE,
+        ExportWriteError,
+        MergeError,
+        build_export,
+        export_destination,
+        read_merge_target,
+        write_files,
+    )
     from .query import count_models
 
     if merge_path and tool not in MERGEABLE:
         raise click.UsageError(f"--merge works with {', '.join(MERGEABLE)}, not {tool}.")
+    if replace_settings and not merge_path:
+        raise click.UsageError("--replace-settings works with --merge.")
     single = tool in SINGLE_FILE
     if not single and not output and not merge_path:
         raise click.UsageError(f"{tool} writes several files: give a directory with -o DIR.")
@@ -1017,42 +1207,65 @@ def export_command(
         db = catalog._read_db()
         try:
             _check_providers(catalog, model_filter.providers, db)
-            if moment is None and not count_models(db, model_filter):
-                click.echo("No models match: the export lists none.", err=True)
-            export = build_export(db, tool, model_filter, merge_into=current, as_of=moment)
+            selected = count_models(db, model_filter) if moment is None else None
+            export = build_export(
+                db, tool, model_filter, merge_into=current, as_of=moment, replace_settings=replace_settings
+            )
         except MergeError as e:
             raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
         finally:
             db.close()
+    if export.empty:
+        if selected is None:  # --as-of: the selection is counted as of then, by the export
+            reason = "no model of the selection fits the format at that moment"
+        elif not selected:
+            reason = "no model matches the selection"
+        else:
+            reason = (
+                f"none of the {selected:,} selected model{'s' if selected != 1 else ''} can go into a {tool} "
+                "export (the README's table says what each format takes)"
+            )
+        raise click.ClickException(f"Nothing exported: {reason}. Nothing was written.")
     if single and not output and not merge_file:
         click.echo(next(iter(export.files.values())), nl=False)
-    elif single:
-        ((filename, text),) = export.files.items()
-        target = Path(output).expanduser() if output else merge_file
-        assert target is not None
-        if target.is_dir() or (output or "").endswith(("/", "\\")):
-            target = target / (merge_file.name if merge_file else filename)
-        bak = target.with_name(target.name + ".bak")
-        if atomic_write_text(target, text, backup=True):
-            click.echo(f"Wrote {target}" + (f" (the previous file is {bak})" if bak.exists() else ""), err=True)
-        else:
-            click.echo(f"{target} is up to date", err=True)
     else:
-        directory = Path(output).expanduser() if output else merge_file.parent  # type: ignore[union-attr]
-        if tool == "codex" and merge_file is not None and not output:
-            export.files[merge_file.name] = export.files.pop("config.toml")
-        changed = write_export(export, directory)
-        backups = [p for p in changed if p.with_name(p.name + ".bak").exists()]
-        if changed:
-            click.echo(
-                f"Wrote {len(changed)} of {len(export.files)} files to {directory}"
-                + (f" ({len(backups)} replaced, kept as .bak)" if backups else ""),
-                err=True,
+        try:
+            folder, names = export_destination(tool, list(export.files), output, merge_file)
+            files = {names[name]: text for name, text in export.files.items()}
+            merged_from = [merge_file.parent / names.get(name, name) for name in current] if merge_file else []
+            if merge_file is not None and folder.resolve() != merge_file.parent.resolve():
+                merged_from = []  # merged into a copy elsewhere: the originals are not touched
+            results = write_files(
+                folder, files, tool=tool, merged_from=merged_from, force=force, merge_ok=tool in MERGEABLE
             )
-        else:
-            click.echo(f"{directory} is up to date ({len(export.files)} files)", err=True)
+        except ExportWriteError as e:
+            raise click.ClickException(str(e)) from None
+        _report_written(results, folder, single)
+    if export.kept:
+        shown = ", ".join(export.kept[:5]) + (f" and {len(export.kept) - 5} more" if len(export.kept) > 5 else "")
+        click.echo(
+            f"Kept {len(export.kept)} value{'s' if len(export.kept) != 1 else ''} you set ({shown}); "
+            "--replace-settings resets them to vexy's.",
+            err=True,
+        )
     if export.hint:
         click.echo(export.hint, err=True)
+
+
+def _report_written(results: list[Any], folder: Any, single: bool) -> None:
+    changed = [r for r in results if r.status != "unchanged"]
+    backups = [r.backup for r in results if r.backup is not None]
+    kept = f" (the previous file is {backups[0]})" if len(backups) == 1 else ""
+    if len(backups) > 1:
+        kept = f" ({len(backups)} replaced files kept as numbered .bak files)"
+    if single:
+        (result,) = results
+        message = f"Wrote {result.path}{kept}" if changed else f"{result.path} is up to date"
+    elif changed:
+        message = f"Wrote {len(changed)} of {len(results)} files to {folder}{kept}"
+    else:
+        message = f"{folder} is up to date ({len(results)} files)"
+    click.echo(message, err=True)
 
 
 @cli.command()
@@ -1073,6 +1286,12 @@ def export_command(
 @click.option("--cors", is_flag=True, help="Send CORS headers, so pages on other sites can read the JSON API.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
 @click.option(
+    "--fetch",
+    "fetch_first",
+    is_flag=True,
+    help="Run 'vexy fetch' first (progress and failures on stderr), then serve whatever the catalog holds.",
+)
+@click.option(
     "--get",
     "get_path",
     metavar="PATH",
@@ -1080,7 +1299,14 @@ def export_command(
 )
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, public: bool, cors: bool, open_browser: bool, get_path: str | None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    public: bool,
+    cors: bool,
+    open_browser: bool,
+    fetch_first: bool,
+    get_path: str | None,
 ) -> None:
     """Browse the catalog in Datasette and serve its JSON API.
 
@@ -1091,8 +1317,14 @@ def serve(
     and, with the mcp extra, an MCP server at /-/mcp. Nothing is written while serving; without --public a catalog whose
     schema is older than this vexy is upgraded first. A missing catalog is not created.
 
+    With --fetch, every provider is fetched first, as 'vexy fetch' does; the catalog is
+    served whatever the outcome (a provider that failed keeps its last good data; with no
+    network at all, a new catalog gets the bundled snapshot of LiteLLM's price file, labelled
+    on every page until a fetch succeeds).
+
     \b
     Examples:
+        vexy serve --fetch                           # fetch, then http://127.0.0.1:8001/
         vexy serve                                   # http://127.0.0.1:8001/
         vexy serve --public --host 0.0.0.0 --port 8080
         vexy serve --get '/vexy/models.json?_search=llama&_shape=array'
@@ -1100,6 +1332,10 @@ def serve(
     """
     from . import serve as serving
 
+    if fetch_first:
+        summary = _run_fetch(ctx, [])
+        if not summary.ok:
+            click.echo("Serving the catalog as it is: see above for what failed.", err=True)
     with _user_errors():
         try:
             ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors)
@@ -1116,7 +1352,46 @@ def serve(
         click.echo(f"No catalog at {ctx.obj['db']} yet: the page says to run 'vexy fetch'.", err=True)
     if public:
         click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
-    serving.run(ds, host, port, open_browser)
+    try:
+        sock = serving.listen(host, port)
+    except serving.CatalogError as e:
+        raise click.ClickException(str(e)) from None
+    port = sock.getsockname()[1]  # the port given, or the free one --port 0 got
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+    click.echo(f"Serving the catalog at http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
+    serving.run(ds, host, port, open_browser, sock=sock)
+
+
+def _catalog_option(key: str, *decls: str, **kwargs: Any) -> click.Option:
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:  # given after the command: it wins over the one before it
+            ctx.ensure_object(dict)[key] = value
+
+    return click.Option(list(decls), expose_value=False, callback=remember, is_eager=True, **kwargs)
+
+
+def _accept_catalog_options_after(group: click.Group) -> None:
+    """``--db`` and ``--providers-file`` work after the command too (``vexy fetch --db x.db``)."""
+    for command in group.commands.values():
+        command.params += [
+            _catalog_option(
+                "db",
+                "--db",
+                type=click.Path(dir_okay=False),
+                help="The catalog's SQLite file (as before the command; env VEXY_DB).",
+            ),
+            _catalog_option(
+                "providers_file",
+                "--providers-file",
+                type=click.Path(dir_okay=False),
+                help="A YAML file of providers to add or override (as before the command).",
+            ),
+        ]
+        if isinstance(command, click.Group):
+            _accept_catalog_options_after(command)
+
+
+_accept_catalog_options_after(cli)
 
 
 @cli.command(name="mcp")

@@ -272,30 +272,92 @@ def index_new_models(db: Database, after_rowid: int) -> None:
     )
 
 
-def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def _connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Connection:
     # check_same_thread=False: fetch results are written from a worker thread, one at a time.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    if readonly:
+        # mode=ro: nothing this connection runs can write, create or migrate the file.
+        target, uri = f"{Path(path).resolve().as_uri()}?mode=ro", True
+    else:
+        target, uri = str(path), False
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, uri=uri)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
 
 
-def open_db(path: str | os.PathLike[str], create: bool = True) -> Database:
-    """Open (and by default create) the catalog at ``path``, applying pending migrations."""
+def _check_catalog(db: Database, path: Path, readonly: bool, current: bool) -> None:
+    """Refuse a file that is not a vexy catalog (and, read-only, one that needs migrating)."""
+    from .files import CatalogFileError
+
+    tables = sorted(name for (name,) in db.execute("select name from sqlite_master where type = 'table'"))
+    if not tables:
+        if readonly:
+            raise CatalogFileError(
+                f"{path} is an empty SQLite file, not a vexy catalog yet - run 'vexy fetch' to fill it"
+            )
+        return  # a new catalog
+    if "_sqlite_migrations" not in tables or not migrations.applied(db):
+        shown = ", ".join(t for t in tables if not t.startswith("sqlite_"))[:120]
+        raise CatalogFileError(
+            f"{path} is a SQLite database of another application (tables: {shown}), not a vexy catalog - "
+            "vexy leaves it alone: point --db (or VEXY_DB) at a vexy catalog or a new file"
+        )
+    if readonly and current and migrations.pending(db):
+        applied = len(migrations.applied(db))
+        raise CatalogFileError(
+            f"{path} has schema version {applied}; this vexy needs {applied + len(migrations.pending(db))}. "
+            "This command only reads: run 'vexy fetch' (or 'vexy serve') once to upgrade the catalog"
+        )
+
+
+def open_db(
+    path: str | os.PathLike[str], create: bool = True, readonly: bool = False, current: bool = True
+) -> Database:
+    """Open the catalog at ``path``.
+
+    By default the file (and its folder) is created when missing and pending migrations are
+    applied. ``create=False`` requires the file to exist. ``readonly`` never creates, writes or
+    migrates anything: the file must be a vexy catalog with an up-to-date schema (or any
+    schema, with ``current=False``). A file that is not a vexy catalog (another application's
+    SQLite file, a damaged file) is refused with :class:`~vexy_catalog.files.CatalogFileError`.
+    """
+    from .files import CatalogFileError, describe_os_error, describe_sqlite_error, ensure_folder
+
     path = Path(path)
-    if not create and not path.exists():
+    if (readonly or not create) and not path.exists():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise CatalogFileError(f"{path}: {path.parent} is a file, not a folder")
         raise FileNotFoundError(f"Database {path} does not exist - run 'vexy fetch' first")
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(_connect(path))
-    if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    if migrations.pending(db):
-        # Two processes opening a new catalog at once: the second waits here, then finds
-        # nothing pending.
-        with write_transaction(db):
-            migrations.apply(db)
+    if path.is_dir():
+        raise CatalogFileError(f"{path} is a folder, not a catalog file - point --db (or VEXY_DB) at a file")
+    conn = None
+    try:
+        if not readonly and create:
+            ensure_folder(path.parent)
+        conn = _connect(path, readonly=readonly)
+        db = Database(conn)
+        _check_catalog(db, path, readonly, current)
+        if not readonly:
+            if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        if not readonly and migrations.pending(db):
+            # Two processes opening a new catalog at once: the second waits here, then finds
+            # nothing pending.
+            with write_transaction(db):
+                migrations.apply(db)
+    except CatalogFileError:
+        if conn is not None:
+            conn.close()
+        raise
+    except sqlite3.Error as e:
+        if conn is not None:
+            conn.close()
+        raise CatalogFileError(describe_sqlite_error(e, path)) from None
+    except OSError as e:
+        if conn is not None:
+            conn.close()
+        raise CatalogFileError(describe_os_error(e, path)) from None
     return db
 
 
@@ -536,8 +598,18 @@ _FACT_SOURCE_COLUMNS = (
     "reason",
 )
 _DISPUTE_COLUMNS = (
-    "provider", "model_id", "fact", "kind", "value", "unit", "converted", "source",
-    "reference_value", "reference_source", "ratio", "detail",
+    "provider",
+    "model_id",
+    "fact",
+    "kind",
+    "value",
+    "unit",
+    "converted",
+    "source",
+    "reference_value",
+    "reference_source",
+    "ratio",
+    "detail",
 )
 
 
@@ -610,17 +682,23 @@ def _write_provider_facts(db: Database, provider: str, results: list[Any]) -> No
     for result in results:
         for row in result.fact_sources:
             sources.append(
-                [
-                    _json_or_none(row[c]) if c in ("value", "raw_value") else row[c]
-                    for c in _FACT_SOURCE_COLUMNS
-                ]
+                [_json_or_none(row[c]) if c in ("value", "raw_value") else row[c] for c in _FACT_SOURCE_COLUMNS]
             )
         for d in result.disputes:
             disputes.append(
                 [
-                    d.provider, d.model_id, d.fact, d.kind, _json_or_none(d.value), d.unit,
-                    d.converted if isinstance(d.converted, int | float) else None, d.source,
-                    _json_or_none(d.reference_value), d.reference_source, d.ratio, d.detail,
+                    d.provider,
+                    d.model_id,
+                    d.fact,
+                    d.kind,
+                    _json_or_none(d.value),
+                    d.unit,
+                    d.converted if isinstance(d.converted, int | float) else None,
+                    d.source,
+                    _json_or_none(d.reference_value),
+                    d.reference_source,
+                    d.ratio,
+                    d.detail,
                 ]
             )
         for u in result.unread:
@@ -680,12 +758,22 @@ def mark_interrupted(db: Database, ids: list[int] | None = None) -> int:
         ids = [i for i, pid, h in rows if h == host and (pid is None or not _pid_alive(pid))]
     if not ids:
         return 0
+    now = _now()
+    error = "interrupted before it finished: nothing of this fetch was stored"
     with write_transaction(db):
         db.conn.executemany(
-            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), "
-            "error = 'interrupted before it finished: nothing of this fetch was stored' "
+            "update fetches set status = 'interrupted', finished_at = coalesce(finished_at, ?), error = ? "
             "where id = ? and status = 'running'",
-            [(_now(), i) for i in ids],
+            [(now, error, i) for i in ids],
+        )
+        # The provider's latest outcome, unless a later fetch of it has finished since; so
+        # `vexy fetch --failed` picks it up.
+        db.conn.executemany(
+            "update providers set last_status = 'interrupted', last_error = ?, last_fetch_at = ? "
+            "where name = (select provider from fetches where id = ?) and not exists ("
+            "select 1 from fetches as later where later.provider = providers.name and later.id > ? "
+            "and later.status not in ('running', 'interrupted', 'skipped'))",
+            [(error, now, i, i) for i in ids],
         )
     return len(ids)
 
@@ -694,12 +782,25 @@ def _now() -> str:
     return utcnow()
 
 
+def shrink_problem(listed: int, answered: int) -> str | None:
+    """Why an answer of ``answered`` models from a provider that lists ``listed`` is suspect
+    (none, or fewer than half), or None when it is not."""
+    if listed and (answered == 0 or answered < listed / 2):
+        return (
+            f"suspect answer: {answered:,} models where {listed:,} were listed - kept the stored models "
+            "(an outage or a changed endpoint looks like this); if the provider really dropped them, "
+            "run 'vexy fetch --accept-shrink'"
+        )
+    return None
+
+
 def record_fetch(
     db: Database,
     provider: ProviderConfig,
     result: FetchResult,
     fetch_id: int | None = None,
     source: str = "fetch",
+    accept_shrink: bool = False,
 ) -> dict[str, Any]:
     """Store one provider's fetch in one transaction and return its ``fetches`` row.
 
@@ -707,7 +808,17 @@ def record_fetch(
     removed and clears ``removed_at`` of the ones that came back; model rows whose record did
     not change are not written. A failed or skipped fetch changes no model row. With
     ``fetch_id``, the "running" row :func:`begin_fetches` wrote is completed.
+
+    An answer that would empty a provider that lists models (0 models, or fewer than half of
+    those listed) is ``suspect`` unless ``accept_shrink``: its payload is kept as evidence, but
+    no model row changes and the provider's last success, validators and count stay as they were.
+
+    ``source="bundled"`` (a snapshot shipped with vexy, see :mod:`vexy_catalog.bundled`)
+    changes the provider's models and count only: not its last status, success or validators.
+    The first successful fetch after it replaces the snapshot's models.
     """
+    from . import bundled
+
     fetch: dict[str, Any] = {
         "provider": provider.name,
         "source": source,
@@ -733,7 +844,8 @@ def record_fetch(
             "select payload_hash, model_count from providers where name = ?", [provider.name]
         ).fetchone()
         update: dict[str, Any] = {"name": provider.name}
-        if result.status in ("ok", "unchanged", "failed"):
+        replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
+        if result.status in ("ok", "unchanged", "failed") and source != bundled.SOURCE:
             update["last_fetch_at"] = result.finished_at
             update["last_status"] = result.status
             update["last_error"] = result.error
@@ -741,13 +853,28 @@ def record_fetch(
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
             fetch["payload_hash"] = payload_hash
+            # Stored once per hash; a stored body that no longer matches its hash (damaged)
+            # is healed by the same answer arriving again.
+            db.execute(
+                "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
+                "set body = excluded.body where payloads.body != excluded.body",
+                [payload_hash, body],
+            )
+            listed = db.execute(
+                "select count(*) from models where provider = ? and removed_at is null", [provider.name]
+            ).fetchone()[0]
+            suspect = None if accept_shrink or replaces_snapshot else shrink_problem(listed, len(result.records))
             if payload_hash == previous[0] and _read_alike(_last_shape(db, provider.name, payload_hash), result.shape):
                 # The same answer as last time, read the same way: the model rows already say
                 # all it says. (Read another way - a new list_path or id_field - it is applied.)
                 fetch["status"] = update["last_status"] = "unchanged"
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
+            elif suspect is not None:
+                fetch.update(status="suspect", error=suspect, model_count=len(result.records))
+                update.update(last_status="suspect", last_error=suspect)
             else:
-                db["payloads"].insert({"hash": payload_hash, "body": body}, pk="hash", ignore=True)
+                if replaces_snapshot:
+                    bundled.forget(db, provider.name)
                 counts = _apply_models(
                     db, provider.name, result.records, result.finished_at, fetch_id, getattr(provider, "facts", None)
                 )
@@ -755,12 +882,13 @@ def record_fetch(
                 update["payload_hash"] = payload_hash
         elif result.status == "unchanged":
             fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
-        if result.status in ("ok", "unchanged"):
+        if fetch["status"] in ("ok", "unchanged"):
+            update["model_count"] = fetch["model_count"]
+        if fetch["status"] in ("ok", "unchanged") and source != bundled.SOURCE:
+            # A suspect answer's validators are not kept: the next fetch must see it in full.
             update["http_etag"] = result.etag
             update["http_last_modified"] = result.last_modified
-        if fetch["status"] in ("ok", "unchanged"):
             update["last_success_at"] = result.finished_at
-            update["model_count"] = fetch["model_count"]
         db["providers"].update(provider.name, update)
         db["fetches"].update(fetch_id, fetch)
         fetch["id"] = fetch_id

@@ -1,8 +1,9 @@
 """Health of the catalog and of each provider, for ``vexy health``, monitoring and Datasette.
 
 A provider is monitored once a fetch of it has been attempted (providers never fetched, such
-as those without a key, are not). It is healthy when its latest attempt did not fail and its
-data is younger than the allowed age.
+as those without a key, are not). It is healthy when its latest attempt did not fail, was not
+suspect (an answer that would have emptied its list) and was not interrupted, and its data is
+younger than the allowed age.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_AGE = timedelta(days=1)
+# Latest outcomes that leave a provider unhealthy whatever the age of its data.
+NOT_DONE = ("failed", "suspect", "interrupted")
 
 _PROVIDERS_SQL = """
 select
@@ -40,9 +43,12 @@ select
   p.model_count,
   (
     select count(*) from fetches f
-    where f.provider = p.name and f.status = 'failed'
+    where f.provider = p.name and f.status in ('failed', 'suspect')
       and f.id > coalesce(
-        (select max(id) from fetches g where g.provider = p.name and g.status in ('ok', 'unchanged')), 0
+        (
+          select max(id) from fetches g
+          where g.provider = p.name and g.status in ('ok', 'unchanged') and coalesce(g.source, '') != 'bundled'
+        ), 0
       )
   ) as consecutive_failures
 from providers p
@@ -54,15 +60,21 @@ order by p.name
 def provider_health(
     db: Database, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """One row per monitored provider: last status and success, age, consecutive failures."""
+    """One row per monitored provider: last status and success, age, consecutive failures, and
+    ``data_source``: "bundled snapshot of <date>" while its models are a snapshot shipped with
+    vexy (see :mod:`vexy_catalog.bundled`), else None."""
+    from .bundled import current
+
     now = now or datetime.now(timezone.utc)
+    snapshots = current(db)
     rows = []
     for row in db.query(_PROVIDERS_SQL):
+        row["data_source"] = snapshots[row["name"]]["label"] if row["name"] in snapshots else None
         success = parse_time(row["last_success_at"]) if row["last_success_at"] else None
         age = (now - success).total_seconds() if success else None
         row["age_seconds"] = None if age is None else round(age)
         row["stale"] = age is None or age > max_age.total_seconds()
-        row["healthy"] = row["last_status"] != "failed" and not row["stale"]
+        row["healthy"] = row["last_status"] not in NOT_DONE and not row["stale"]
         rows.append(row)
     return rows
 
@@ -131,8 +143,17 @@ def health_problems(metrics: dict[str, Any], providers: list[dict[str, Any]], ma
             problems.append(
                 f"{row['name']}: last {failures} fetch{'es' if failures != 1 else ''} failed: {row['last_error']}"
             )
+        elif row["last_status"] == "suspect":
+            problems.append(f"{row['name']}: {row['last_error']}")
+        elif row["last_status"] == "interrupted":
+            problems.append(f"{row['name']}: the last fetch was interrupted - run 'vexy fetch --failed'")
         elif row["stale"]:
             problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
+        if row.get("data_source"):
+            problems.append(
+                f"{row['name']}: source: {row['data_source']} (no fetch of it has succeeded yet; the first "
+                "successful 'vexy fetch' replaces it)"
+            )
     if not providers:
         problems.append("no provider has been fetched yet - run 'vexy fetch'")
     return problems
@@ -152,7 +173,8 @@ def check_system_health(
     now = datetime.now(timezone.utc)
     if not path.exists():
         return HealthStatus(False, {}, {}, now, problems=[f"Database {path} does not exist - run 'vexy fetch' first"])
-    db = open_db(path, create=False)
+    # Read-only (health never writes), and any schema: an old one is reported as a problem.
+    db = open_db(path, readonly=True, current=False)
     try:
         providers = provider_health(db, max_age, now)
         metrics = catalog_metrics(db, path)

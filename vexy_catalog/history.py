@@ -39,6 +39,7 @@ __all__ = [
     "tracked",
 ]
 
+
 def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     """``7d``, ``12h``, ``30m`` ago, or a date / ISO time, as an ISO 8601 UTC string."""
     if value is None:
@@ -123,6 +124,14 @@ def _value(field: str, value: Any) -> str:
     return str(value)
 
 
+def _diff(field: str, old: Any, new: Any) -> str:
+    before, after = _value(field, old), _value(field, new)
+    if before == after and isinstance(old, int | float) and isinstance(new, int | float):
+        # Rounded alike (131,500 and 131,072 are both 131k): the exact numbers say what changed.
+        before, after = (f"${v:g}" if field.endswith("_price") else f"{v:,}" for v in (old, new))
+    return f"{_LABELS.get(field, field)} {before} -> {after}"
+
+
 def _summary(facts: Mapping[str, Any], current: Mapping[str, Any] | None = None, back: bool = False) -> str:
     facts = {**{k: v for k, v in (current or {}).items() if v is not None}, **facts}
     parts = ["back"] if back else []
@@ -143,9 +152,7 @@ def describe_change(row: Mapping[str, Any]) -> str:
         return f"+ {head}{_summary(row['facts'], row.get('current'))}"
     if change == "removed":
         return f"- {head}"
-    diffs = ", ".join(
-        f"{_LABELS.get(f, f)} {_value(f, old)} -> {_value(f, new)}" for f, (old, new) in row["fields"].items()
-    )
+    diffs = ", ".join(_diff(f, old, new) for f, (old, new) in row["fields"].items())
     if change == "returned":
         return f"+ {head}{_summary(row['facts'], row.get('current'), back=True)}" + (f": {diffs}" if diffs else "")
     return f"~ {head} {diffs}"

@@ -75,8 +75,11 @@ def _failed_entries(data: Any) -> list[tuple[str, str]]:
     return []
 
 
-def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict[str, ProviderConfig]) -> ImportReport:
-    """Import a dump folder into ``db``; ``providers`` supplies known providers' settings."""
+def find_dump(directory: str | os.PathLike[str]) -> tuple[list[Path], Path | None]:
+    """The dump folder's ``models_<name>.json`` files (oldest first) and ``failed_models.json``.
+
+    Raises FileNotFoundError when ``directory`` is not a dump folder, before anything is opened
+    or created."""
     folder = Path(directory)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder - pass the earlier tool's dump folder")
@@ -84,6 +87,12 @@ def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict
     failed_file = folder / "failed_models.json"
     if not files and not failed_file.exists():
         raise FileNotFoundError(f"{folder} holds no models_<name>.json files - is it the earlier tool's dump folder?")
+    return files, failed_file if failed_file.exists() else None
+
+
+def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict[str, ProviderConfig]) -> ImportReport:
+    """Import a dump folder into ``db``; ``providers`` supplies known providers' settings."""
+    files, failed_file = find_dump(directory)
     report = ImportReport()
     for path in files:
         name = path.stem[len("models_") :]
@@ -111,7 +120,7 @@ def import_dump(db: Database, directory: str | os.PathLike[str], providers: dict
             continue
         row = record_fetch(db, provider, result, source="import")
         report.imported.append({"file": path.name, **row})
-    if failed_file.exists():
+    if failed_file is not None:
         at = _iso(failed_file.stat().st_mtime)
         try:
             entries = _failed_entries(json.loads(failed_file.read_text(encoding="utf-8")))

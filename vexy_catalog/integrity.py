@@ -8,8 +8,11 @@ for each provider, its listed models against the answer they were stored from (t
 Repair uses the payload store as the source of truth: a model whose record (or hash) was altered
 is restored from the newest stored answer that lists it; a model the stored answer lists but the
 table lost or marked removed is restored; a listed model the answer does not hold is marked
-removed. What the payloads cannot vouch for (a corrupted payload, a broken file) is reported
-as not repairable.
+removed. A damaged old answer no model comes from is removed (its hash stays in the fetch
+history). A provider whose *current* stored answer is damaged or missing can only be repaired
+by fetching it again: the report lists it (:attr:`VerifyReport.refetch`), and repair forgets its
+HTTP validators so that fetch gets the whole answer rather than "304 Not Modified". A broken
+file is reported as not repairable.
 """
 
 from __future__ import annotations
@@ -44,10 +47,17 @@ class Problem:
     model_id: str | None = None
     repaired: bool = False
     repairable: bool = True
+    # Only a new fetch of the provider can repair it (its current stored answer is damaged).
+    refetch: bool = False
 
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.model_id) if p)
-        state = " [repaired]" if self.repaired else ("" if self.repairable else " [cannot repair]")
+        if self.repaired:
+            state = " [repaired]"
+        elif self.refetch:
+            state = " [refetch to repair]"
+        else:
+            state = "" if self.repairable else " [cannot repair]"
         return f"{self.check}: {where + ': ' if where else ''}{self.detail}{state}"
 
 
@@ -60,6 +70,11 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when no problem remains (none found, or every one repaired)."""
         return all(p.repaired for p in self.problems)
+
+    @property
+    def refetch(self) -> list[str]:
+        """Providers whose current stored answer is damaged or missing: a new fetch repairs them."""
+        return sorted({p.provider for p in self.problems if p.refetch and not p.repaired and p.provider})
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": self.checked, "problems": [asdict(p) for p in self.problems]}
@@ -91,6 +106,25 @@ def verify(db: Database, repair: bool = False) -> VerifyReport:
     bad_payloads = _check_payloads(db, report)
     stored = _check_model_hashes(db, report)
     fixes = _check_against_payloads(db, report, bad_payloads, stored)
+    old_bad = [p for p in report.problems if p.check == "payload_hash" and p.repairable]
+    if repair and old_bad:
+        with write_transaction(db):
+            db.conn.executemany(
+                "delete from payloads where hash = ? and hash not in "
+                "(select payload_hash from providers where payload_hash is not null)",
+                [(digest,) for digest in sorted(bad_payloads)],
+            )
+        for problem in old_bad:
+            problem.repaired = True
+            problem.detail += ": removed"
+    if repair and report.refetch:
+        # The damaged answer must not come back as "304 Not Modified": forget its validators,
+        # so the next fetch of these providers gets (and stores) the whole answer again.
+        with write_transaction(db):
+            db.conn.executemany(
+                "update providers set http_etag = null, http_last_modified = null where name = ?",
+                [(name,) for name in report.refetch],
+            )
     if repair and fixes:
         with write_transaction(db):
             providers = _apply_fixes(db, fixes)
@@ -112,27 +146,52 @@ def _check_search_index(db: Database, report: VerifyReport) -> Problem | None:
         # FTS5's own check compares the index with the content table (models).
         db.execute("insert into models_fts (models_fts, rank) values ('integrity-check', 1)")
     except sqlite3.DatabaseError as e:
-        problem = Problem("search_index", f"the search index does not match the models table ({e})")
-        report.problems.append(problem)
-        return problem
+        if "readonly" not in str(e):
+            problem = Problem("search_index", f"the search index does not match the models table ({e})")
+            report.problems.append(problem)
+            return problem
+        # FTS5's check is an INSERT, which a read-only connection refuses: compare which rows
+        # the index holds instead (a lost or extra entry; --repair runs the full check).
+        missing, extra = db.execute(
+            "select (select count(*) from models where rowid not in (select id from models_fts_docsize)), "
+            "(select count(*) from models_fts_docsize where id not in (select rowid from models))"
+        ).fetchone()
+        if missing or extra:
+            problem = Problem(
+                "search_index", f"the search index misses {missing:,} models and holds {extra:,} rows of no model"
+            )
+            report.problems.append(problem)
+            return problem
     return None
 
 
 def _check_payloads(db: Database, report: VerifyReport) -> set[str]:
     bad = set()
     count = 0
+    current = {}
+    for name, digest in db.execute("select name, payload_hash from providers where payload_hash is not null"):
+        current.setdefault(digest, []).append(name)
     for digest, body in db.execute("select hash, body from payloads"):
         count += 1
         actual = _sha(body)
         if actual != digest:
             bad.add(digest)
-            report.problems.append(
-                Problem(
-                    "payload_hash",
-                    f"payload {_short(digest)} does not match its body (body hashes to {_short(actual)})",
-                    repairable=False,
+            detail = f"payload {_short(digest)} does not match its body (body hashes to {_short(actual)})"
+            if digest not in current:
+                # No provider's models come from it, and no fetch can bring the old answer
+                # back: --repair removes it (the fetch history keeps its hash, as after a prune).
+                detail += "; an old answer no model comes from"
+                report.problems.append(Problem("payload_hash", detail))
+            for name in current.get(digest, []):
+                report.problems.append(
+                    Problem(
+                        "payload_hash",
+                        f"{detail}; it is the provider's current answer: fetching it again repairs it",
+                        name,
+                        repairable=False,
+                        refetch=True,
+                    )
                 )
-            )
     report.checked["payloads"] = count
     return bad
 
@@ -189,9 +248,14 @@ def _check_against_payloads(
         records = _payload_records(db, digest, provider)
         if records is None:
             report.problems.append(
-                Problem("payload_missing", f"stored answer {_short(digest)} is missing or unreadable", provider)
+                Problem(
+                    "payload_missing",
+                    f"stored answer {_short(digest)} is missing or unreadable; fetching it again repairs it",
+                    provider,
+                    repairable=False,
+                    refetch=True,
+                )
             )
-            report.problems[-1].repairable = False
             continue
         checked += 1
         listed = {m for (p, m), row in stored.items() if p == provider and row["removed_at"] is None}

@@ -24,6 +24,7 @@ __all__ = [
     "format_price",
     "format_tokens",
     "get_model",
+    "parse_tokens",
     "query_models",
     "stats",
 ]
@@ -93,15 +94,34 @@ class ModelFilter:
 
 
 def format_tokens(value: int) -> str:
-    """Token counts as people say them: 131072 -> 128k, 32768 -> 32k, 200000 -> 200k, 1048576 -> 1M."""
-    for size, unit in ((1_000_000, "M"), (1 << 20, "M"), (1000, "k"), (1 << 10, "k")):
-        if value >= size and value % size == 0 and (unit == "M" or value >= 10 * size):
-            return f"{value // size}{unit}"
+    """Token counts in decimal units, as the filters read them, distinct where the values are:
+    128000 -> 128k, 131072 -> 131k, 32768 -> 32.8k, 200000 -> 200k, 1000000 -> 1M,
+    1048576 -> 1.05M, 8192 -> 8,192."""
     if value >= 1_000_000:
         return f"{value / 1_000_000:.3g}M"
-    if value >= 10_000:
+    if value >= 100_000:
         return f"{round(value / 1000)}k"
+    if value >= 10_000:
+        return f"{value / 1000:.3g}k"
     return f"{value:,}"
+
+
+_TOKEN_UNITS = {"k": 1_000, "m": 1_000_000}
+
+
+def parse_tokens(text: str) -> int:
+    """A token count as people write it, in the units :func:`format_tokens` prints:
+    ``128000``, ``128,000``, ``128k``, ``1m``, ``1.5M``. Raises ValueError otherwise."""
+    cleaned = text.strip().lower().replace(",", "").replace("_", "")
+    unit = _TOKEN_UNITS.get(cleaned[-1:], 1) if cleaned else 1
+    number = cleaned[:-1] if unit != 1 else cleaned
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a token count: use a number such as 128000, 128k or 1m") from None
+    if amount < 0 or amount != amount or amount in (float("inf"), float("-inf")):
+        raise ValueError(f"'{text}' is not a token count: it must be 0 or more")
+    return round(amount * unit)
 
 
 def format_price(value: float) -> str:

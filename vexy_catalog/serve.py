@@ -29,6 +29,7 @@ still loading (by the plugin's entry point, which imports it), and by ``vexy --h
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import weakref
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ __all__ = [
     "build_datasette",
     "get",
     "inspect_catalog",
+    "listen",
     "load_metadata",
     "mcp_available",
     "run",
@@ -270,17 +272,49 @@ def get(datasette: Any, path: str) -> GetResponse:
     return GetResponse(response.status, response.headers.get("content-type", ""), response.body)
 
 
-def run(datasette: Any, host: str, port: int, open_browser: bool = False) -> None:
-    """Serve until interrupted."""
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything starts: a port in use (or not ours to take)
+    is a :class:`CatalogError` of one line, not a failure buried in the server's log."""
+    import errno
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as e:
+        raise CatalogError(f"Cannot listen on {host}: {e.strerror} - check --host") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+        # Listening from here on: a request that comes before the server is up waits in the
+        # queue instead of being refused.
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            message = f"Port {port} on {host} is already in use (another 'vexy serve'?) - choose another with --port"
+        elif e.errno in (errno.EACCES, errno.EPERM):
+            message = f"Port {port} on {host} needs special privileges - choose one above 1023 with --port"
+        else:
+            message = f"Cannot listen on {host}:{port}: {e.strerror or e} - check --host and --port"
+        raise CatalogError(message) from None
+    return sock
+
+
+def run(datasette: Any, host: str, port: int, open_browser: bool = False, sock: socket.socket | None = None) -> None:
+    """Serve until interrupted, on ``sock`` (from :func:`listen`) or a socket bound here. Raises
+    :class:`CatalogError` when the port cannot be had."""
     import uvicorn
 
+    if sock is None:
+        sock = listen(host, port)
     _run_sync(datasette.invoke_startup)
     if open_browser:
         import webbrowser
 
         where = "/vexy/models" if CATALOG_DB in datasette.databases else "/"
         webbrowser.open(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{where}")
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
+    config = uvicorn.Config(datasette.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 MCP_MISSING = (

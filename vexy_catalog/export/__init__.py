@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .common import ExportData
 from .config import ConfigManager
 from .merge import MergeError
-from .storage import StorageManager, atomic_write_text
+from .storage import ExportWriteError, StorageManager, Written, atomic_write_text, write_files
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -55,11 +56,15 @@ __all__ = [
     "Export",
     "MergeError",
     "StorageManager",
+    "ExportWriteError",
+    "Written",
     "atomic_write_text",
     "build_export",
+    "export_destination",
     "merge_filename",
     "read_merge_target",
     "write_export",
+    "write_files",
 ]
 
 # Catalog feeds: a client reads one in place of its built-in model list.
@@ -80,22 +85,16 @@ class Export:
     single: bool  # True when the format is one file (goes to stdout / a direct download)
     media_type: str  # e.g. "application/yaml", "application/toml", "application/json", "text/plain"
     hint: str | None = None  # text for the user (e.g. the `llm keys set` commands), printed on stderr
+    # True when none of the selected models made it into the files (none selected, or none the
+    # format can take): writing it would only write an empty config.
+    empty: bool = False
+    # Values of the user's file a merge kept although vexy's differ ("apis.groq.base-url").
+    kept: list[str] = field(default_factory=list)
 
 
-def build_export(
-    db: sqlite_utils.Database,
-    tool: str,
-    model_filter: ModelFilter | None = None,
-    *,
-    merge_into: Mapping[str, str] | None = None,
-    as_of: str | None = None,
+def _render(
+    db: Any, tool: str, data: ExportData, merge_into: Mapping[str, str] | None, as_of: str | None = None
 ) -> Export:
-    """Render ``tool``'s files for the models ``model_filter`` selects.
-
-    ``merge_into`` maps a file name of the export (``config.yaml``, ``config.toml``, a codex
-    profile file...) to the current text of the user's file, to merge into it. ``as_of`` (an
-    ISO 8601 UTC moment) exports the models listed then, with their facts then.
-    """
     from . import (
         aichat,
         aichat_models,
@@ -111,14 +110,8 @@ def build_export(
         mods,
         opencode,
     )
-    from .common import load_data
 
-    if tool not in TOOLS:
-        raise ValueError(f"Unknown export format '{tool}': use one of {', '.join(TOOLS)}")
     merge_into = dict(merge_into or {})
-    if merge_into and tool not in MERGEABLE:
-        raise ValueError(f"'{tool}' files cannot be merged: --merge works with {', '.join(MERGEABLE)}")
-    data = load_data(db, model_filter, as_of)
     if tool == "codex":
         instructions, why_not = codex_catalog.bundled_instructions()
         hint = None if instructions else f"No model_catalog_json written for the profiles: {why_not}."
@@ -154,6 +147,52 @@ def build_export(
     return Export(tool, {module.FILENAME: text}, single=True, media_type=getattr(module, "MEDIA_TYPE", YAML), hint=hint)
 
 
+def build_export(
+    db: sqlite_utils.Database | str | os.PathLike[str],
+    tool: str,
+    model_filter: ModelFilter | None = None,
+    *,
+    merge_into: Mapping[str, str] | None = None,
+    as_of: str | None = None,
+    replace_settings: bool = False,
+) -> Export:
+    """Render ``tool``'s files for the models ``model_filter`` selects.
+
+    ``db`` is the catalog: an open ``sqlite_utils.Database`` or the path of its file (opened
+    read-only). ``merge_into`` maps a file name of the export (``config.yaml``,
+    ``config.toml``, a codex profile file...) to the current text of the user's file, to merge
+    into it; a value the user set there (a base URL, mods' ``max-input-chars``...) is kept
+    unless ``replace_settings``. ``as_of`` (an ISO 8601 UTC moment) exports the models listed
+    then, with their facts then.
+    """
+    from .common import load_data
+    from .merge import collecting_kept
+
+    if tool not in TOOLS:
+        raise ValueError(f"Unknown export format '{tool}': use one of {', '.join(TOOLS)}")
+    if merge_into and tool not in MERGEABLE:
+        raise ValueError(f"'{tool}' files cannot be merged: --merge works with {', '.join(MERGEABLE)}")
+    if isinstance(db, str | os.PathLike):
+        from ..db import open_db
+
+        opened = open_db(db, readonly=True)
+        try:
+            return build_export(
+                opened, tool, model_filter, merge_into=merge_into, as_of=as_of, replace_settings=replace_settings
+            )
+        finally:
+            opened.close()
+    data = load_data(db, model_filter, as_of)
+    with collecting_kept(replace_settings) as kept:
+        export = _render(db, tool, data, merge_into, as_of)
+    export.kept = list(kept)
+    # Empty when the selection adds nothing to a new file of the format.
+    nothing = replace(data, models=[])
+    fresh = export if not merge_into else _render(db, tool, data, None, as_of)
+    export.empty = not data.models or fresh.files == _render(db, tool, nothing, None, as_of).files
+    return export
+
+
 def merge_filename(tool: str) -> str:
     """The file of ``tool``'s export that ``--merge`` merges into."""
     from . import aichat, codex, crush, litellm, llm, mods, opencode
@@ -186,14 +225,71 @@ def read_merge_target(tool: str, path: str | os.PathLike[str]) -> dict[str, str]
     return current
 
 
-def write_export(export: Export, directory: str | os.PathLike[str], backup: bool = True) -> list[Path]:
-    """Write every file of ``export`` under ``directory`` atomically; returns the files that
-    changed (a file already holding its content is not touched). A replaced file is kept as
-    ``<name>.bak`` when ``backup``."""
-    storage = StorageManager(directory)
-    changed = []
-    for relpath, text in export.files.items():
-        path = storage.path(relpath, "")
-        if atomic_write_text(path, text, backup=backup):
-            changed.append(path)
-    return changed
+def write_export(
+    export: Export,
+    directory: str | os.PathLike[str],
+    backup: bool = True,
+    *,
+    merged_from: list[str | os.PathLike[str]] | tuple[()] = (),
+    force: bool = False,
+) -> list[Path]:
+    """Write every file of ``export`` under ``directory``; returns the files that changed.
+
+    Goes through :func:`~vexy_catalog.export.storage.write_files`: a file vexy did not write is
+    not replaced unless it is one of ``merged_from`` or ``force``; a replaced user file is kept
+    as a numbered backup (``backup`` is accepted for compatibility: user files are always
+    backed up)."""
+    results = write_files(directory, export.files, tool=export.tool, merged_from=merged_from, force=force)
+    return [r.path for r in results if r.status != "unchanged"]
+
+
+# File-name endings that say "one file", refused for a format that writes several.
+_FILE_SUFFIXES = (".json", ".txt", ".yaml", ".yml", ".toml")
+
+
+def export_destination(
+    tool: str, filenames: list[str], output: str | None, merge_file: Path | None
+) -> tuple[Path, dict[str, str]]:
+    """Where ``vexy export TOOL -o OUTPUT [--merge FILE]`` writes: the folder, and each file of
+    the export (by its name in the export) under the name it gets there.
+
+    One-file formats: ``-o`` names the file, or a folder (existing, or ending in ``/``) to
+    write it into under the export's (or the merged file's) name. Several-file formats (codex,
+    json, txt): ``-o`` names a folder; for codex a ``.toml`` path names its config file, with
+    the profiles beside it. A file path for a several-file format is an
+    :class:`ExportWriteError`, never a folder made over a file's name.
+    """
+    single = tool in SINGLE_FILE
+    names = {name: name for name in filenames}
+    if single:
+        (filename,) = filenames
+        target = Path(output).expanduser() if output else merge_file
+        assert target is not None
+        if target.is_dir() or (output or "").endswith(("/", os.sep)):
+            target = target / (merge_file.name if merge_file else filename)
+        names[filename] = target.name
+        return target.parent, names
+    config = merge_filename(tool) if tool in MERGEABLE else None
+    if output:
+        target = Path(output).expanduser()
+        as_folder = target.is_dir() or output.endswith(("/", os.sep))
+        if not as_folder and config and target.suffix == ".toml":
+            if config in names:
+                names[config] = target.name
+            return target.parent, names
+        if not as_folder and (target.exists() or target.suffix.lower() in _FILE_SUFFIXES):
+            what = (
+                "config.toml and a profile file per model"
+                if tool == "codex"
+                else f"one models_<provider>.{tool} per provider"
+            )
+            raise ExportWriteError(
+                f"{tool} writes several files ({what}): -o must name a folder, and {target} "
+                f"{'is a file' if target.exists() else 'names a file'}"
+                + (" (or give codex its config file: -o DIR/config.toml)" if tool == "codex" else "")
+            )
+        return target, names
+    assert merge_file is not None
+    if config and config in names:
+        names[config] = merge_file.name
+    return merge_file.parent, names

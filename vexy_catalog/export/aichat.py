@@ -10,7 +10,9 @@ Models: chat models (and those of unknown type) plus embedding (``type: embeddin
 (``type: reranker``) models; completion, image, audio and moderation models are left out, since
 aichat would send them chat requests. Prices are USD per 1M tokens, as in aichat's models.yaml.
 Claude clients get ``require_max_tokens: true`` (Anthropic's API requires ``max_tokens``), with
-4096 when the catalog does not know the model's output limit.
+4096 when the catalog does not know the model's output limit. A new config's ``model`` (the
+default) is a chat model known to call tools with the largest context (see
+:func:`~vexy_catalog.export.common.default_model`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .common import CHAT_TYPES, ExportData, Provider, price, slug
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .common import CHAT_TYPES, ExportData, Provider, default_model, price, slug
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
 
 FILENAME = "config.yaml"
 NAME_RE = re.compile(r"^[a-z0-9_]+$")
@@ -148,7 +150,6 @@ def render(data: ExportData, existing: str | None = None) -> str:
     groups = [(p, model_entries(p, rows)) for p, rows in data.by_provider()]
     groups = [(p, models) for p, models in groups if models]
     names = client_names([p for p, _ in groups], existing_types)
-    first_model: str | None = None
     for provider, models in groups:
         name = names[provider.name]
         client = by_name.get(name)
@@ -160,14 +161,11 @@ def render(data: ExportData, existing: str | None = None) -> str:
         comment = key_comment(provider, name)
         if comment and "name" not in client.ca.items:
             client.yaml_add_eol_comment(comment, "name")
-        set_value(client, "api_base", provider.api_base)
+        set_setting(client, "api_base", provider.api_base, f"clients.{name}")
         _merge_models(client, models)
-        if first_model is None:
-            chat = [m for m in models if "type" not in m]
-            if chat:
-                first_model = f"{name}:{chat[0]['name']}"
-    if fresh and first_model:
-        doc.insert(0, "model", first_model)
+    best = default_model((p, row) for p, rows in data.by_provider() if p.name in names for row in rows)
+    if fresh and best:
+        doc.insert(0, "model", f"{names[best[0].name]}:{best[1]['model_id']}")
     return dump_yaml(doc)
 
 

@@ -10,8 +10,9 @@ has no setting for a model's output limit or prices.
   OpenAI-compatible provider serves ``{base_url}/responses`` either: the catalog cannot tell.
 - Provider ids: the provider's name, except Codex's reserved built-in ids (``openai``, ``ollama``,
   ``lmstudio``, ``amazon-bedrock``), which may not be redefined: those become ``vexy-<name>``.
-- Models: chat models (and those of unknown type) not known to lack tool calling, since Codex is
-  an agent that works through tools.
+- Models: chat models not known to lack tool calling, since Codex is an agent that works through
+  tools; a model of unknown type counts as chat unless its id says otherwise (``tts``,
+  ``whisper``, ``embed``, ``guard``, ``image``... see :func:`~vexy_catalog.export.common.chat_model`).
 - Profile names: ``<provider id>-<model id>`` reduced to ``[a-z0-9_-]`` (Codex refuses dots and
   slashes), made unique with ``-2``, ``-3``...
 - Model metadata: each provider's models also go to ``vexy-<provider id>.models.json``, which
@@ -23,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import codex_catalog
-from .common import CHAT_TYPES, ExportData, Provider, slug, unique
+from .common import ExportData, Provider, chat_model, slug, unique
 from .merge import MergeError, load_toml, set_value
 
 CONFIG = "config.toml"
@@ -44,7 +45,7 @@ def provider_id(provider: Provider) -> str:
 def selected(data: ExportData) -> list[tuple[Provider, list[dict[str, Any]]]]:
     out = []
     for provider, rows in data.by_provider(kinds=("openai",)):
-        models = [r for r in rows if r["model_type"] in CHAT_TYPES and r["supports_tools"] is not False]
+        models = [r for r in rows if chat_model(r) and r["supports_tools"] is not False]
         if models:
             out.append((provider, models))
     return out

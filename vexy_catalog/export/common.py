@@ -27,6 +27,45 @@ CHAT_TYPES = (None, "chat")
 DEFAULT_MAX_OUTPUT = 4096
 
 
+# Words in a model id that say it is not a chat model. Many lists carry ids only, so for a model
+# of unknown type its name is the only evidence there is: text-to-speech, transcription,
+# embeddings, rerankers, safety classifiers (llama-guard, prompt-guard), image generators.
+_NOT_CHAT_WORDS = re.compile(
+    r"(?:^|[-_/.:])(?:tts|whisper|transcribe|transcription|speech|embed|embeddings?|rerank|reranker|guard|"
+    r"moderation|dall-e|image|imagen|sdxl|stable-diffusion|flux|realtime|ocr)(?:$|[-_/.:0-9])",
+    re.IGNORECASE,
+)
+
+
+def chat_model(row: dict[str, Any]) -> bool:
+    """A chat model: of type chat, or of unknown type with no word in its id saying otherwise."""
+    if row["model_type"] == "chat":
+        return True
+    return row["model_type"] is None and not _NOT_CHAT_WORDS.search(row["model_id"])
+
+
+def default_model(candidates: Iterable[tuple[Any, dict[str, Any]]]) -> tuple[Any, dict[str, Any]] | None:
+    """The (provider, model row) a client should start with: a chat model known to call tools,
+    with the largest known context, then the cheapest known input price (never simply the
+    alphabetically first, which tends to be some oddity)."""
+    chat = [(p, r) for p, r in candidates if chat_model(r)]
+    if not chat:
+        return None
+
+    def rank(item: tuple[Any, dict[str, Any]]) -> tuple[Any, ...]:
+        _, row = item
+        price = row.get("input_price")
+        return (
+            row.get("supports_tools") is not True,
+            -(row.get("context_window") or 0),
+            price is None,
+            price or 0,
+            row["model_id"],
+        )
+
+    return min(chat, key=rank)
+
+
 @dataclass(frozen=True)
 class Provider:
     name: str

@@ -17,7 +17,7 @@ from typing import Any
 
 from .catwalk import endpoint, model_entry, provider_type
 from .common import ExportData, chat_groups
-from .merge import MergeError, child, dump_json, load_json, set_value
+from .merge import MergeError, child, dump_json, load_json, set_setting, set_value
 
 FILENAME = "crush.json"
 MEDIA_TYPE = "application/json"
@@ -37,9 +37,9 @@ def render(data: ExportData, existing: str | None = None) -> str:
         block = child(providers, provider.name, dict, f"'{path}' {where}")
         block.setdefault("name", provider.name)
         set_value(block, "type", provider_type(provider))
-        set_value(block, "base_url", endpoint(provider))
+        set_setting(block, "base_url", endpoint(provider), path)
         if provider.api_key_env:
-            set_value(block, "api_key", f"${provider.api_key_env}")
+            set_setting(block, "api_key", f"${provider.api_key_env}", path)
         models = child(block, "models", list, f"'{path}.models' {where}")
         index = {m.get("id"): m for m in models if isinstance(m, dict)}
         for row in rows:

@@ -10,7 +10,8 @@ Routes: LiteLLM's own provider route where it has one that speaks the same API
 (``groq/<id>``, ``mistral/<id>``, ``anthropic/<id>``...), else the generic ``openai/<id>``
 with ``api_base``. This matters for keys: when ``<VAR>`` is unset, a native route falls back to
 that provider's own variable, but the ``openai/`` route falls back to ``OPENAI_API_KEY`` - so the
-hint lists the variables to set, and a keyless provider gets the placeholder ``api_key: none``.
+hint lists the variables to set (those unset where the export runs), and a keyless provider gets the
+placeholder ``api_key: none``.
 For Anthropic, LiteLLM appends ``/v1/messages`` to an ``api_base`` that lacks it, so the base
 is given as ``<base_url>/messages`` when it ends in ``/v1``.
 
@@ -20,10 +21,12 @@ audio and moderation models are left out (the generic route cannot serve them re
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, per_token
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
 
 FILENAME = "litellm-config.yaml"
 # Our provider name -> LiteLLM's route for an OpenAI-compatible API it knows natively.
@@ -51,6 +54,10 @@ HEADER = (
     "LiteLLM proxy models written by `vexy export litellm`: litellm --config <this file>.\n"
     "Prices are USD per token. Keys come from the environment (os.environ/VAR)."
 )
+
+
+# Where and with which key to connect: the user's once in their file (a merge keeps them).
+SETTINGS = ("model", "api_base", "api_key")
 
 
 def route(provider: Provider) -> str:
@@ -127,16 +134,24 @@ def render(data: ExportData, existing: str | None = None) -> str:
             if not isinstance(current, dict):
                 current = target[section] = CommentedMap()
             for key, value in deployment[section].items():
-                set_value(current, key, value)
+                if section == "litellm_params" and key in SETTINGS:
+                    set_setting(current, key, value, f"{deployment['model_name']}.{section}")
+                else:
+                    set_value(current, key, value)
     return dump_yaml(doc)
 
 
-def hint(data: ExportData) -> str | None:
+def hint(data: ExportData, environ: Mapping[str, str] | None = None) -> str | None:
+    """The variables an ``openai/`` route needs that are unset here (read now, names only)."""
+    env = os.environ if environ is None else environ
     generic = sorted(
         {
             p.api_key_env
             for p, _ in data.by_provider()
-            if p.api_key_env and route(p) == "openai" and p.api_key_env != "OPENAI_API_KEY"
+            if p.api_key_env
+            and route(p) == "openai"
+            and p.api_key_env != "OPENAI_API_KEY"
+            and not env.get(p.api_key_env)
         }
     )
     if not generic:

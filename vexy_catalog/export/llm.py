@@ -19,13 +19,17 @@ from __future__ import annotations
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
 
 FILENAME = "extra-openai-models.yaml"
 HEADER = (
     "llm models written by `vexy export llm`. llm reads keys from its own key store: run\n"
     "`llm keys set <provider>` for each provider first, or llm sends OPENAI_API_KEY instead."
 )
+
+
+# Where and with which key to connect: the user's once in their file (a merge keeps them).
+SETTINGS = ("api_base", "api_key_name")
 
 
 def entries(data: ExportData) -> list[dict[str, Any]]:
@@ -78,7 +82,10 @@ def render(data: ExportData, existing: str | None = None) -> str:
             target = CommentedMap()
             doc.append(target)
         for key, value in entry.items():
-            set_value(target, key, value)
+            if key in SETTINGS:
+                set_setting(target, key, value, entry["model_id"])
+            else:
+                set_value(target, key, value)
     return dump_yaml(doc)
 
 

@@ -3,15 +3,37 @@
 YAML goes through ruamel.yaml and TOML through tomlkit, both of which keep comments, key order,
 quoting and layout of what they do not touch. Values are only assigned when they differ, so a
 second merge of the same catalog produces the same bytes as the first.
+
+Two kinds of values: *facts* from the catalog (a model's context window, its prices), which a
+merge keeps current with :func:`set_value`, and *settings* (where to connect, which key
+variable, how much input to send), which are the user's once they are in the file:
+:func:`set_setting` adds one that is missing and leaves one the user set, unless the export
+was asked to replace settings (``build_export(replace_settings=True)``, ``--replace-settings``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["MergeError", "child", "dump_json", "dump_yaml", "load_json", "load_toml", "load_yaml", "set_value"]
+__all__ = [
+    "MergeError",
+    "child",
+    "collecting_kept",
+    "dump_json",
+    "dump_yaml",
+    "load_json",
+    "load_toml",
+    "load_yaml",
+    "set_setting",
+    "set_value",
+]
+
+# (replace settings?, the settings kept so far) for the export being rendered.
+_SETTINGS: contextvars.ContextVar[tuple[bool, list[str]] | None] = contextvars.ContextVar("vexy_settings", default=None)
 
 
 class MergeError(ValueError):
@@ -108,6 +130,30 @@ def set_value(mapping: Any, key: str, value: Any) -> None:
     if key in mapping and _equal(mapping[key], value):
         return
     mapping[key] = value
+
+
+def set_setting(mapping: Any, key: str, value: Any, where: str = "") -> None:
+    """A user setting: set when missing; a different value already there is the user's and
+    stays (and is reported), unless settings are being replaced."""
+    state = _SETTINGS.get()
+    if key in mapping and mapping[key] is not None and not _equal(mapping[key], value):
+        if state is None or not state[0]:
+            if state is not None:
+                state[1].append(f"{where}.{key}" if where else key)
+            return
+    set_value(mapping, key, value)
+
+
+@contextlib.contextmanager
+def collecting_kept(replace_settings: bool = False) -> Iterator[list[str]]:
+    """While rendering: whether :func:`set_setting` replaces the user's values, and the list
+    of those it kept."""
+    kept: list[str] = []
+    token = _SETTINGS.set((replace_settings, kept))
+    try:
+        yield kept
+    finally:
+        _SETTINGS.reset(token)
 
 
 def _plain(value: Any) -> Any:

@@ -16,7 +16,8 @@ mods truncates the prompt to that many bytes, and to nothing when it is missing.
 token is mods' own rule in its template (gpt-4o: 128k tokens, 392000 chars); 12250 is the
 template's default, about a 4k-token window. The top-level ``temp``/``topp`` (mods sends 0 when
 missing) and ``max-input-chars`` are added when the file lacks them, ``default-api`` and
-``default-model`` when it has neither.
+``default-model`` when it has neither (a chat model known to call tools with the largest
+context, see :func:`~vexy_catalog.export.common.default_model`).
 
 Keys: ``api-key-env`` names the provider's variable. mods sends ``OPENAI_API_KEY`` to an
 OpenAI-compatible API whose variable is unset, so a keyless provider gets the placeholder
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import CHAT_TYPES, ExportData, Provider
-from .merge import MergeError, dump_yaml, load_yaml, set_value
+from .common import CHAT_TYPES, ExportData, Provider, default_model
+from .merge import MergeError, dump_yaml, load_yaml, set_setting
 
 FILENAME = "mods.yml"
 CHARS_PER_TOKEN = 3
@@ -80,9 +81,10 @@ def render(data: ExportData, existing: str | None = None) -> str:
     if not isinstance(doc, dict):
         raise MergeError("The mods config is not a mapping at the top level")
     groups, _ = selected(data)
-    if "default-api" not in doc and "default-model" not in doc and groups:
-        doc["default-api"] = groups[0][0]
-        doc["default-model"] = groups[0][2][0]["model_id"]
+    best = default_model((provider, row) for _, provider, models in groups for row in models)
+    if "default-api" not in doc and "default-model" not in doc and best:
+        doc["default-api"] = next(name for name, provider, _ in groups if provider is best[0])
+        doc["default-model"] = best[1]["model_id"]
     for key, value in (("max-input-chars", DEFAULT_MAX_INPUT_CHARS), ("temp", 1.0), ("topp", 1.0)):
         if key not in doc:
             doc[key] = value
@@ -107,11 +109,11 @@ def render(data: ExportData, existing: str | None = None) -> str:
         api = apis.get(name)
         if api is None:
             api = apis[name] = CommentedMap()
-        set_value(api, "base-url", provider.api_base)
+        set_setting(api, "base-url", provider.api_base, f"apis.{name}")
         if provider.api_key_env:
-            set_value(api, "api-key-env", provider.api_key_env)
+            set_setting(api, "api-key-env", provider.api_key_env, f"apis.{name}")
         elif not api.get("api-key") and not api.get("api-key-cmd"):
-            set_value(api, "api-key", "none")
+            set_setting(api, "api-key", "none", f"apis.{name}")
             api.yaml_add_eol_comment(KEYLESS_COMMENT, "api-key")
         current = api.get("models")
         if not isinstance(current, dict):
@@ -128,7 +130,10 @@ def render(data: ExportData, existing: str | None = None) -> str:
                     model["aliases"] = [alias]
                 elif alias not in aliases:
                     aliases.append(alias)  # in place: the user's list keeps its style
-            set_value(model, "max-input-chars", max_input_chars(row["context_window"]))
+            # mods' input budget: the user's once set (a merge keeps it; --replace-settings resets it).
+            set_setting(
+                model, "max-input-chars", max_input_chars(row["context_window"]), f"apis.{name}.{row['model_id']}"
+            )
     return dump_yaml(doc)
 
 

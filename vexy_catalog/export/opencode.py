@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import ExportData, chat_groups, display_name, known, output_limit
-from .merge import MergeError, child, dump_json, load_json, set_value
+from .merge import MergeError, child, dump_json, load_json, set_setting, set_value
 from .modelsdev import FLAGS, cost, modalities, npm_package
 
 FILENAME = "opencode.json"
@@ -56,9 +56,9 @@ def render(data: ExportData, existing: str | None = None) -> str:
         set_value(block, "npm", npm_package(provider))
         block.setdefault("name", provider.name)
         options = child(block, "options", dict, f"'{path}.options' {where}")
-        set_value(options, "baseURL", provider.api_base)
+        set_setting(options, "baseURL", provider.api_base, f"{path}.options")
         if provider.api_key_env:
-            set_value(options, "apiKey", f"{{env:{provider.api_key_env}}}")
+            set_setting(options, "apiKey", f"{{env:{provider.api_key_env}}}", f"{path}.options")
         models = child(block, "models", dict, f"'{path}.models' {where}")
         for row in rows:
             target = child(models, row["model_id"], dict, f"'{path}.models.{row['model_id']}' {where}")

@@ -1,21 +1,52 @@
-"""Atomic file writes, and the seed's ``StorageManager`` over them.
+"""Writing exported files: atomically, never over a user's file, with backups that stay.
 
 Every file vexy exports is written to a temporary file in the target's own directory and then
-renamed over the target, so a reader (or a crash) never sees half a config. Replacing a file can
-keep the previous one as ``<name>.bak``. A file whose content would not change is not touched,
-so running an export twice leaves the files (and their ``.bak``) as the first run left them.
+renamed over the target, so a reader (or a crash) never sees half a config. A file whose
+content would not change is not touched, so running an export twice leaves everything as the
+first run left it.
+
+:func:`write_files` is the one write path of ``vexy export`` (every format goes through it):
+
+- A file vexy wrote is recorded in ``.vexy-export.json`` in its folder, with the sha256 of what
+  was written. A file recorded there and unchanged since is vexy's own and is simply replaced.
+- Any other existing file is the user's (or was edited since): unless the export was merged
+  from it (``--merge``) or ``force``, it is refused, before anything is written. A merged file
+  holds the user's content, so it is never recorded as vexy's own.
+- A user's file that is replaced is first copied to a numbered backup: ``<name>.bak``, then
+  ``<name>.bak.2``, ``<name>.bak.3``... An earlier backup is never overwritten.
+- Folders are created as needed, never over a file; a target that is a folder is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StorageManager", "atomic_write_text"]
+__all__ = [
+    "MANIFEST",
+    "ExportWriteError",
+    "StorageManager",
+    "Written",
+    "atomic_write_text",
+    "backup_path",
+    "write_files",
+    "written_by_vexy",
+]
+
+MANIFEST = ".vexy-export.json"
+
+
+class ExportWriteError(ValueError):
+    """An export that cannot be written as asked; the message names the path and the fix."""
 
 
 def _write_temp(path: Path, data: bytes, mode_from: Path | None) -> Path:
@@ -33,22 +64,161 @@ def _write_temp(path: Path, data: bytes, mode_from: Path | None) -> Path:
     return Path(tmp)
 
 
+_BACKUP_RE = re.compile(r"\.bak(?:\.(\d+))?$")
+
+
+def backup_path(path: str | os.PathLike[str]) -> Path:
+    """The name the next backup of ``path`` gets: ``<name>.bak``, else one number past the
+    highest backup there is (``<name>.bak.2``, ``.bak.3``...), so none is ever overwritten."""
+    path = Path(path)
+    highest = 0
+    if path.parent.is_dir():
+        for other in path.parent.iterdir():
+            if other.name.startswith(path.name + ".bak"):
+                match = _BACKUP_RE.fullmatch(other.name[len(path.name) :])
+                if match:
+                    highest = max(highest, int(match.group(1) or 1))
+    return path.with_name(path.name + (".bak" if highest == 0 else f".bak.{highest + 1}"))
+
+
+def _backup(path: Path) -> Path:
+    bak = backup_path(path)
+    os.replace(_write_temp(bak, path.read_bytes(), path), bak)
+    return bak
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str, backup: bool = False) -> bool:
     """Write ``text`` (UTF-8) to ``path`` atomically. Returns False when the file already held it.
 
-    With ``backup``, an existing file with other content is first copied to ``<path>.bak``
-    (atomically too), and its permission bits carry over to the new file.
+    With ``backup``, an existing file with other content is first copied to a new numbered
+    backup (see :func:`backup_path`), and its permission bits carry over to the new file.
     """
     path = Path(path)
     data = text.encode("utf-8")
     if path.is_file() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ..files import ensure_folder
+
+    ensure_folder(path.parent)
     if backup and path.is_file():
-        bak = path.with_name(path.name + ".bak")
-        os.replace(_write_temp(bak, path.read_bytes(), path), bak)
+        _backup(path)
     os.replace(_write_temp(path, data, path if path.exists() else None), path)
     return True
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, dict) else {}
+
+
+def _recorded(path: Path, manifest: Mapping[str, Any]) -> bool:
+    """True when the manifest records ``path`` with exactly its current content."""
+    entry = manifest.get(path.name)
+    return isinstance(entry, dict) and entry.get("sha256") == _sha256(path.read_bytes())
+
+
+def written_by_vexy(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a file ``vexy export`` wrote and nobody changed since."""
+    path = Path(path)
+    return path.is_file() and _recorded(path, _read_manifest(path.parent))
+
+
+@dataclass
+class Written:
+    """What :func:`write_files` did with one file: ``new``, ``replaced`` or ``unchanged``."""
+
+    path: Path
+    status: str
+    backup: Path | None = None
+
+
+def _refusal(path: Path, merge_ok: bool) -> str:
+    fix = (
+        f"add vexy's entries to it with --merge {path} (everything else in it stays), or replace it"
+        if merge_ok
+        else "replace it"
+    )
+    return (
+        f"{path} exists and is not a file vexy wrote (or was changed since): {fix} with --force "
+        "(it is kept as a numbered backup), or choose another -o"
+    )
+
+
+def write_files(
+    folder: str | os.PathLike[str],
+    files: Mapping[str, str],
+    *,
+    tool: str,
+    merged_from: Iterable[str | os.PathLike[str]] = (),
+    force: bool = False,
+    merge_ok: bool = True,
+) -> list[Written]:
+    """Write ``files`` (name -> text) into ``folder``: the safety rules of the module docstring.
+
+    ``merged_from`` are the paths whose current text the export was merged from: replacing them
+    is the point (they are backed up first). ``force`` replaces any other file too (backed up).
+    Raises :class:`ExportWriteError` (nothing written) when a file would replace a user's file,
+    and for a path that cannot be written, with the reason.
+    """
+    from ..files import describe_os_error, ensure_folder
+
+    folder = Path(folder)
+    merged = {Path(p).resolve() for p in merged_from}
+    storage = StorageManager(folder)
+    current = folder / (next(iter(files), "") or "")  # named in an error message
+    try:
+        ensure_folder(folder)
+        manifest = _read_manifest(folder)
+        plan = []
+        for name, text in files.items():
+            path = current = storage.path(name, "")
+            data = text.encode("utf-8")
+            if path.is_dir():
+                raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
+            if not path.exists():
+                plan.append((path, data, "new", False))
+            elif path.read_bytes() == data:
+                plan.append((path, data, "unchanged", False))
+            elif path.resolve() in merged or force:
+                plan.append((path, data, "replaced", not _recorded(path, manifest)))
+            elif _recorded(path, manifest):
+                plan.append((path, data, "replaced", False))
+            else:
+                raise ExportWriteError(_refusal(path, merge_ok))
+        results = []
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for path, data, status, keep in plan:
+            current = path
+            if status == "unchanged":
+                results.append(Written(path, status))
+            else:
+                bak = _backup(path) if keep else None
+                os.replace(_write_temp(path, data, path if path.exists() else None), path)
+                results.append(Written(path, status, bak))
+            if path.resolve() in merged:
+                # The user's own content is in it: never "vexy's own" to replace unasked.
+                manifest.pop(path.name, None)
+            else:
+                manifest[path.name] = {"sha256": _sha256(data), "tool": tool, "written_at": now}
+        if any(r.status != "unchanged" for r in results) or not (folder / MANIFEST).exists():
+            record = {
+                "about": "Files written by `vexy export`, with the sha256 of what was written: vexy replaces "
+                "such a file while it is unchanged, and refuses to replace any other file without "
+                "--merge or --force.",
+                "files": dict(sorted(manifest.items())),
+            }
+            atomic_write_text(folder / MANIFEST, json.dumps(record, indent=2) + "\n")
+    except OSError as e:
+        raise ExportWriteError(describe_os_error(e, current)) from None
+    return results
 
 
 class StorageManager:

@@ -1,0 +1,197 @@
+"""`vexy export ... -o`: no user file is ever lost, whatever the path, selection or format."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from export_helpers import build_catalog, check_aichat
+
+from vexy_catalog.export.storage import MANIFEST, backup_path, written_by_vexy
+
+USER_CONFIG = "# my own aichat config\nmodel: openai:gpt-4o\nclients:\n  - type: openai\n"
+
+
+@pytest.fixture
+def catalog(providers, server, monkeypatch):
+    return build_catalog(providers, server, monkeypatch)
+
+
+@pytest.fixture
+def out(tmp_path):
+    """A folder for the exports, away from the catalog's files."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+def files(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_o_refuses_a_file_vexy_did_not_write(catalog, out):
+    path = out / "config.yaml"
+    path.write_text(USER_CONFIG)
+    message = one_line_error(catalog.run("export", "aichat", "--provider", "groq", "-o", str(path)))
+    assert message.startswith(f"Error: {path} exists and is not a file vexy wrote")
+    assert f"--merge {path}" in message and "--force" in message
+    assert files(out)["config.yaml"] == USER_CONFIG
+    assert not (out / "config.yaml.bak").exists()
+
+
+def test_force_keeps_every_replaced_file_as_a_new_numbered_backup(catalog, out):
+    path = out / "config.yaml"
+    path.write_text(USER_CONFIG)
+    catalog.export("aichat", "--provider", "groq", "-o", str(path), "--force")
+    ours = path.read_text()
+    assert check_aichat(ours)["clients"][0]["name"] == "groq"
+    assert (out / "config.yaml.bak").read_text() == USER_CONFIG
+    assert written_by_vexy(path)
+    # vexy's own, unchanged file: replaced without --force, and without a backup of it.
+    result = catalog.export("aichat", "--provider", "mistral", "-o", str(path))
+    assert "Wrote" in result.stderr and "mistral" in path.read_text()
+    assert sorted(p.name for p in out.glob("config.yaml*")) == ["config.yaml", "config.yaml.bak"]
+    # The user edits it: it is theirs again.
+    edited = path.read_text() + "save: true\n"
+    path.write_text(edited)
+    assert not written_by_vexy(path)
+    one_line_error(catalog.run("export", "aichat", "--provider", "groq", "-o", str(path)))
+    assert path.read_text() == edited
+    catalog.export("aichat", "--provider", "groq", "-o", str(path), "--force")
+    assert (out / "config.yaml.bak").read_text() == USER_CONFIG, "an earlier backup is never overwritten"
+    assert (out / "config.yaml.bak.2").read_text() == edited
+    catalog.export("aichat", "--provider", "mistral", "-o", str(path), "--force")
+    assert not (out / "config.yaml.bak.3").exists(), "vexy's own unchanged file needs no backup"
+    path.write_text("mine again\n")
+    catalog.export("aichat", "--provider", "groq", "-o", str(path), "--force")
+    assert (out / "config.yaml.bak.3").read_text() == "mine again\n"
+
+
+def test_a_merged_file_holds_the_users_content_and_stays_theirs(catalog, out):
+    path = out / "config.yaml"
+    path.write_text(USER_CONFIG)
+    catalog.export("aichat", "--merge", str(path), "--provider", "groq")
+    assert "# my own aichat config" in path.read_text()
+    merged = path.read_text()
+    # -o without --merge would drop the user's part of it: refused.
+    one_line_error(catalog.run("export", "aichat", "--provider", "groq", "-o", str(path)))
+    assert path.read_text() == merged
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert "config.yaml" not in manifest["files"]
+
+
+def test_a_file_vexy_wrote_before_it_kept_a_record_needs_force(catalog, out):
+    path = out / "config.yaml"
+    catalog.export("aichat", "--provider", "groq", "-o", str(path))
+    (out / MANIFEST).unlink()  # as an older vexy left it
+    old = path.read_text()
+    one_line_error(catalog.run("export", "aichat", "--provider", "mistral", "-o", str(path)))
+    catalog.export("aichat", "--provider", "mistral", "-o", str(path), "--force")
+    assert (out / "config.yaml.bak").read_text() == old
+
+
+@pytest.mark.parametrize("tool", ["aichat", "mods", "litellm", "llm"])
+def test_an_empty_selection_writes_nothing_and_exits_1(catalog, out, tool):
+    path = out / "out.yaml"
+    path.write_text("# whatever was here\n")
+    before = files(out)
+    result = catalog.run("export", tool, "--min-context", "999999999", "-o", str(path), "--force")
+    message = one_line_error(result)
+    assert message == "Error: Nothing exported: no model matches the selection. Nothing was written."
+    assert files(out) == before
+    stdout = catalog.run("export", tool, "--min-context", "999999999")
+    assert stdout.exit_code == 1 and stdout.stdout == ""
+    merged = catalog.run("export", tool, "--min-context", "999999999", "--merge", str(path))
+    assert merged.exit_code == 1 and files(out) == before
+
+
+def test_a_selection_the_format_cannot_take_writes_nothing(catalog, out):
+    # litellm's price file is a list, not an API: no client config can call its models.
+    result = catalog.run("export", "aichat", "--provider", "litellm", "-o", str(out / "c.yaml"))
+    message = one_line_error(result)
+    assert "none of the" in message and "selected models can go into a aichat export" in message
+    assert list(out.glob("c.yaml*")) == []
+    codex = catalog.run("export", "codex", "--provider", "litellm", "-o", str(out / "codex"))
+    assert codex.exit_code == 1 and not (out / "codex").exists()
+
+
+def test_codex_o_config_toml_writes_the_file_and_profiles_beside_it(catalog, out):
+    home = out / ".codex"
+    result = catalog.export("codex", "--provider", "groq", "-o", str(home / "config.toml"))
+    assert (home / "config.toml").is_file(), "a file, never a folder named config.toml"
+    assert "model_providers" in tomllib.loads((home / "config.toml").read_text())
+    profiles = sorted(home.glob("*.config.toml"))
+    assert profiles and all(tomllib.loads(p.read_text())["model_provider"] == "groq" for p in profiles)
+    assert f"to {home}" in result.stderr
+    # The user's own config.toml: refused in one line, never a traceback; --merge works.
+    user = '# mine\nmodel = "gpt-5"\n'
+    (home / "config.toml").write_text(user)
+    message = one_line_error(catalog.run("export", "codex", "--provider", "groq", "-o", str(home / "config.toml")))
+    assert f"{home / 'config.toml'} exists and is not a file vexy wrote" in message
+    assert (home / "config.toml").read_text() == user
+    catalog.export("codex", "--provider", "groq", "--merge", str(home / "config.toml"))
+    merged = (home / "config.toml").read_text()
+    assert merged.startswith("# mine") and "[model_providers.groq]" in merged
+    assert (home / "config.toml.bak").read_text() == user
+
+
+@pytest.mark.parametrize("tool", ["json", "txt", "codex"])
+def test_a_file_path_for_a_several_file_format_is_an_error(catalog, out, tool):
+    existing = out / "notes"
+    existing.write_text("my notes\n")
+    message = one_line_error(catalog.run("export", tool, "-o", str(existing)))
+    assert f"{tool} writes several files" in message and f"{existing} is a file" in message
+    assert existing.read_text() == "my notes\n"
+    named = out / f"models.{'toml' if tool == 'codex' else tool}"
+    if tool != "codex":
+        message = one_line_error(catalog.run("export", tool, "-o", str(named)))
+        assert f"{named} names a file" in message and not named.exists()
+
+
+def test_a_file_in_the_way_of_a_folder_is_one_line(catalog, out):
+    blocker = out / "hostname"
+    blocker.write_text("host\n")
+    for tool, out in (("aichat", blocker / "x.yaml"), ("json", blocker / "models"), ("codex", blocker / "c")):
+        message = one_line_error(catalog.run("export", tool, "-o", str(out)))
+        assert message.startswith(f"Error: {out}") and message.endswith(f": {blocker} is a file, not a folder")
+        assert blocker.read_text() == "host\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_system_paths_are_one_line_not_a_traceback(catalog, out):
+    message = one_line_error(catalog.run("export", "aichat", "-o", "/proc/config.yaml"))
+    assert message.startswith("Error: /proc/config.yaml: cannot create a file in /proc")
+    if Path("/etc/hostname").is_file():
+        message = one_line_error(catalog.run("export", "aichat", "-o", "/etc/hostname/x.yaml"))
+        assert message == "Error: /etc/hostname/x.yaml: /etc/hostname is a file, not a folder"
+
+
+def test_a_folder_where_the_file_would_go_is_refused(catalog, out):
+    (out / "out" / "config.yaml").mkdir(parents=True)
+    message = one_line_error(catalog.run("export", "aichat", "-o", str(out / "out") + os.sep))
+    assert message == f"Error: {out / 'out' / 'config.yaml'} is a folder, not a file - choose another -o"
+
+
+def test_backup_names_count_up_past_the_highest(out):
+    path = out / "mods.yml"
+    assert backup_path(path).name == "mods.yml.bak"
+    (out / "mods.yml.bak").write_text("1")
+    assert backup_path(path).name == "mods.yml.bak.2"
+    (out / "mods.yml.bak.7").write_text("7")
+    (out / "mods.yml.bakery").write_text("not a backup")
+    assert backup_path(path).name == "mods.yml.bak.8"
