@@ -9,7 +9,7 @@ and the rule that matched is recorded as the fetch's ``shape``):
    reads models.dev's ``{provider: {..., models: {id: record}}}``.
 2. A nested catalog: a list, or an object of at least two entries, whose entries are all
    objects holding their model records under one shared name (``data``, ``models`` or
-   ``result``), as a map of objects keyed by id or as a list of objects with an id-like field:
+   ``result``), as a list or a map keyed by id of objects that carry an id-like field:
    models.dev's ``api.json``, Catwalk's provider list. Read as ``*.<name>``.
 3. A top-level list: shape ``[]``.
 4. A list under ``data``, ``models`` or ``result`` (the common names; an empty list counts, so
@@ -255,9 +255,9 @@ def _nested(payload: Any) -> tuple[tuple[str, ...], list[_Group]] | None:
     map of objects most of which carry an id-like field, and at least one group must hold a
     record: a model record does not hold other model records (a map of plain objects such as
     ``{"pricing": {...}, "limits": {...}}`` is no list of records), so such an answer is
-    unambiguous. An object of one
-    entry is a wrapper (``{"data": {"models": [...]}}``), not a catalog, and a list's groups must
-    name themselves (an id-like field) to qualify their models' ids.
+    unambiguous. An object of one entry is a wrapper (``{"data": {"models": [...]}}``), not a
+    catalog, and a list's groups must name themselves (an id-like field) to qualify their
+    models' ids.
     """
     entries = _entries(payload)
     if not entries or isinstance(payload, dict) and (len(entries) < 2 or "error" in payload):
