@@ -175,6 +175,7 @@ def _source_value(fact: str, value: Any) -> str:
 
 def _facts(datasette: Any, row: dict[str, Any], others: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     sources = row["sources"]
+    notes = sources.get("_notes") if isinstance(sources.get("_notes"), dict) else {}
     facts = []
     for column in ("name", *FACT_COLUMNS):
         if column == "sources" or column not in row:
@@ -198,6 +199,8 @@ def _facts(datasette: Any, row: dict[str, Any], others: dict[str, list[dict[str,
                 "known": row[column] is not None,
                 "source": source,
                 "source_href": _source_href(datasette, source),
+                # Why the fact is unknown (withheld: a placeholder, a dispute) or another host's.
+                "note": notes.get(column),
                 "others": alternatives,
             }
         )

@@ -20,6 +20,7 @@ __all__ = [
     "price",
     "render_cell",
     "short_text",
+    "source_notes",
     "tokens",
 ]
 
@@ -33,6 +34,22 @@ def json_pretty(value: str) -> str | None:
         return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
     except (TypeError, ValueError):
         return None
+
+
+def source_notes(sources: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """``(fact, source, note)`` per fact of a ``sources`` object, by fact: ``_notes`` (why a fact
+    is unknown, or that its value is another host's) joined to the fact it explains."""
+    notes = sources.get("_notes")
+    notes = notes if isinstance(notes, dict) else {} if notes is None else {"_notes": notes}
+    facts = sorted({k for k in sources if k != "_notes"} | set(notes))
+    return [
+        (
+            fact,
+            None if sources.get(fact) is None or fact == "_notes" else str(sources[fact]),
+            None if notes.get(fact) is None else str(notes[fact]),
+        )
+        for fact in facts
+    ]
 
 
 def render_cell(value: Any, column: str, table: str, database: str) -> Any:
@@ -61,7 +78,14 @@ def render_cell(value: Any, column: str, table: str, database: str) -> Any:
             return None
         if not isinstance(sources, dict):
             return None
-        items = Markup("").join(Markup("<li><code>{}</code>: {}</li>").format(k, v) for k, v in sorted(sources.items()))
+        items = Markup("").join(
+            Markup("<li><code>{}</code>: {}{}</li>").format(
+                fact,
+                source if source is not None else Markup("<em>unknown</em>"),
+                Markup(' <span class="vexy-note">({})</span>').format(note) if note else "",
+            )
+            for fact, source, note in source_notes(sources)
+        )
         return Markup('<ul class="vexy-sources">{}</ul>').format(items)
     if (table, column) in (("providers", "last_status"), ("fetches", "status")):
         return Markup('<span class="vexy-status vexy-status-{}">{}</span>').format(value, escape(value))

@@ -515,7 +515,64 @@ def sync_providers(db: Database, providers: list[ProviderConfig]) -> set[str]:
     with write_transaction(db):
         before = dict(db.execute("select name, facts_map from providers").fetchall())
         db["providers"].upsert_all(rows, pk="name", batch_size=BATCH_SIZE)
+        _forget_validators_of_rereads(db, providers)
     return {r["name"] for r in rows if r["name"] in before and before[r["name"]] != r["facts_map"]}
+
+
+def _last_shape(db: Database, provider: str, digest: str | None = None) -> str | None:
+    """The shape of the last fetch that read the provider's answer (with this hash) into rows."""
+    sql = "select shape from fetches where provider = ? and status = 'ok' and shape is not null"
+    params: list[Any] = [provider]
+    if digest is not None:
+        sql += " and payload_hash = ?"
+        params.append(digest)
+    row = db.execute(sql + " order by id desc limit 1", params).fetchone()
+    return row[0] if row else None
+
+
+def _forget_validators_of_rereads(db: Database, providers: list[ProviderConfig]) -> None:
+    """Drop the HTTP validators of providers whose list_path / id_field differ from those their
+    stored rows were read with: a 304 would otherwise keep the rows of the old reading."""
+    from .records import configured_reading
+
+    for provider in providers:
+        read_with = configured_reading(_last_shape(db, provider.name))
+        if read_with is not None and read_with != (provider.list_path, provider.id_field):
+            db.execute(
+                "update providers set http_etag = null, http_last_modified = null where name = ?", [provider.name]
+            )
+
+
+def stored_reading(db: Database, provider: str, digest: str) -> tuple[str | None, str | None, bool]:
+    """``(list_path, id_field, strict)`` to read a stored answer of ``provider`` the way its fetch
+    read it (see :func:`vexy_catalog.records.parse_shape`); detection for older catalogs."""
+    from .records import parse_shape
+
+    try:
+        shape = db.execute(
+            "select shape from fetches where provider = ? and payload_hash = ? and shape is not null "
+            "order by id desc limit 1",
+            [provider, digest],
+        ).fetchone()
+    except sqlite3.OperationalError:  # a catalog from before fetches.shape
+        shape = None
+    return parse_shape(shape[0] if shape else None)
+
+
+def stored_records(db: Database, provider: str, digest: str) -> list[tuple[str, Any]] | None:
+    """The ``(model id, record)`` pairs of a stored answer, read as its fetch read them; None
+    when the answer is gone (pruned) or no longer readable."""
+    from .errors import AnswerShapeError
+    from .records import find_records
+
+    row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
+    if row is None:
+        return None
+    list_path, id_field, strict = stored_reading(db, provider, digest)
+    try:
+        return find_records(json.loads(row[0]), list_path, id_field, fallback=not strict).records
+    except (ValueError, AnswerShapeError):
+        return None
 
 
 REFERENCE_PROVIDERS = ("litellm", "openrouter", "modelsdev")
@@ -924,8 +981,9 @@ def record_fetch(
                 "select count(*) from models where provider = ? and removed_at is null", [provider.name]
             ).fetchone()[0]
             suspect = None if accept_shrink or replaces_snapshot else shrink_problem(listed, len(result.records))
-            if payload_hash == previous[0]:
-                # The same answer as last time: the model rows already say all it says.
+            if payload_hash == previous[0] and _read_alike(_last_shape(db, provider.name, payload_hash), result.shape):
+                # The same answer as last time, read the same way: the model rows already say
+                # all it says. (Read another way - a new list_path or id_field - it is applied.)
                 fetch["status"] = update["last_status"] = "unchanged"
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
             elif suspect is not None:
@@ -962,6 +1020,15 @@ def record_fetch(
             )
         fetch["id"] = fetch_id
     return fetch
+
+
+def _read_alike(before: str | None, now: str | None) -> bool:
+    """Whether two fetches' shapes read an answer into the same rows (unknown counts as alike)."""
+    from .records import parse_shape, shape_rule
+
+    if before is None or now is None:
+        return True
+    return (shape_rule(before), parse_shape(before)[2]) == (shape_rule(now), parse_shape(now)[2])
 
 
 # --- the change log: one fetch's rows of model_changes (vexy_catalog.history reads them) -----

@@ -201,23 +201,30 @@ select provider, model_id, change, facts, at from (
 """
 
 
+def _answer_as_of(db: Database, provider: str, when: str) -> tuple[list[tuple[str, Any]] | None, str | None]:
+    """The records of the provider's latest good answer at ``when``, read as its fetch read them
+    (None when none was stored, or it has been pruned), and when that fetch finished."""
+    from .db import stored_records
+
+    row = db.execute(
+        "select payload_hash, finished_at from fetches "
+        "where provider = ? and status in ('ok', 'unchanged') and payload_hash is not null and finished_at <= ? "
+        "order by finished_at desc, id desc limit 1",
+        [provider, when],
+    ).fetchone()
+    if row is None:
+        return None, None
+    return stored_records(db, provider, row[0]), row[1]
+
+
 def _references_as_of(db: Database, when: str) -> list[Any]:
     from .db import REFERENCE_PROVIDERS
     from .facts import ReferenceIndex
-    from .fetch import extract_records
 
     indexes = []
     for name in REFERENCE_PROVIDERS:
-        row = db.execute(
-            "select p.body from fetches f join payloads p on p.hash = f.payload_hash "
-            "where f.provider = ? and f.status in ('ok', 'unchanged') and f.finished_at <= ? "
-            "order by f.finished_at desc, f.id desc limit 1",
-            [name, when],
-        ).fetchone()
-        if row is None:
-            continue
-        records, _, _ = extract_records(json.loads(row[0]))
-        index = ReferenceIndex(name, records)
+        records, _ = _answer_as_of(db, name, when)
+        index = ReferenceIndex(name, records or [])
         if len(index):
             indexes.append(index)
     return indexes
@@ -226,30 +233,47 @@ def _references_as_of(db: Database, when: str) -> list[Any]:
 def models_as_of(
     db: Database, when: str, model_filter: Any = None, sort: str = "name", limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The models listed at ``when`` with their facts then: each provider's own facts from the
-    change log, enriched from the reference answers stored as of that moment."""
+    """The models listed at ``when`` with their facts then, decided as a fetch at that moment
+    decided them (:func:`vexy_catalog.facts.resolve_provider`: units, placeholders,
+    plausibility, enrichment) from each provider's answer stored as of then and the reference
+    answers stored as of then. A model whose answer has been pruned is read from the change
+    log's record of what its provider stated."""
     from .db import FACT_COLUMNS, fact_columns
-    from .facts import FACT_FIELDS, enrich
+    from .facts import reading_of_facts, resolve_provider
     from .query import query_models
 
     references = _references_as_of(db, when)
+    listed: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
+    for provider, model_id, _change, facts_json, at in db.execute(_AS_OF_SQL, [when]).fetchall():
+        listed.setdefault(provider, {})[model_id] = (json.loads(facts_json or "{}"), at)
+    fact_maps = {
+        name: json.loads(facts_map) if facts_map else None
+        for name, facts_map in db.execute("select name, facts_map from providers")
+    }
     memory = Database(memory=True)
     rows = []
-    for provider, model_id, _change, facts_json, at in db.execute(_AS_OF_SQL, [when]).fetchall():
-        own = json.loads(facts_json or "{}")
-        facts = {f: own.get(f) for f in FACT_FIELDS}
-        facts["sources"] = {f: "provider" for f in own}
-        facts = enrich(provider, model_id, facts, references)
-        rows.append(
-            {
-                "provider": provider,
-                "model_id": model_id,
-                **fact_columns(facts),
-                "first_seen": None,
-                "updated_at": at,
-                "removed_at": None,
-            }
+    for provider, models in listed.items():
+        answer, fetched_at = _answer_as_of(db, provider, when)
+        raw = dict(answer or [])
+        results = resolve_provider(
+            provider,
+            [(model_id, raw[model_id]) for model_id in models if model_id in raw],
+            references,
+            fact_map=fact_maps.get(provider),
+            fetched_at=fetched_at,
+            read={m: reading_of_facts(facts) for m, (facts, _) in models.items() if m not in raw},
         )
+        for result in results:
+            rows.append(
+                {
+                    "provider": provider,
+                    "model_id": result.model_id,
+                    **fact_columns({**result.facts, "sources": result.sources}),
+                    "first_seen": None,
+                    "updated_at": models[result.model_id][1],
+                    "removed_at": None,
+                }
+            )
     columns = {"provider": str, "model_id": str, "name": str, **FACT_COLUMNS}
     memory["models"].create(
         {**columns, "first_seen": str, "updated_at": str, "removed_at": str}, pk=("provider", "model_id")

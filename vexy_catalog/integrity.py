@@ -32,10 +32,10 @@ from .db import (
     max_model_rowid,
     read_snapshot,
     refresh_facts,
+    stored_records,
     write_transaction,
 )
-from .fetch import AnswerShapeError, utcnow
-from .records import find_records, parse_shape
+from .fetch import utcnow
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -245,25 +245,9 @@ class _Fix:
     raw: Any = None
 
 
-def _payload_records(db: Database, digest: str, provider: str | None = None) -> dict[str, Any] | None:
-    row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
-    if row is None:
-        return None
-    # Read the answer the way its fetch read it (a configured list_path / id_field included).
-    try:
-        shape = db.execute(
-            "select shape from fetches where provider = ? and payload_hash = ? and shape is not null "
-            "order by id desc limit 1",
-            [provider, digest],
-        ).fetchone()
-    except sqlite3.OperationalError:  # a catalog from before fetches.shape
-        shape = None
-    list_path, id_field, strict = parse_shape(shape[0] if shape else None)
-    try:
-        records = find_records(json.loads(row[0]), list_path, id_field, fallback=not strict).records
-    except (ValueError, AnswerShapeError):
-        return None
-    return dict(records)
+def _payload_records(db: Database, digest: str, provider: str) -> dict[str, Any] | None:
+    records = stored_records(db, provider, digest)
+    return None if records is None else dict(records)
 
 
 def _check_against_payloads(

@@ -77,6 +77,8 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _PATH_RE = re.compile(r"^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$")
+# A list_path may also pass through every entry of an object: "*.models" (see records.py).
+_LIST_PATH_RE = re.compile(r"^(?:[A-Za-z0-9_$-]+|\*)(?:\.(?:[A-Za-z0-9_$-]+|\*))*$")
 
 
 def expand(template: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -675,8 +677,10 @@ def _parse_paging(ctx: _Context, value: Any) -> dict[str, Any]:
 
 
 def _parse_json_path(ctx: _Context, value: Any) -> dict[str, Any]:
+    listing = ctx.field == "list_path"
     if value is not None and not (
-        isinstance(value, str) and (value == "" and ctx.field == "list_path" or _PATH_RE.match(value))
+        isinstance(value, str)
+        and (value == "" and listing or (_LIST_PATH_RE if listing else _PATH_RE).match(value))
     ):
         raise ctx.error(value)
     return {ctx.field: value}
@@ -745,7 +749,9 @@ _FIELDS: dict[str, _Field] = {
         _parse_paging,
     ),
     "list_path": _Field(
-        "a dotted path to the list in the answer, such as result.models ('' for the top)", _parse_json_path
+        "a dotted path to the list in the answer, such as result.models ('' for the top; "
+        "a * segment for every entry of a catalog grouped by provider, such as *.models)",
+        _parse_json_path,
     ),
     "id_field": _Field("the name (or dotted path) of the field holding a model's id", _parse_json_path),
     "key_required": _Field("true or false", _parse_bool),
@@ -785,13 +791,21 @@ def _parse_entry(
             )
         changes.update(spec.parse(_Context(path, name, fld), value))
     if base is not None:
-        return replace(base, source=source, **changes)
-    if "base_url" not in changes:
+        config = replace(base, source=source, **changes)
+    elif "base_url" not in changes:
         raise ProvidersFileError(
             f"{path}: provider '{name}': field 'base_url' is required for a provider that is "
             f"not built in (built-in names: see 'vexy providers')"
         )
-    return ProviderConfig(name=name, source=source, **changes)
+    else:
+        config = ProviderConfig(name=name, source=source, **changes)
+    if "*" in (config.list_path or "").split(".") and config.list_paging.style != "none":
+        # Pages are merged as one list at one path; records gathered from many groups are not.
+        raise ProvidersFileError(
+            f"{path}: provider '{name}': a list_path with '*' ({config.list_path}) cannot be paged: "
+            "drop paging, or point list_path at one list"
+        )
+    return config
 
 
 # A providers file is a few kilobytes; YAML aliases may not make it bigger than this once
