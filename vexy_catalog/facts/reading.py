@@ -702,21 +702,86 @@ def _action(words: tuple[tuple[str, ...], ...], kind: str, unit: Unit | None) ->
     return ("none",)
 
 
+# A leaf as the reader acts on it: its key path, that path dotted, its plan and its facts.
+Step = tuple[tuple[str, ...], str, tuple[Any, ...], tuple[str, ...]]
+
+
+def _signature(obj: Mapping[str, Any], depth: int) -> tuple[Any, ...] | None:
+    """Everything :func:`leaves` and :func:`plan` read of a record except its values: key order,
+    each value's :func:`_kind`, the text of unit and currency keys, and nesting. Two records with
+    one signature walk into the same leaves with the same plans. None for a record holding a list
+    of objects (property lists and price entries turn values into keys): read leaf by leaf."""
+    if depth > MAX_DEPTH:
+        return ()
+    parts: list[Any] = []
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            continue
+        lowered = key.lower()
+        if lowered in _UNIT_KEYS or lowered in _CURRENCY_KEYS:
+            # Read for the unit of their object even when None; never leaves themselves.
+            parts.append((key, "=", value if isinstance(value, str) else None))
+        elif value is None:
+            continue
+        elif isinstance(value, dict):
+            inner = _signature(value, depth + 1)
+            if inner is None:
+                return None
+            parts.append((key, inner))
+        elif isinstance(value, list):
+            if any(isinstance(v, dict) for v in value):
+                return None
+            parts.append((key, _kind(value)))
+        else:
+            parts.append((key, _kind(value)))
+    return tuple(parts)
+
+
+def _step(leaf: Leaf) -> Step:
+    return (leaf.path, _dotted(leaf.path), *plan(leaf.words, _kind(leaf.value), leaf.unit))
+
+
+# Signature -> the steps of every record that has it: an answer of thousands of records in a few
+# shapes is walked and planned a few times.
+_STEPS: dict[tuple[Any, ...], list[Step]] = {}
+_MAX_SHAPES = 1 << 12
+
+
+def _planned(raw: Mapping[str, Any]) -> tuple[list[Step], list[Any]]:
+    """The record's steps and the value each one reads."""
+    signature = _signature(raw, 0)
+    if signature is None:
+        found = list(leaves(raw))
+        return [_step(leaf) for leaf in found], [leaf.value for leaf in found]
+    steps = _STEPS.get(signature)
+    if steps is None:
+        if len(_STEPS) >= _MAX_SHAPES:
+            _STEPS.clear()
+        steps = _STEPS[signature] = [_step(leaf) for leaf in leaves(raw)]
+    return steps, [_value_at(raw, step[0]) for step in steps]
+
+
+def _value_at(raw: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = raw
+    for key in path:
+        value = value[key]
+    return value
+
+
 def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> Reading:
     """Read every fact of ``raw`` by meaning (``skip``: facts a dialect says this reader must
     leave alone, because a common name means something else there)."""
     reading = Reading()
     # fact -> (rank, path, value) candidates; the best rank wins.
     best: dict[str, tuple[float, str, Any, Any]] = {}
-    feature_lists: list[tuple[Leaf, list[str]]] = []
-    parameter_lists: list[Leaf] = []
-    type_values: list[tuple[float, Leaf, str]] = []
-    arrows: list[Leaf] = []
-    unread: list[tuple[Leaf, tuple[str, ...]]] = []
+    feature_lists: list[tuple[str, Any, list[str]]] = []
+    parameter_lists: list[tuple[str, Any]] = []
+    type_values: list[tuple[float, str, Any, str]] = []
+    arrows: list[tuple[str, Any]] = []
+    unread: list[tuple[tuple[str, ...], str, Any, tuple[str, ...]]] = []
 
-    for leaf in leaves(raw):
-        value = leaf.value
-        action, states = plan(leaf.words, _kind(value), leaf.unit)
+    steps, values_of = _planned(raw) if raw else ([], [])
+    for (path, dotted, action, states), value in zip(steps, values_of, strict=True):
         handled = True
         what = action[0]
         if what == "price":
@@ -725,14 +790,14 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
             if amount is None or (direction is None and other is None):
                 handled = False  # not a number, or a price of what? reported as unread
             elif other is not None:
-                reading.other_prices.append((_dotted(leaf.path), value, other))
+                reading.other_prices.append((dotted, value, other))
             elif direction not in skip:
-                reading.price(PriceClaim(direction, _dotted(leaf.path), value, amount, unit))
+                reading.price(PriceClaim(direction, dotted, value, amount, unit))
         elif what == "flag":
             _, fact, negative_ok, rank = action
             flag = values.flag(value)
             if (flag or negative_ok) and fact not in skip:
-                _offer(best, fact, rank, leaf, flag)
+                _offer(best, fact, rank, dotted, value, flag)
         elif what == "offer":
             _, fact, rank, parse = action
             parsed = parse(value)
@@ -740,23 +805,23 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
             # reference fills the fact it states.
             handled = parsed is not None
             if handled and fact not in skip:
-                _offer(best, fact, rank, leaf, parsed)
+                _offer(best, fact, rank, dotted, value, parsed)
         elif what == "arrow":
-            arrows.append(leaf)
+            arrows.append((dotted, value))
         elif what == "parameters":
-            parameter_lists.append(leaf)
+            parameter_lists.append((dotted, value))
         elif what == "features":
-            feature_lists.append((leaf, [t for t in map(_term, value) if t]))
+            feature_lists.append((dotted, value, [t for t in map(_term, value) if t]))
         elif what == "type":
-            type_values.append((action[1], leaf, _term(value) or ""))
+            type_values.append((action[1], dotted, value, _term(value) or ""))
         elif what == "none":
             handled = False
         if handled:
-            reading.consumed.add(leaf.path)
+            reading.consumed.add(path)
         elif states and _meaningful(value):
-            unread.append((leaf, states))
-    for fact, (_rank, path, value, raw_value) in best.items():
-        reading.put(fact, value, path, raw_value)
+            unread.append((path, dotted, value, states))
+    for fact, (_rank, dotted, value, raw_value) in best.items():
+        reading.put(fact, value, dotted, raw_value)
     _read_arrows(reading, arrows)
     _read_features(reading, feature_lists, parameter_lists, skip)
     _read_type(reading, type_values, skip)
@@ -765,16 +830,18 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
         # Image input named: the model accepts images (a missing one proves nothing).
         reading.put("supports_vision", True, reading.paths["input_modalities"], reading.raw_values["input_modalities"])
     reading.settle_prices()
-    for leaf, states in unread:
-        reading.unread.append(Unread(_dotted(leaf.path), leaf.value, states, leaf.path))
+    for path, dotted, value, states in unread:
+        reading.unread.append(Unread(dotted, value, states, path))
         reading.stated.update(states)
     return reading
 
 
-def _offer(best: dict[str, tuple[float, str, Any, Any]], fact: str, rank: float, leaf: Leaf, value: Any) -> None:
+def _offer(
+    best: dict[str, tuple[float, str, Any, Any]], fact: str, rank: float, dotted: str, raw: Any, value: Any
+) -> None:
     current = best.get(fact)
     if current is None or rank < current[0]:
-        best[fact] = (rank, _dotted(leaf.path), value, leaf.value)
+        best[fact] = (rank, dotted, value, raw)
 
 
 _TEXT_FACTS: tuple[tuple[str, tuple[str, ...], Callable[[object], object]], ...] = (
@@ -786,30 +853,32 @@ _TEXT_FACTS: tuple[tuple[str, tuple[str, ...], Callable[[object], object]], ...]
 )
 
 
-def _read_arrows(reading: Reading, arrows: list[Leaf]) -> None:
-    for leaf in arrows:
-        inputs, outputs = values.modality_arrow(leaf.value)
+def _read_arrows(reading: Reading, arrows: list[tuple[str, Any]]) -> None:
+    for dotted, value in arrows:
+        inputs, outputs = values.modality_arrow(value)
         if reading.facts["input_modalities"] is None and inputs:
-            reading.put("input_modalities", inputs, _dotted(leaf.path), leaf.value)
+            reading.put("input_modalities", inputs, dotted, value)
         elif inputs:
             reading.facts["input_modalities"] = values.union(reading.facts["input_modalities"], inputs)  # type: ignore[arg-type]
         if reading.facts["output_modalities"] is None and outputs:
-            reading.put("output_modalities", outputs, _dotted(leaf.path), leaf.value)
+            reading.put("output_modalities", outputs, dotted, value)
         elif outputs:
             reading.facts["output_modalities"] = values.union(reading.facts["output_modalities"], outputs)  # type: ignore[arg-type]
 
 
 def _read_features(
-    reading: Reading, feature_lists: list[tuple[Leaf, list[str]]], parameter_lists: list[Leaf], skip: frozenset[str]
+    reading: Reading,
+    feature_lists: list[tuple[str, Any, list[str]]],
+    parameter_lists: list[tuple[str, Any]],
+    skip: frozenset[str],
 ) -> None:
-    for leaf, terms in feature_lists:
+    for path, value, terms in feature_lists:
         found = set(terms)
-        path = _dotted(leaf.path)
         recognized = found & (TOOL_TERMS | VISION_TERMS | REASONING_TERMS | _OTHER_FEATURE_TERMS)
         methods = {_GENERATION_METHODS[t.replace("_", "")] for t in found if t.replace("_", "") in _GENERATION_METHODS}
         if methods and "model_type" not in skip:
             kind = "chat" if "chat" in methods else methods.pop()
-            reading.put("model_type", kind, path, leaf.value)
+            reading.put("model_type", kind, path, value)
         if not recognized:
             continue
         for fact, vocabulary in (
@@ -820,25 +889,24 @@ def _read_features(
             if fact in skip:
                 continue
             if found & vocabulary:
-                reading.put(fact, True, path, leaf.value)
+                reading.put(fact, True, path, value)
             else:
                 # A capability list that does not name this one: stated, not known.
                 reading.stated.add(fact)
-    for leaf in parameter_lists:
-        names = {t for t in map(_term, leaf.value) if t}
+    for path, value in parameter_lists:
+        names = {t for t in map(_term, value) if t}
         if not names:
             continue
-        path = _dotted(leaf.path)
         if "supports_tools" not in skip:
-            reading.put("supports_tools", bool(names & {"tools", "tool_choice", "functions"}), path, leaf.value)
+            reading.put("supports_tools", bool(names & {"tools", "tool_choice", "functions"}), path, value)
         if "supports_reasoning" not in skip and names & {"reasoning", "include_reasoning"}:
-            reading.put("supports_reasoning", True, path, leaf.value)
+            reading.put("supports_reasoning", True, path, value)
 
 
-def _read_type(reading: Reading, type_values: list[tuple[float, Leaf, str]], skip: frozenset[str]) -> None:
+def _read_type(reading: Reading, type_values: list[tuple[float, str, Any, str]], skip: frozenset[str]) -> None:
     if "model_type" in skip:
         return
-    for _rank, leaf, term in sorted(type_values, key=lambda t: t[0]):
+    for _rank, path, value, term in sorted(type_values, key=lambda t: t[0]):
         if term in _NOT_TYPES:
             continue
         if term in TYPE_WORDS:
@@ -846,5 +914,5 @@ def _read_type(reading: Reading, type_values: list[tuple[float, Leaf, str]], ski
             if kind is None:
                 reading.stated.add("model_type")
                 continue
-            reading.put("model_type", kind, _dotted(leaf.path), leaf.value)
+            reading.put("model_type", kind, path, value)
             return
