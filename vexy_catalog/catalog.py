@@ -330,6 +330,30 @@ class ModelCatalog:
             rows.append({**row, "label": snapshot.label, "title": snapshot.title})
         return rows
 
+    def _after_fetch(
+        self, db: Any, prepared: dict[str, Any], summary: FetchSummary, by_name: dict[str, ProviderConfig]
+    ) -> int:
+        """What is left once every answer is stored: the bundled snapshots when no provider
+        could be reached on a new catalog, and the facts of providers whose ``facts:`` map
+        changed but whose answer was not stored again. Returns the model rows re-enriched."""
+        from .db import write_transaction
+
+        if (
+            self._unreachable(summary, by_name)
+            and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
+        ):
+            # Offline on a new catalog: something to browse, labelled as what it is.
+            summary.bundled = self._load_bundled(db)
+        ingest = prepared["ingest"]
+        applied = {f["provider"] for f in summary.fetches if f["status"] == "ok"}
+        # A provider whose facts: map changed is read again, whatever its answer did.
+        remapped = sorted(prepared["remapped"] - applied)
+        updated = 0
+        if remapped:
+            with write_transaction(db):
+                updated = sum(ingest.resolve_stored(name) for name in remapped)
+        return updated + ingest.settle()
+
     @staticmethod
     def _unreachable(summary: FetchSummary, by_name: dict[str, ProviderConfig]) -> bool:
         """True when every provider tried failed, public lists among them: no network."""
@@ -366,6 +390,13 @@ class ModelCatalog:
         interrupted. ``force`` sends no conditional request (stored ETag / Last-Modified are
         ignored), so every provider answers in full. ``accept_shrink`` stores an answer that
         empties a provider (or halves it) instead of recording it as ``suspect``.
+        ``concurrency`` (default: every provider at once) caps the providers fetched at once;
+        each host's own cap applies too (see :mod:`vexy_catalog.ratelimit`).
+
+        The requests leave first: the catalog is opened, migrated and prepared while they are
+        out (only the stored validators are read before). The reference catalogs' answers
+        (litellm, OpenRouter, models.dev) are stored first, then every other answer with its
+        final facts as it arrives, so no pass over the catalog follows the last answer.
 
         Each provider is a fault domain: an answer that cannot be stored fails its provider only.
         An error of the catalog file itself (disk full, an I/O error, a lock held too long) ends
@@ -376,83 +407,141 @@ class ModelCatalog:
         import anyio
         from anyio import to_thread
 
-        from . import db as dbmod
-        from .fetch import (
-            DEFAULT_CONCURRENCY,
-            DEFAULT_MAX_BYTES,
-            DEFAULT_RETRIES,
-            DEFAULT_TIMEOUT,
-            FetchResult,
-            ModelFetcher,
-        )
+        from .conditional import read_stored
+        from .fetch import DEFAULT_MAX_BYTES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, FetchResult, ModelFetcher
 
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
         age = parse_age(max_age)
         summary = _summary if _summary is not None else FetchSummary(self.db_path)
-        db = self.open_db()
-        if on_wait is not None:
-            dbmod.watch_lock(db, on_wait)
-        try:
-            remapped = dbmod.sync_providers(db, providers)
-            if age is not None:
-                status = {r["name"]: r for r in db.query("select name, last_success_at from providers")}
-                now = datetime.now(timezone.utc)
-                fresh = {
-                    p.name
-                    for p in providers
-                    if status.get(p.name, {}).get("last_success_at")
-                    and now - parse_time(status[p.name]["last_success_at"]) < age
-                }
-                summary.fresh = sorted(fresh)
-                providers = [p for p in providers if p.name not in fresh]
-            by_name = {p.name: p for p in providers}
-            write_lock = anyio.Lock()
+        stored = read_stored(Path(self.db_path), providers)
+        db: Any = None
+        if stored is None:
+            # Not readable as a current catalog: opened (migrated, or refused) before anything
+            # is sent.
+            from .conditional import validators
+
+            db = self.open_db()
+            stored = (validators(db, providers), dict(db.execute("select name, last_success_at from providers")))
+        validators_found, last_success = stored
+        if age is not None:
+            now = datetime.now(timezone.utc)
+            fresh = {
+                p.name for p in providers if last_success.get(p.name) and now - parse_time(last_success[p.name]) < age
+            }
+            summary.fresh = sorted(fresh)
+            providers = [p for p in providers if p.name not in fresh]
+        by_name = {p.name: p for p in providers}
+        running: dict[str, int] = {}
+        ready = anyio.Event()
+        write_lock = anyio.Lock()
+        prepared: dict[str, Any] = {}
+
+        def prepare_catalog() -> None:
+            nonlocal db
+            from . import db as dbmod
+
+            if db is None:
+                db = self.open_db()
+            if on_wait is not None:
+                dbmod.watch_lock(db, on_wait)
+            prepared["remapped"] = dbmod.sync_providers(db, providers)
             dbmod.mark_interrupted(db)
-            running = dbmod.begin_fetches(db, list(by_name), utcnow())
+            running.update(dbmod.begin_fetches(db, list(by_name), utcnow()))
+            prepared["ingest"] = dbmod.Ingest(db)
 
-            def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
-                provider = by_name[result.provider]
-                try:
-                    row = dbmod.record_fetch(db, provider, result, fetch_id, accept_shrink=accept_shrink)
-                except Exception as e:
-                    if dbmod.is_catalog_failure(e):
-                        # The file itself (disk full, I/O error, a lock held too long): no other
-                        # provider can be stored either, so the run ends here.
-                        _try(dbmod.fail_fetch, db, provider, result, fetch_id, _store_error(e))
-                        raise
-                    # This answer's data (too big, not encodable): this provider fails, the
-                    # others go on.
-                    row = dbmod.fail_fetch(db, provider, result, fetch_id, _store_error(e))
-                # In the summary as soon as it is stored, even if Ctrl-C comes next.
-                summary.fetches.append(row)
-                return row
+        def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
+            from . import db as dbmod
 
-            async def store(result: FetchResult) -> None:
-                # One connection, one writer at a time; the write runs off the event loop so
-                # other providers' answers keep arriving meanwhile.
-                async with write_lock:
-                    row = await to_thread.run_sync(write, result, running.pop(result.provider))
-                # Stored: the decoded answer need not stay in memory for the rest of the run.
-                result.payload, result.records = None, []
-                if on_fetch is not None:
-                    on_fetch(row)
-
-            fetcher = ModelFetcher(
-                timeout=timeout or DEFAULT_TIMEOUT,
-                concurrency=concurrency or DEFAULT_CONCURRENCY,
-                retries=DEFAULT_RETRIES if retries is None else retries,
-                max_bytes=max_bytes or DEFAULT_MAX_BYTES,
-                environ=environ,
-                configured=self.providers.values(),
-            )
+            provider = by_name[result.provider]
             try:
-                await fetcher.fetch_all(providers, on_result=store, validators={} if force else dbmod.validators(db))
+                row = prepared["ingest"].record(provider, result, fetch_id, accept_shrink=accept_shrink)
+            except Exception as e:
+                if dbmod.is_catalog_failure(e):
+                    # The file itself (disk full, I/O error, a lock held too long): no other
+                    # provider can be stored either, so the run ends here.
+                    _try(dbmod.fail_fetch, db, provider, result, fetch_id, _store_error(e))
+                    raise
+                # This answer's data (too big, not encodable): this provider fails, the
+                # others go on.
+                row = dbmod.fail_fetch(db, provider, result, fetch_id, _store_error(e))
+            # In the summary as soon as it is stored, even if Ctrl-C comes next.
+            summary.fetches.append(row)
+            return row
+
+        def write_references(results: list[tuple[FetchResult, int]]) -> list[dict[str, Any]]:
+            # Applied to the reference indexes together, so each is stored against the others'
+            # new records; then what their changes can match elsewhere is enriched again.
+            ingest = prepared["ingest"]
+            ingest.prepare([(by_name[r.provider], r) for r, _ in results], accept_shrink=accept_shrink)
+            rows = [write(result, fetch_id) for result, fetch_id in results]
+            summary.facts_updated += ingest.settle()
+            return rows
+
+        from .db import REFERENCE_PROVIDERS
+
+        references_due = {name for name in by_name if name in REFERENCE_PROVIDERS}
+        references_stored = anyio.Event()
+        if not references_due:
+            references_stored.set()
+        reference_results: list[FetchResult] = []
+
+        def done(result: FetchResult, row: dict[str, Any]) -> None:
+            # Stored: the decoded answer need not stay in memory for the rest of the run.
+            result.payload, result.records = None, []
+            if on_fetch is not None:
+                on_fetch(row)
+
+        async def store(result: FetchResult) -> None:
+            # One connection, one writer at a time; the write runs off the event loop so
+            # other providers' answers keep arriving meanwhile.
+            await ready.wait()
+            if result.provider in references_due:
+                reference_results.append(result)
+                references_due.discard(result.provider)
+                if references_due:
+                    return
+                batch = [(r, running.pop(r.provider)) for r in reference_results]
+                try:
+                    async with write_lock:
+                        rows = await to_thread.run_sync(write_references, batch)
+                finally:
+                    references_stored.set()
+                for (r, _), row in zip(batch, rows, strict=True):
+                    done(r, row)
+                return
+            # Other answers wait for the references: their models are enriched from them.
+            await references_stored.wait()
+            async with write_lock:
+                row = await to_thread.run_sync(write, result, running.pop(result.provider))
+            done(result, row)
+
+        async def open_catalog() -> None:
+            # Not set when it fails: the error ends the run, and the stores waiting are cancelled.
+            await to_thread.run_sync(prepare_catalog)
+            ready.set()
+
+        fetcher = ModelFetcher(
+            timeout=timeout or DEFAULT_TIMEOUT,
+            concurrency=concurrency or max(1, len(providers)),
+            retries=DEFAULT_RETRIES if retries is None else retries,
+            max_bytes=max_bytes or DEFAULT_MAX_BYTES,
+            environ=environ,
+            configured=self.providers.values(),
+        )
+        try:
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(open_catalog)
+                    await fetcher.fetch_all(providers, on_result=store, validators={} if force else validators_found)
             except BaseExceptionGroup as group:
                 # anyio wraps what escapes its task group: the run's one cause, as itself.
                 raise first_cause(group) from None
             finally:
-                if running:  # cancelled, interrupted (Ctrl-C) or the catalog failed: say so in the history
+                if running and db is not None:
+                    # Cancelled, interrupted (Ctrl-C) or the catalog failed: say so in the history.
+                    from . import db as dbmod
+
                     with anyio.CancelScope(shield=True):
                         _try(dbmod.mark_interrupted, db, list(running.values()))
                         summary.fetches += [
@@ -460,21 +549,10 @@ class ModelCatalog:
                             | dict.fromkeys(("model_count", "added", "removed", "changed", "duration_ms"))
                             for name in running
                         ]
-            if (
-                self._unreachable(summary, by_name)
-                and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
-            ):
-                # Offline on a new catalog: something to browse, labelled as what it is.
-                summary.bundled = await to_thread.run_sync(self._load_bundled, db)
-            changed = {
-                f["provider"] for f in summary.fetches + summary.bundled if f["added"] or f["removed"] or f["changed"]
-            }
-            # A provider whose facts: map changed is read again, whatever its answer did.
-            changed |= remapped
-            if changed:
-                summary.facts_updated = await to_thread.run_sync(dbmod.refresh_changed, db, changed)
+            summary.facts_updated += await to_thread.run_sync(self._after_fetch, db, prepared, summary, by_name)
         finally:
-            db.close()
+            if db is not None:
+                db.close()
         order = {p.name: i for i, p in enumerate(providers)}
         summary.fetches.sort(key=lambda f: order.get(f["provider"], 0))
         summary.duration_ms = round((time.perf_counter() - t0) * 1000)

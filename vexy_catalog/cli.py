@@ -171,10 +171,8 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
 @click.option("--failed", is_flag=True, help="Only providers whose last fetch failed, was suspect or was interrupted.")
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="How many providers to fetch at once.",
+    type=click.IntRange(1, 1000),
+    help="How many providers to fetch at once (default: all of them; at most 4 requests per host either way).",
 )
 @click.option(
     "--timeout",

@@ -30,17 +30,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import socket
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database, Migrations
 
+from .conditional import last_shape, reread
 from .facts import FACT_FIELDS
 from .timeutil import utcnow
 
@@ -67,6 +70,8 @@ migrations = Migrations("vexy")
 # json.dumps with these arguments builds a new encoder per call; a fetch calls it several times
 # per model, so one encoder is kept. Same output as the json.dumps call of the contract.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# What that encoder does with a str (ensure_ascii=False).
+_encode_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def canonical_json(value: Any) -> str:
@@ -264,8 +269,10 @@ def max_model_rowid(db: Database) -> int:
     return db.execute("select coalesce(max(rowid), 0) from models").fetchone()[0]
 
 
-def index_new_models(db: Database, after_rowid: int) -> None:
-    """Add the models inserted after ``after_rowid`` to the search index, in one statement.
+def index_new_models(db: Database, after_rowid: int, tokens: list[tuple[str, str, str]] | None = None) -> None:
+    """Add the models inserted after ``after_rowid`` to the search index, in one statement, and
+    their match tokens to ``match_tokens`` (``tokens``: ``(token, provider, model_id)`` rows
+    already computed; else they are computed here).
 
     Every insert into ``models`` goes through a function that calls this (a plain trigger
     per row was several times slower)."""
@@ -274,6 +281,10 @@ def index_new_models(db: Database, after_rowid: int) -> None:
         "select rowid, model_id, name, description from models where rowid > ?",
         [after_rowid],
     )
+    if tokens is None:
+        _add_match_tokens(db, db.execute("select provider, model_id from models where rowid > ?", [after_rowid]))
+    elif tokens:
+        db.conn.executemany(_MATCH_TOKENS_INSERT, tokens)
 
 
 def _connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Connection:
@@ -503,6 +514,35 @@ def _provider_row(provider: ProviderConfig) -> dict[str, Any]:
     }
 
 
+_PROVIDER_COLUMNS = ("name", "kind", "base_url", "api_key_env", "source", "facts_map")
+_PROVIDER_UPSERT = (
+    f"insert into providers ({', '.join(_PROVIDER_COLUMNS)}) values ({', '.join('?' for _ in _PROVIDER_COLUMNS)}) "
+    f"on conflict (name) do update set {', '.join(f'{c} = excluded.{c}' for c in _PROVIDER_COLUMNS[1:])}"
+)
+
+
+def _upsert_provider(db: Database, provider: ProviderConfig) -> None:
+    row = _provider_row(provider)
+    db.conn.execute(_PROVIDER_UPSERT, [row[c] for c in _PROVIDER_COLUMNS])
+
+
+def _insert_fetch(db: Database, row: Mapping[str, Any]) -> int:
+    columns = list(row)
+    cursor = db.conn.execute(
+        f"insert into fetches ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+        [row[c] for c in columns],
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _update_row(db: Database, table: str, pk: str, key: Any, values: Mapping[str, Any]) -> None:
+    if values:
+        db.conn.execute(
+            f"update {table} set {', '.join(f'[{c}] = ?' for c in values)} where {pk} = ?", [*values.values(), key]
+        )
+
+
 def sync_providers(db: Database, providers: list[ProviderConfig]) -> set[str]:
     """Record the configuration of ``providers``; providers no longer configured keep their rows.
 
@@ -514,30 +554,16 @@ def sync_providers(db: Database, providers: list[ProviderConfig]) -> set[str]:
     # at once, no busy wait) - two `vexy fetch` at once hit exactly that.
     with write_transaction(db):
         before = dict(db.execute("select name, facts_map from providers").fetchall())
-        db["providers"].upsert_all(rows, pk="name", batch_size=BATCH_SIZE)
+        db.conn.executemany(_PROVIDER_UPSERT, [[r[c] for c in _PROVIDER_COLUMNS] for r in rows])
         _forget_validators_of_rereads(db, providers)
     return {r["name"] for r in rows if r["name"] in before and before[r["name"]] != r["facts_map"]}
-
-
-def _last_shape(db: Database, provider: str, digest: str | None = None) -> str | None:
-    """The shape of the last fetch that read the provider's answer (with this hash) into rows."""
-    sql = "select shape from fetches where provider = ? and status = 'ok' and shape is not null"
-    params: list[Any] = [provider]
-    if digest is not None:
-        sql += " and payload_hash = ?"
-        params.append(digest)
-    row = db.execute(sql + " order by id desc limit 1", params).fetchone()
-    return row[0] if row else None
 
 
 def _forget_validators_of_rereads(db: Database, providers: list[ProviderConfig]) -> None:
     """Drop the HTTP validators of providers whose list_path / id_field differ from those their
     stored rows were read with: a 304 would otherwise keep the rows of the old reading."""
-    from .records import configured_reading
-
     for provider in providers:
-        read_with = configured_reading(_last_shape(db, provider.name))
-        if read_with is not None and read_with != (provider.list_path, provider.id_field):
+        if reread(db, provider):
             db.execute(
                 "update providers set http_etag = null, http_last_modified = null where name = ?", [provider.name]
             )
@@ -668,26 +694,52 @@ def m007_fact_sources(db: Database) -> None:
     refresh_facts(db)
 
 
+@migrations()
+def m009_ingest_keys(db: Database) -> None:
+    # An answer's hash as it arrived (its raw bytes) -> its payload hash (of the canonical JSON,
+    # the contract): an answer seen before is known without encoding it again.
+    db.execute("create table if not exists answer_hashes (raw_hash text primary key, payload_hash text not null)")
+    # Every model's match tokens (vexy_catalog.facts.match_tokens): the models a changed
+    # reference record can match are looked up instead of matched again. A change to
+    # match_tokens() needs a migration that fills this table again.
+    db.execute(
+        "create table if not exists match_tokens (token text not null, provider text not null, "
+        "model_id text not null, primary key (token, provider, model_id)) without rowid"
+    )
+    _add_match_tokens(db, db.execute("select provider, model_id from models").fetchall())
+
+
+_MATCH_TOKENS_INSERT = "insert or ignore into match_tokens (token, provider, model_id) values (?, ?, ?)"
+
+
+def _add_match_tokens(db: Database, models: Iterable[tuple[str, str]]) -> None:
+    from .facts import match_tokens
+
+    db.conn.executemany(
+        _MATCH_TOKENS_INSERT,
+        [(token, provider, model_id) for provider, model_id in models for token in match_tokens(model_id)],
+    )
+
+
 def reference_indexes(db: Database, references: tuple[str, ...] = REFERENCE_PROVIDERS) -> list[Any]:
     """The reference catalogs as the catalog holds them now (those with any listed model)."""
-    from .facts import ReferenceIndex
-
-    indexes = []
-    for name in references:
-        records = (
-            (model_id, json.loads(raw))
-            for model_id, raw in db.execute(
-                "select model_id, raw from models where provider = ? and removed_at is null order by rowid", [name]
-            )
-        )
-        index = ReferenceIndex(name, records)
-        if len(index):
-            indexes.append(index)
-    return indexes
+    return Ingest(db, references).indexes()
 
 
 def _json_or_none(value: Any) -> str | None:
-    return None if value is None else canonical_json(value)
+    if value is None:
+        return None
+    kind = type(value)
+    # The canonical text of the common scalars without the encoder's call (same text).
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is str:
+        return _encode_text(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return canonical_json(value)
 
 
 _FACT_SOURCE_COLUMNS = (
@@ -721,107 +773,85 @@ _DISPUTE_COLUMNS = (
 )
 
 
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})"
+
+
+_FACT_SOURCE_INSERT = _insert_sql("fact_sources", _FACT_SOURCE_COLUMNS)
+_DISPUTE_INSERT = _insert_sql("disputes", _DISPUTE_COLUMNS)
+_STORED_FACT_COLUMNS = ("name", *FACT_COLUMNS)
+
+
 def refresh_facts(
     db: Database, providers: list[str] | None = None, references: tuple[str, ...] = REFERENCE_PROVIDERS
 ) -> int:
     """Decide the facts of the listed models (of ``providers``, or all) afresh from their raw
-    records and the reference catalogs as they are now, and rewrite ``fact_sources``,
-    ``disputes`` and ``unread_keys`` for them (see :mod:`vexy_catalog.facts.pipeline`).
+    records and the reference catalogs as they are now, and bring ``fact_sources``,
+    ``disputes`` and ``unread_keys`` in line (see :mod:`vexy_catalog.facts.pipeline`).
 
-    Only model rows whose facts differ are written. Returns how many were updated.
+    Only rows whose facts differ are written. Returns how many model rows were updated.
+    A fetch does not need this: :func:`record_fetch` stores each answer's models with their
+    final facts. It is for a changed ``facts:`` map, repairs and migrations.
     """
-    from .facts import resolve_provider
-
-    indexes = reference_indexes(db, references)
-    known = {
-        name: (json.loads(facts_map) if facts_map else None, last_success)
-        for name, facts_map, last_success in db.execute("select name, facts_map, last_success_at from providers")
-    }
+    ingest = Ingest(db, references)
     if providers is None:
         providers = [p for (p,) in db.execute("select distinct provider from models order by provider")]
-    columns = ["name", *FACT_COLUMNS]
-    updated = 0
-    for provider in providers:
-        rows = db.execute(
-            f"select rowid, model_id, raw, {', '.join(columns)} from models "
-            "where provider = ? and removed_at is null order by rowid",
-            [provider],
-        ).fetchall()
-        fact_map, fetched_at = known.get(provider, (None, None))
-        results = resolve_provider(
-            provider,
-            [(row[1], json.loads(row[2])) for row in rows],
-            indexes,
-            fact_map=fact_map,
-            fetched_at=fetched_at,
-        )
-        updates = []
-        for row, result in zip(rows, results, strict=True):
-            new = fact_columns({**result.facts, "sources": result.sources})
-            new_values = [new[c] for c in columns]
-            if list(row[3:]) != new_values:
-                updates.append([*new_values, row[0]])
-        if updates:
-            assignments = ", ".join(f"[{c}] = ?" for c in columns)
-            db.conn.executemany(f"update models set {assignments} where rowid = ?", updates)
-            updated += len(updates)
-        _write_provider_facts(db, provider, results)
-    return updated
+    return sum(ingest.resolve_stored(provider) for provider in providers)
 
 
 def refresh_changed(db: Database, changed: set[str]) -> int:
-    """Refresh facts after fetches that changed ``changed`` providers' lists, in one write
-    transaction: every provider when a reference catalog changed (it can fill or stop filling
-    anyone's gaps), else only those providers."""
+    """Refresh the facts of ``changed`` providers in one write transaction (see
+    :func:`refresh_facts`)."""
     if not changed:
         return 0
-    scope = None if changed & set(REFERENCE_PROVIDERS) else sorted(changed)
     with write_transaction(db):
-        return refresh_facts(db, scope)
+        return refresh_facts(db, sorted(changed))
 
 
-def _write_provider_facts(db: Database, provider: str, results: list[Any]) -> None:
-    """Replace the provider's fact_sources, disputes and unread_keys rows."""
-    db.execute("delete from fact_sources where provider = ?", [provider])
-    db.execute("delete from disputes where provider = ?", [provider])
-    db.execute("delete from unread_keys where provider = ?", [provider])
-    sources, disputes = [], []
+def _fact_source_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["provider"],
+        row["model_id"],
+        row["fact"],
+        row["source"],
+        _json_or_none(row["value"]),
+        row["unit"],
+        _json_or_none(row["raw_value"]),
+        row["path"],
+        row["host"],
+        row["level"],
+        row["same_host"],
+        row["chosen"],
+        row["reason"],
+    )
+
+
+def _dispute_row(d: Any) -> tuple[Any, ...]:
+    return (
+        d.provider,
+        d.model_id,
+        d.fact,
+        d.kind,
+        _json_or_none(d.value),
+        d.unit,
+        d.converted if isinstance(d.converted, int | float) else None,
+        d.source,
+        _json_or_none(d.reference_value),
+        d.reference_source,
+        d.ratio,
+        d.detail,
+    )
+
+
+def _unread_rows(provider: str, results: Iterable[Any]) -> list[list[Any]]:
     unread: dict[str, list[Any]] = {}
     for result in results:
-        for row in result.fact_sources:
-            sources.append(
-                [_json_or_none(row[c]) if c in ("value", "raw_value") else row[c] for c in _FACT_SOURCE_COLUMNS]
-            )
-        for d in result.disputes:
-            disputes.append(
-                [
-                    d.provider,
-                    d.model_id,
-                    d.fact,
-                    d.kind,
-                    _json_or_none(d.value),
-                    d.unit,
-                    d.converted if isinstance(d.converted, int | float) else None,
-                    d.source,
-                    _json_or_none(d.reference_value),
-                    d.reference_source,
-                    d.ratio,
-                    d.detail,
-                ]
-            )
         for u in result.unread:
             entry = unread.setdefault(u.path, [provider, u.path, canonical_json(list(u.facts)), 0, None, None])
             entry[3] += 1
             if entry[4] is None:
                 entry[4], entry[5] = _json_or_none(u.example), result.model_id
-    tables = (("fact_sources", _FACT_SOURCE_COLUMNS, sources), ("disputes", _DISPUTE_COLUMNS, disputes))
-    for table, columns, rows in tables:
-        marks = ", ".join("?" for _ in columns)
-        db.conn.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", rows)
-    db.conn.executemany(
-        "insert into unread_keys (provider, path, facts, models, example, example_model) values (?, ?, ?, ?, ?, ?)",
-        list(unread.values()),
-    )
+    return list(unread.values())
 
 
 def _normalize_all(db: Database) -> None:
@@ -854,7 +884,7 @@ def begin_fetches(db: Database, providers: list[str], started_at: str) -> dict[s
     with write_transaction(db):
         for name in providers:
             row = {"provider": name, "source": "fetch", "started_at": started_at, "status": "running"}
-            ids[name] = db["fetches"].insert({**row, "pid": os.getpid(), "host": host}).last_pk
+            ids[name] = _insert_fetch(db, {**row, "pid": os.getpid(), "host": host})
     return ids
 
 
@@ -918,108 +948,777 @@ def record_fetch(
     source: str = "fetch",
     accept_shrink: bool = False,
 ) -> dict[str, Any]:
-    """Store one provider's fetch in one transaction and return its ``fetches`` row.
+    """Store one provider's fetch and return its ``fetches`` row (see :meth:`Ingest.record`).
 
-    A successful answer upserts the models it lists, marks the ones it no longer lists as
-    removed and clears ``removed_at`` of the ones that came back; model rows whose record did
-    not change are not written. A failed or skipped fetch changes no model row. With
-    ``fetch_id``, the "running" row :func:`begin_fetches` wrote is completed.
+    The models are stored with their final facts; when the provider is a reference catalog,
+    the other providers' models its changed records can match are re-enriched afterwards
+    (:meth:`Ingest.settle`). To store several answers, one :class:`Ingest` is quicker."""
+    ingest = Ingest(db)
+    row = ingest.record(provider, result, fetch_id, source=source, accept_shrink=accept_shrink)
+    ingest.settle()
+    return row
 
-    An answer that would empty a provider that lists models (0 models, or fewer than half of
-    those listed) is ``suspect`` unless ``accept_shrink``: its payload is kept as evidence, but
-    no model row changes and the provider's last success, validators and count stay as they were.
 
-    ``source="bundled"`` (a snapshot shipped with vexy, see :mod:`vexy_catalog.bundled`)
-    changes the provider's models and count only: not its last status, success or validators.
-    The first successful fetch after it replaces the snapshot's models.
+@dataclass
+class _Plan:
+    """What storing one ok answer will do, decided before its write (and checked again under the
+    write lock): its payload hash, its canonical text if computed, and its outcome."""
+
+    payload_hash: str
+    body: str | None
+    outcome: str  # unchanged, suspect or apply
+    error: str | None = None
+    # For a reference answer applied ahead of its write (Ingest.prepare): each record's canonical
+    # text and hash, its readings, and the match tokens its change touches.
+    rows: list[tuple[str, str]] | None = None
+    readings: dict[str, Any] | None = None
+    tokens: set[str] = field(default_factory=set)
+
+
+class Ingest:
+    """One writer storing answers: each provider's models get their final facts as they are
+    inserted, against the reference catalogs (litellm, OpenRouter, models.dev) as the catalog
+    holds them.
+
+    The references are loaded only as far as the models being resolved need them: a model can
+    only match reference records that share one of its match tokens
+    (:func:`vexy_catalog.facts.match_tokens`, kept in ``match_tokens`` for every model). When a
+    reference answer changes records, :meth:`settle` re-enriches just the listed models sharing
+    a token with a changed record. Answers of references should be stored first, after
+    :meth:`prepare` has applied them all, so every other answer is resolved once.
+
+    >>> ingest = Ingest(db)                                    # doctest: +SKIP
+    >>> ingest.prepare([(litellm, result)])                    # doctest: +SKIP
+    >>> ingest.record(litellm, result); ingest.settle()        # doctest: +SKIP
     """
-    from . import bundled
 
-    fetch: dict[str, Any] = {
-        "provider": provider.name,
-        "source": source,
-        "started_at": result.started_at,
-        "finished_at": result.finished_at,
-        "duration_ms": result.duration_ms,
-        "status": result.status,
-        "http_status": result.http_status,
-        "error": result.error,
-        "model_count": None,
-        "added": None,
-        "removed": None,
-        "changed": None,
-        "payload_hash": None,
-        "bytes": result.bytes or None,
-        "shape": result.shape,
-    }
-    with write_transaction(db):
-        db["providers"].upsert(_provider_row(provider), pk="name")
-        if fetch_id is None:
-            fetch_id = db["fetches"].insert({**fetch, "status": "running"}).last_pk
-        previous = db.execute(
-            "select payload_hash, model_count from providers where name = ?", [provider.name]
-        ).fetchone()
-        update: dict[str, Any] = {"name": provider.name}
-        replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
-        if result.status in ("ok", "unchanged", "failed") and source != bundled.SOURCE:
-            update["last_fetch_at"] = result.finished_at
-            update["last_status"] = result.status
-            update["last_error"] = result.error
-        if result.status == "ok":
+    def __init__(self, db: Database, references: tuple[str, ...] = REFERENCE_PROVIDERS):
+        self.db = db
+        self.references = tuple(references)
+        self._indexes: dict[str, Any] = {}
+        self._complete: set[str] = set()
+        # Per incomplete index, the tokens whose records it holds.
+        self._loaded: dict[str, set[str]] = {}
+        self._tokens_table: bool | None = None
+        # Each change of a reference index: (version, reference, tokens of its changed records).
+        self._version = 0
+        self._changes: list[tuple[int, str, set[str]]] = []
+        # Provider -> the index version its models were all resolved against.
+        self._resolved: dict[str, int] = {}
+        self._plans: dict[int, _Plan] = {}
+
+    # --- the references ---------------------------------------------------------------------
+
+    def indexes(self, tokens: Collection[str] | None = None) -> list[Any]:
+        """The reference indexes as the catalog holds them (those with a record): complete, or
+        holding at least every record that shares one of ``tokens``."""
+        if self._tokens_table is None:
+            # Inside migrations before m009 the table does not exist yet.
+            self._tokens_table = _has_match_tokens(self.db)
+        wanted = None if tokens is None or not self._tokens_table else set(tokens)
+        for name in self.references:
+            if name in self._complete:
+                continue
+            missing = None if wanted is None else wanted - self._loaded.setdefault(name, set())
+            if missing is None or len(missing) > _LOAD_ALL_TOKENS:
+                self._load_all(name)
+            elif missing:
+                self._load_tokens(name, missing)
+        return [self._indexes[n] for n in self.references if n in self._indexes and len(self._indexes[n])]
+
+    def _load_all(self, name: str) -> None:
+        from .facts import ReferenceIndex
+
+        records = [
+            (model_id, json.loads(raw))
+            for model_id, raw in self.db.execute(
+                "select model_id, raw from models where provider = ? and removed_at is null order by rowid", [name]
+            )
+        ]
+        self._indexes[name] = ReferenceIndex(name, records)
+        self._complete.add(name)
+        self._loaded.pop(name, None)
+
+    def _load_tokens(self, name: str, tokens: set[str]) -> None:
+        from .facts import ReferenceIndex
+
+        index = self._indexes.get(name)
+        found: dict[str, str] = {}
+        ordered_tokens = sorted(tokens)
+        for start in range(0, len(ordered_tokens), _CHUNK):
+            chunk = ordered_tokens[start : start + _CHUNK]
+            for model_id, raw in self.db.execute(
+                "select m.model_id, m.raw from match_tokens t join models m "
+                "on m.provider = t.provider and m.model_id = t.model_id "
+                f"where t.token in ({', '.join('?' for _ in chunk)}) and t.provider = ? and m.removed_at is null",
+                [*chunk, name],
+            ):
+                if index is None or model_id not in index:
+                    found.setdefault(model_id, raw)
+        records = [(model_id, json.loads(raw)) for model_id, raw in found.items()]
+        if index is None:
+            self._indexes[name] = ReferenceIndex(name, records)
+        else:
+            index.update(records)
+        self._loaded[name] |= tokens
+
+    def _changed(self, name: str, tokens: set[str]) -> None:
+        if tokens:
+            self._version += 1
+            self._changes.append((self._version, name, tokens))
+
+    def _forget(self, name: str, tokens: set[str]) -> None:
+        """The index of ``name`` no longer matches the catalog: load it again when needed, and
+        re-enrich what the records of ``tokens`` can match."""
+        self._indexes.pop(name, None)
+        self._complete.discard(name)
+        self._loaded.pop(name, None)
+        self._changed(name, tokens)
+
+    def prepare(
+        self, items: Iterable[tuple[ProviderConfig, FetchResult]], source: str = "fetch", accept_shrink: bool = False
+    ) -> None:
+        """Apply the reference answers among ``items`` to the reference indexes before any of
+        them is stored, so each is stored (:meth:`record`, with the same ``source`` and
+        ``accept_shrink``) against the others' new records."""
+        from .facts import ReferenceIndex, match_tokens, read_record
+
+        for provider, result in items:
+            name = provider.name
+            if name not in self.references or result.status != "ok":
+                continue
+            previous = self.db.execute(
+                "select payload_hash, model_count from providers where name = ?", [name]
+            ).fetchone() or (None, None)
+            plan = self._plans[id(result)] = self._plan(provider, result, previous, source, accept_shrink)
+            if plan.outcome != "apply":
+                continue
+            stored = {
+                model_id: (digest, raw)
+                for model_id, digest, raw in self.db.execute(
+                    "select model_id, content_hash, raw from models where provider = ? and removed_at is null", [name]
+                )
+            }
+            fact_map = getattr(provider, "facts", None) or None
+            plan.rows = []
+            plan.readings = {} if fact_map is None else None
+            changed: list[tuple[str, str | None, Any]] = []
+            for model_id, raw in result.records:
+                raw_json = canonical_json(raw)
+                digest = _sha256(raw_json)
+                plan.rows.append((raw_json, digest))
+                if plan.readings is not None:
+                    plan.readings[model_id] = read_record(name, raw, canonical=True)
+                old = stored.pop(model_id, None)
+                if old is None or old[0] != digest:
+                    changed.append((model_id, old[1] if old else None, raw))
+            index = ReferenceIndex(name, result.records, plan.readings)
+            tokens: set[str] = set()
+            for model_id, old_raw, _ in changed:
+                # A record whose reading did not change matches as before.
+                if old_raw is not None and self._same_reading(name, index, model_id, old_raw):
+                    continue
+                tokens.update(match_tokens(model_id))
+            for model_id in stored:  # no longer listed
+                tokens.update(match_tokens(model_id))
+            plan.tokens = tokens
+            self._indexes[name] = index
+            self._complete.add(name)
+            self._loaded.pop(name, None)
+            self._changed(name, tokens)
+
+    @staticmethod
+    def _same_reading(name: str, index: Any, key: str, old_raw: str) -> bool:
+        from .facts import ReferenceIndex
+
+        old = ReferenceIndex(name, [(key, json.loads(old_raw))])
+        return old.facts(key) == index.facts(key) and old.host(key) == index.host(key)
+
+    # --- storing one answer -------------------------------------------------------------------
+
+    def _plan(
+        self,
+        provider: ProviderConfig,
+        result: FetchResult,
+        previous: tuple[str | None, int | None],
+        source: str,
+        accept_shrink: bool,
+        body: str | None = None,
+        payload_hash: str | None = None,
+    ) -> _Plan:
+        """Whether an ok answer is unchanged, suspect or to be applied, by its payload hash."""
+        from . import bundled
+
+        db = self.db
+        if payload_hash is None and result.raw_hash:
+            row = db.execute("select payload_hash from answer_hashes where raw_hash = ?", [result.raw_hash]).fetchone()
+            payload_hash = row[0] if row else None
+        if payload_hash is None:
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
-            fetch["payload_hash"] = payload_hash
-            # Stored once per hash, and even when unchanged (the stored copy may have been pruned
-            # meanwhile); a stored body that no longer matches its hash (damaged) is healed by the
-            # same answer arriving again.
-            db.execute(
-                "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
-                "set body = excluded.body where payloads.body != excluded.body",
-                [payload_hash, body],
-            )
+        if payload_hash == previous[0] and _read_alike(last_shape(db, provider.name, payload_hash), result.shape):
+            # The same answer as last time, read the same way: the model rows already say all it
+            # says. (Read another way - a new list_path or id_field - it is applied.)
+            return _Plan(payload_hash, body, "unchanged")
+        replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
+        if not (accept_shrink or replaces_snapshot):
             listed = db.execute(
                 "select count(*) from models where provider = ? and removed_at is null", [provider.name]
             ).fetchone()[0]
-            suspect = None if accept_shrink or replaces_snapshot else shrink_problem(listed, len(result.records))
-            if payload_hash == previous[0] and _read_alike(_last_shape(db, provider.name, payload_hash), result.shape):
-                # The same answer as last time, read the same way: the model rows already say
-                # all it says. (Read another way - a new list_path or id_field - it is applied.)
-                fetch["status"] = update["last_status"] = "unchanged"
-                fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
-            elif suspect is not None:
-                fetch.update(status="suspect", error=suspect, model_count=len(result.records))
-                update.update(last_status="suspect", last_error=suspect)
-            else:
-                if replaces_snapshot:
-                    bundled.forget(db, provider.name)
-                counts = _apply_models(
-                    db, provider.name, result.records, result.finished_at, fetch_id, getattr(provider, "facts", None)
+            suspect = shrink_problem(listed, len(result.records))
+            if suspect is not None:
+                return _Plan(payload_hash, body, "suspect", suspect)
+        return _Plan(payload_hash, body, "apply")
+
+    def record(
+        self,
+        provider: ProviderConfig,
+        result: FetchResult,
+        fetch_id: int | None = None,
+        source: str = "fetch",
+        accept_shrink: bool = False,
+    ) -> dict[str, Any]:
+        """Store one provider's fetch in one transaction and return its ``fetches`` row.
+
+        A successful answer upserts the models it lists with their facts, marks the ones it no
+        longer lists as removed and clears ``removed_at`` of the ones that came back; model
+        rows whose record and facts did not change are not written. A failed or skipped fetch
+        changes no model row. With ``fetch_id``, the "running" row :func:`begin_fetches` wrote
+        is completed.
+
+        An answer that would empty a provider that lists models (0 models, or fewer than half
+        of those listed) is ``suspect`` unless ``accept_shrink``: its payload is kept as
+        evidence, but no model row changes and the provider's last success, validators and
+        count stay as they were.
+
+        ``source="bundled"`` (a snapshot shipped with vexy, see :mod:`vexy_catalog.bundled`)
+        changes the provider's models and count only: not its last status, success or
+        validators. The first successful fetch after it replaces the snapshot's models.
+
+        An answer whose raw bytes were seen before (``answer_hashes``) is known by its payload
+        hash without being encoded again: an unchanged answer costs two lookups and a check of
+        the stored copy.
+        """
+        prepared = self._plans.pop(id(result), None)
+        try:
+            return self._record(provider, result, fetch_id, source, accept_shrink, prepared)
+        except BaseException:
+            if prepared is not None and prepared.outcome == "apply":
+                # Rolled back: the index applied ahead of the write is not what the catalog holds.
+                self._forget(provider.name, prepared.tokens)
+            raise
+
+    def _record(
+        self,
+        provider: ProviderConfig,
+        result: FetchResult,
+        fetch_id: int | None,
+        source: str,
+        accept_shrink: bool,
+        prepared: _Plan | None,
+    ) -> dict[str, Any]:
+        from . import bundled
+        from .facts import match_tokens
+
+        db = self.db
+        name = provider.name
+        fetch: dict[str, Any] = {
+            "provider": name,
+            "source": source,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "duration_ms": result.duration_ms,
+            "status": result.status,
+            "http_status": result.http_status,
+            "error": result.error,
+            "model_count": None,
+            "added": None,
+            "removed": None,
+            "changed": None,
+            "payload_hash": None,
+            "bytes": result.bytes or None,
+            "shape": result.shape,
+        }
+        with write_transaction(db):
+            _upsert_provider(db, provider)
+            if fetch_id is None:
+                fetch_id = _insert_fetch(db, {**fetch, "status": "running"})
+            previous = db.execute(
+                "select payload_hash, model_count, last_success_at from providers where name = ?", [name]
+            ).fetchone()
+            update: dict[str, Any] = {}
+            if result.status in ("ok", "unchanged", "failed") and source != bundled.SOURCE:
+                update["last_fetch_at"] = result.finished_at
+                update["last_status"] = result.status
+                update["last_error"] = result.error
+            if result.status == "ok":
+                plan = self._plan(
+                    provider,
+                    result,
+                    previous,
+                    source,
+                    accept_shrink,
+                    body=prepared.body if prepared else None,
+                    payload_hash=prepared.payload_hash if prepared else None,
                 )
-                fetch.update(counts)
-                update["payload_hash"] = payload_hash
-        elif result.status == "unchanged":
-            fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
-        if fetch["status"] in ("ok", "unchanged"):
-            update["model_count"] = fetch["model_count"]
-        if fetch["status"] in ("ok", "unchanged") and source != bundled.SOURCE:
-            # A suspect answer's validators are not kept: the next fetch must see it in full.
-            update["http_etag"] = result.etag
-            update["http_last_modified"] = result.last_modified
-            update["last_success_at"] = result.finished_at
-        db["providers"].update(provider.name, update)
-        db["fetches"].update(fetch_id, fetch)
-        if result.status == "skipped":
-            # A run that ended early (Ctrl-C, a full disk) marks every provider it had not
-            # stored "interrupted", the ones it would have skipped too; once one is skipped, its
-            # last outcome is again that of its latest finished fetch (none: not monitored).
-            db.execute(
-                "update providers set (last_status, last_error) = (select status, error from fetches "
-                "where provider = :name and status in ('ok', 'unchanged', 'failed', 'suspect') "
-                "order by id desc limit 1) where name = :name and last_status = 'interrupted'",
-                {"name": provider.name},
+                if prepared is not None and prepared.outcome == "apply" and plan.outcome != "apply":
+                    # Another process stored this answer meanwhile: the index applied ahead of
+                    # the write is not what the catalog holds.
+                    self._forget(name, prepared.tokens)
+                if prepared is not None and prepared.outcome != "apply":
+                    prepared = None
+                fetch["payload_hash"] = plan.payload_hash
+                if result.raw_hash:
+                    db.execute(
+                        "insert into answer_hashes (raw_hash, payload_hash) values (?, ?) on conflict do nothing",
+                        [result.raw_hash, plan.payload_hash],
+                    )
+                self._store_payload(result, plan)
+                if plan.outcome == "unchanged":
+                    fetch["status"] = update["last_status"] = "unchanged"
+                    fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
+                elif plan.outcome == "suspect":
+                    fetch.update(status="suspect", error=plan.error, model_count=len(result.records))
+                    update.update(last_status="suspect", last_error=plan.error)
+                else:
+                    if source != bundled.SOURCE and bundled.is_current(db, name):
+                        bundled.forget(db, name)
+                    fetched_at = result.finished_at if source != bundled.SOURCE else previous[2]
+                    counts, touched = self._apply(provider, result, fetch_id, fetched_at, prepared)
+                    if name in self.references and prepared is None:
+                        # Stored without prepare(): its index (if loaded) is stale now.
+                        self._forget(name, {t for model_id in touched for t in match_tokens(model_id)})
+                    fetch.update(counts)
+                    update["payload_hash"] = plan.payload_hash
+            elif result.status == "unchanged":
+                fetch.update(payload_hash=previous[0], model_count=previous[1], added=0, removed=0, changed=0)
+            if fetch["status"] in ("ok", "unchanged"):
+                update["model_count"] = fetch["model_count"]
+            if fetch["status"] in ("ok", "unchanged") and source != bundled.SOURCE:
+                # A suspect answer's validators are not kept: the next fetch must see it in full.
+                update["http_etag"] = result.etag
+                update["http_last_modified"] = result.last_modified
+                update["last_success_at"] = result.finished_at
+            _update_row(db, "providers", "name", name, update)
+            _update_row(db, "fetches", "id", fetch_id, fetch)
+            if result.status == "skipped":
+                # A run that ended early (Ctrl-C, a full disk) marks every provider it had not
+                # stored "interrupted", the ones it would have skipped too; once one is skipped,
+                # its last outcome is again that of its latest finished fetch (none: not monitored).
+                db.execute(
+                    "update providers set (last_status, last_error) = (select status, error from fetches "
+                    "where provider = :name and status in ('ok', 'unchanged', 'failed', 'suspect') "
+                    "order by id desc limit 1) where name = :name and last_status = 'interrupted'",
+                    {"name": name},
+                )
+            fetch["id"] = fetch_id
+        return fetch
+
+    def _store_payload(self, result: FetchResult, plan: _Plan) -> None:
+        """Every answer is kept once per hash, and even when unchanged (the stored copy may have
+        been pruned meanwhile); a stored copy that no longer matches its hash (damaged) is
+        healed by the same answer arriving again."""
+        db = self.db
+        if plan.body is None:
+            stored = db.execute("select body from payloads where hash = ?", [plan.payload_hash]).fetchone()
+            if stored is not None and isinstance(stored[0], str) and _sha256(stored[0]) == plan.payload_hash:
+                return
+            plan.body = canonical_json(result.payload)
+        db.execute(
+            "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
+            "set body = excluded.body where payloads.body != excluded.body",
+            [plan.payload_hash, plan.body],
+        )
+
+    def _apply(
+        self,
+        provider: ProviderConfig,
+        result: FetchResult,
+        fetch_id: int | None,
+        fetched_at: str | None,
+        prepared: _Plan | None,
+    ) -> tuple[dict[str, int], set[str]]:
+        """Write the models of an answer that changed, with their facts (inside the transaction).
+        Returns the counts, and the ids of the models added, changed or removed."""
+        from .facts import iter_resolved, match_tokens
+
+        db = self.db
+        name = provider.name
+        now = result.finished_at
+        records = result.records
+        existing = {
+            row[1]: row
+            for row in db.execute(
+                f"select rowid, model_id, content_hash, removed_at, {', '.join(_STORED_FACT_COLUMNS)} "
+                "from models where provider = ?",
+                [name],
+            ).fetchall()
+        }
+        tokens: set[str] = set()
+        new_tokens: list[tuple[str, str, str]] = []
+        for model_id, _ in records:
+            found = match_tokens(model_id)
+            tokens.update(found)
+            if model_id not in existing:
+                new_tokens.extend((token, name, model_id) for token in found)
+        fact_map = getattr(provider, "facts", None) or None
+        readings = prepared.readings if prepared is not None else None
+        results = iter_resolved(
+            name,
+            [] if readings is not None else records,
+            self.indexes(tokens),
+            fact_map=fact_map,
+            fetched_at=fetched_at,
+            read=readings,
+        )
+        writer = _FactsWriter(db, name, full=True, stored=existing)
+        log = ChangeLog(db, name, fetch_id, now)
+        last = max_model_rowid(db)
+        added = changed = came_back = 0
+        touched: set[str] = set()
+        new_rows: list[list[Any]] = []
+        changed_rows: list[list[Any]] = []
+        returned: list[tuple[str, str]] = []
+
+        def flush() -> None:
+            # Written in batches as the answer is read, so a 100k-model answer never holds all
+            # its rows (and change records) in memory at once.
+            log.write()
+            if new_rows:
+                db.conn.executemany(_MODEL_INSERT, new_rows)
+                new_rows.clear()
+            if changed_rows:
+                db.conn.executemany(_MODEL_UPDATE, changed_rows)
+                changed_rows.clear()
+            writer.flush()
+
+        pre_rows = prepared.rows if prepared is not None else None
+        for i, ((model_id, raw), facts) in enumerate(zip(records, results, strict=True)):
+            if pre_rows is not None:
+                raw_json, digest = pre_rows[i]
+            else:
+                raw_json = canonical_json(raw)
+                digest = _sha256(raw_json)
+            columns = fact_columns({**facts.facts, "sources": facts.sources})
+            values = [columns[c] for c in _STORED_FACT_COLUMNS]
+            old = existing.get(model_id)
+            if old is None:
+                log.added(model_id, _stated(name, raw, fact_map, facts))
+                new_rows.append([name, model_id, raw_json, digest, now, now, None, *values])
+                added += 1
+                touched.add(model_id)
+                writer.add(facts, written=True)
+            elif old[2] != digest:
+                log.changed(model_id, _stated(name, raw, fact_map, facts), returned=old[3] is not None)
+                changed_rows.append([raw_json, digest, now, *values, old[0]])
+                if old[3] is not None:
+                    came_back += 1
+                else:
+                    changed += 1
+                touched.add(model_id)
+                writer.add(facts, written=True)
+            else:
+                if old[3] is not None:
+                    log.returned(model_id)
+                    returned.append((name, model_id))
+                    touched.add(model_id)
+                writer.add(facts, values=values)
+            if len(new_rows) + len(changed_rows) + writer.pending >= BATCH_SIZE:
+                flush()
+        listed = {model_id for model_id, _ in records}
+        gone = [
+            (now, name, model_id) for model_id, row in existing.items() if row[3] is None and model_id not in listed
+        ]
+        for _, _, model_id in gone:
+            log.removed(model_id)
+            touched.add(model_id)
+        flush()
+        writer.finish(listed)
+        index_new_models(db, last, new_tokens)
+        if returned:
+            db.conn.executemany("update models set removed_at = null where provider = ? and model_id = ?", returned)
+        if gone:
+            db.conn.executemany("update models set removed_at = ? where provider = ? and model_id = ?", gone)
+        self._resolved[name] = self._version
+        counts = {
+            "model_count": len(records),
+            # A model listed again after its removal counts as added back.
+            "added": added + len(returned) + came_back,
+            "removed": len(gone),
+            "changed": changed,
+        }
+        return counts, touched
+
+    # --- facts of models already stored ------------------------------------------------------
+
+    def resolve_stored(self, provider: str) -> int:
+        """Decide the facts of every listed model of ``provider`` afresh from its stored records
+        and write what differs (inside the caller's transaction). Returns the rows updated."""
+        from .facts import iter_resolved, match_tokens
+
+        db = self.db
+        rows = db.execute(
+            f"select rowid, model_id, content_hash, removed_at, {', '.join(_STORED_FACT_COLUMNS)}, raw "
+            "from models where provider = ? and removed_at is null order by rowid",
+            [provider],
+        ).fetchall()
+        fact_map, fetched_at = self._provider_settings(provider)
+        records = [(row[1], json.loads(row[-1])) for row in rows]
+        tokens = {token for model_id, _ in records for token in match_tokens(model_id)}
+        results = iter_resolved(provider, records, self.indexes(tokens), fact_map=fact_map, fetched_at=fetched_at)
+        writer = _FactsWriter(db, provider, full=True, stored={row[1]: row[:-1] for row in rows})
+        for result in results:
+            writer.add(result)
+            if writer.pending >= BATCH_SIZE:
+                writer.flush()
+        writer.finish({model_id for model_id, _ in records})
+        self._resolved[provider] = self._version
+        return writer.updated
+
+    def _provider_settings(self, provider: str) -> tuple[Any, str | None]:
+        row = self.db.execute("select facts_map, last_success_at from providers where name = ?", [provider]).fetchone()
+        if row is None:
+            return None, None
+        return (json.loads(row[0]) if row[0] else None), row[1]
+
+    def settle(self) -> int:
+        """Re-enrich the listed models that share a match token with a reference record changed
+        since they were resolved, in one write transaction. Returns the model rows updated."""
+        if not self._changes:
+            return 0
+        with write_transaction(self.db):
+            updated = self._reenrich()
+        self._changes.clear()
+        return updated
+
+    def _reenrich(self) -> int:
+        from .facts import iter_resolved, match_tokens, read_record
+        from .facts.schema import PRICE_FIELDS
+
+        db = self.db
+        everything = sorted({t for _, _, tokens in self._changes for t in tokens})
+        affected: dict[str, dict[str, tuple[Any, ...]]] = {}
+        for start in range(0, len(everything), _CHUNK):
+            chunk = everything[start : start + _CHUNK]
+            for row in db.execute(
+                f"select m.provider, t.token, m.rowid, m.model_id, m.content_hash, m.removed_at, "
+                f"{', '.join('m.' + c for c in _STORED_FACT_COLUMNS)}, m.raw from match_tokens t join models m "
+                "on m.provider = t.provider and m.model_id = t.model_id "
+                f"where t.token in ({', '.join('?' for _ in chunk)}) and m.removed_at is null",
+                chunk,
+            ):
+                provider, token = row[0], row[1]
+                resolved = self._resolved.get(provider, -1)
+                # A change reaches a model its reference can match (never that reference's own)
+                # unless the model was resolved after it.
+                if any(
+                    version > resolved and name != provider and token in tokens
+                    for version, name, tokens in self._changes
+                ):
+                    affected.setdefault(provider, {})[row[3]] = row[2:]
+        updated = 0
+        for provider in sorted(affected):
+            models = affected[provider]
+            fact_map, fetched_at = self._provider_settings(provider)
+            readings = {
+                model_id: read_record(provider, json.loads(row[-1]), fact_map, canonical=True)
+                for model_id, row in models.items()
+            }
+            if any(
+                any(c.unit.currency == "USD" for c in r.prices) or any(r.facts.get(f) is not None for f in PRICE_FIELDS)
+                for r in readings.values()
+            ):
+                # Unit decisions weigh every priced model against the references: the whole
+                # provider is decided again.
+                updated += self.resolve_stored(provider)
+                continue
+            found = self._placeholders(provider, list(models))
+            tokens = {token for model_id in models for token in match_tokens(model_id)}
+            results = iter_resolved(
+                provider,
+                [],
+                self.indexes(tokens),
+                fact_map=fact_map,
+                fetched_at=fetched_at,
+                read=readings,
+                placeholders_found=found,
             )
-        fetch["id"] = fetch_id
-    return fetch
+            writer = _FactsWriter(db, provider, full=False, stored={m: row[:-1] for m, row in models.items()})
+            for result in results:
+                writer.add(result)
+            writer.flush()
+            updated += writer.updated
+        return updated
+
+    def _placeholders(self, provider: str, model_ids: list[str]) -> dict[str, dict[str, str]]:
+        """The placeholder disputes stored for these models: model id -> fact -> why."""
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(model_ids), _CHUNK):
+            chunk = model_ids[start : start + _CHUNK]
+            for model_id, fact, detail in self.db.execute(
+                "select model_id, fact, detail from disputes where provider = ? and kind = 'placeholder' "
+                f"and model_id in ({', '.join('?' for _ in chunk)}) order by rowid",
+                [provider, *chunk],
+            ):
+                found.setdefault(model_id, {})[fact] = detail
+        return found
+
+
+# Past this many match tokens not yet loaded, a reference is loaded whole (cheaper than a
+# lookup per token); statements carry at most _CHUNK parameters.
+_LOAD_ALL_TOKENS = 2_000
+_CHUNK = 500
+
+
+def _has_match_tokens(db: Database) -> bool:
+    return (
+        db.execute("select 1 from sqlite_master where type = 'table' and name = 'match_tokens'").fetchone() is not None
+    )
+
+
+def _stated(provider: str, raw: Any, fact_map: Any, resolved: Any) -> dict[str, Any]:
+    """The facts one record states (for the change log), as
+    :func:`vexy_catalog.facts.normalize_record` gives them: read in the record's own key order."""
+    from .facts import read_record
+
+    read_facts = resolved.read_facts
+    if read_facts is None:
+        read_facts = read_record(provider, raw, fact_map).facts
+    facts: dict[str, Any] = {f: read_facts.get(f) for f in FACT_FIELDS}
+    facts["sources"] = {f: "provider" for f in FACT_FIELDS if facts[f] is not None}
+    return facts
+
+
+class _FactsWriter:
+    """Brings a provider's stored facts in line with resolved ones (inside a transaction): model
+    columns that differ, and per model its ``fact_sources`` and ``disputes`` rows where they
+    differ. ``full``: the results are every listed model, so rows of other models go and
+    ``unread_keys`` is rewritten; else only the given models are touched."""
+
+    def __init__(self, db: Database, provider: str, full: bool, stored: Mapping[str, tuple[Any, ...]]):
+        self.db = db
+        self.provider = provider
+        self.full = full
+        # model id -> (rowid, model_id, content_hash, removed_at, name, *FACT_COLUMNS)
+        self.stored = stored
+        self.updated = 0
+        self.pending = 0
+        self._updates: list[list[Any]] = []
+        self._text_updates: list[list[Any]] = []
+        self._sources: list[tuple[Any, ...]] = []
+        self._disputes: list[tuple[Any, ...]] = []
+        self._stale: list[tuple[str, str]] = []
+        self._unread: dict[str, list[Any]] = {}
+        self._old_sources, self._old_disputes = self._load(list(stored) if not full else None)
+
+    def _load(
+        self, model_ids: list[str] | None
+    ) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, list[tuple[Any, ...]]]]:
+        db = self.db
+        out: tuple[dict[str, list[tuple[Any, ...]]], dict[str, list[tuple[Any, ...]]]] = ({}, {})
+        for table, columns, target in (
+            ("fact_sources", _FACT_SOURCE_COLUMNS, out[0]),
+            ("disputes", _DISPUTE_COLUMNS, out[1]),
+        ):
+            select = f"select {', '.join(columns)} from {table} where provider = ?"
+            if model_ids is None:
+                if not db.execute(
+                    f"select exists(select 1 from {table} where provider = ?)", [self.provider]
+                ).fetchone()[0]:
+                    continue
+                batches: list[list[Any]] = [[]]
+            else:
+                batches = [model_ids[i : i + _CHUNK] for i in range(0, len(model_ids), _CHUNK)]
+            for chunk in batches:
+                sql = select + (f" and model_id in ({', '.join('?' for _ in chunk)})" if chunk else "")
+                for row in db.execute(sql + " order by rowid", [self.provider, *chunk]):
+                    target.setdefault(row[1], []).append(row)
+        return out
+
+    def add(self, result: Any, written: bool = False, values: list[Any] | None = None) -> None:
+        """One model's resolved facts. ``written``: its row is inserted or updated with them
+        elsewhere; ``values``: its columns' new values, if already computed."""
+        model_id = result.model_id
+        old = self.stored.get(model_id)
+        if not written and old is not None:
+            if values is None:
+                columns = fact_columns({**result.facts, "sources": result.sources})
+                values = [columns[c] for c in _STORED_FACT_COLUMNS]
+            if list(old[4:]) != values:
+                # name and description are in the search index: their trigger fires when they
+                # are set, so they are set only when they changed.
+                if old[4] != values[0] or old[4 + _DESCRIPTION] != values[_DESCRIPTION]:
+                    self._text_updates.append([*values, old[0]])
+                else:
+                    self._updates.append([*(values[i] for i in _PLAIN), old[0]])
+                self.updated += 1
+        sources = [_fact_source_row(row) for row in result.fact_sources]
+        disputes = [_dispute_row(d) for d in result.disputes]
+        old_sources = self._old_sources.pop(model_id, [])
+        old_disputes = self._old_disputes.pop(model_id, [])
+        if old_sources != sources or old_disputes != disputes:
+            if old_sources or old_disputes:
+                self._stale.append((self.provider, model_id))
+            self._sources.extend(sources)
+            self._disputes.extend(disputes)
+        if self.full:
+            for u in result.unread:
+                entry = self._unread.setdefault(
+                    u.path, [self.provider, u.path, canonical_json(list(u.facts)), 0, None, None]
+                )
+                entry[3] += 1
+                if entry[4] is None:
+                    entry[4], entry[5] = _json_or_none(u.example), model_id
+        self.pending += 1
+
+    def flush(self) -> None:
+        conn = self.db.conn
+        if self._updates:
+            conn.executemany(_FACTS_UPDATE, self._updates)
+        if self._text_updates:
+            conn.executemany(_FACTS_TEXT_UPDATE, self._text_updates)
+        if self._stale:
+            conn.executemany("delete from fact_sources where provider = ? and model_id = ?", self._stale)
+            conn.executemany("delete from disputes where provider = ? and model_id = ?", self._stale)
+        if self._sources:
+            conn.executemany(_FACT_SOURCE_INSERT, self._sources)
+        if self._disputes:
+            conn.executemany(_DISPUTE_INSERT, self._disputes)
+        for batch in (self._updates, self._text_updates, self._stale, self._sources, self._disputes):
+            batch.clear()
+        self.pending = 0
+
+    def finish(self, listed: set[str]) -> None:
+        """After every listed model of a full set: rows of models no longer listed go, and the
+        provider's unread keys are rewritten if they changed."""
+        self.flush()
+        if not self.full:
+            return
+        conn = self.db.conn
+        gone = sorted(set(self._old_sources) | set(self._old_disputes))
+        if gone:
+            stale = [(self.provider, model_id) for model_id in gone]
+            conn.executemany("delete from fact_sources where provider = ? and model_id = ?", stale)
+            conn.executemany("delete from disputes where provider = ? and model_id = ?", stale)
+        unread = list(self._unread.values())
+        stored = conn.execute(
+            "select provider, path, facts, models, example, example_model from unread_keys where provider = ?",
+            [self.provider],
+        ).fetchall()
+        if set(map(tuple, unread)) != set(stored):
+            conn.execute("delete from unread_keys where provider = ?", [self.provider])
+            conn.executemany(
+                "insert into unread_keys (provider, path, facts, models, example, example_model) "
+                "values (?, ?, ?, ?, ?, ?)",
+                unread,
+            )
+
+
+_DESCRIPTION = _STORED_FACT_COLUMNS.index("description")
+# The stored fact columns other than name and description, by position.
+_PLAIN = [i for i, c in enumerate(_STORED_FACT_COLUMNS) if c not in ("name", "description")]
+_FACTS_UPDATE = f"update models set {', '.join(f'[{_STORED_FACT_COLUMNS[i]}] = ?' for i in _PLAIN)} where rowid = ?"
+_FACTS_TEXT_UPDATE = f"update models set {', '.join(f'[{c}] = ?' for c in _STORED_FACT_COLUMNS)} where rowid = ?"
 
 
 def _read_alike(before: str | None, now: str | None) -> bool:
@@ -1113,119 +1812,8 @@ _MODEL_INSERT = (
     f"insert into models ({', '.join(f'[{c}]' for c in _MODEL_INSERT_COLUMNS)}) "
     f"values ({', '.join('?' for _ in _MODEL_INSERT_COLUMNS)})"
 )
-
-
-def _apply_models(
-    db: Database,
-    provider: str,
-    records: list[tuple[str, Any]],
-    now: str,
-    fetch_id: int | None = None,
-    fact_map: Any = None,
-) -> dict[str, int]:
-    from .facts import normalize_record
-
-    existing = {
-        model_id: (digest, removed_at)
-        for model_id, digest, removed_at in db.execute(
-            "select model_id, content_hash, removed_at from models where provider = ?", [provider]
-        ).fetchall()
-    }
-    log = ChangeLog(db, provider, fetch_id, now)
-    added = changed = came_back = 0
-    new_rows: list[list[Any]] = []
-    changed_rows: list[dict[str, Any]] = []
-    returned: list[tuple[str, str]] = []
-    last = max_model_rowid(db)
-
-    def flush() -> None:
-        # Written in batches as the answer is read, so a 100k-model answer never holds all its
-        # rows (and change records) in memory at once.
-        log.write()
-        if new_rows:
-            db.conn.executemany(_MODEL_INSERT, new_rows)
-            new_rows.clear()
-        if changed_rows:
-            db["models"].upsert_all(changed_rows, pk=("provider", "model_id"), batch_size=BATCH_SIZE)
-            changed_rows.clear()
-
-    with db.atomic():
-        for model_id, raw in records:
-            raw_json = canonical_json(raw)
-            digest = _sha256(raw_json)
-            old = existing.get(model_id)
-            if old is None:
-                facts = normalize_record(provider, model_id, raw, fact_map)
-                log.added(model_id, facts)
-                row = {
-                    "provider": provider,
-                    "model_id": model_id,
-                    "raw": raw_json,
-                    "content_hash": digest,
-                    "first_seen": now,
-                    "updated_at": now,
-                    "removed_at": None,
-                    **fact_columns(facts),
-                }
-                new_rows.append([row[c] for c in _MODEL_INSERT_COLUMNS])
-                added += 1
-            elif old[0] != digest:
-                facts = normalize_record(provider, model_id, raw, fact_map)
-                log.changed(model_id, facts, returned=old[1] is not None)
-                changed_rows.append(
-                    {
-                        "provider": provider,
-                        "model_id": model_id,
-                        "raw": raw_json,
-                        "content_hash": digest,
-                        "updated_at": now,
-                        "removed_at": None,
-                        **fact_columns(facts),
-                    }
-                )
-                if old[1] is not None:
-                    came_back += 1
-                else:
-                    changed += 1
-            elif old[1] is not None:
-                log.returned(model_id)
-                returned.append((provider, model_id))
-            if len(new_rows) + len(changed_rows) >= BATCH_SIZE:
-                flush()
-        listed = {model_id for model_id, _ in records}
-        gone = [
-            (now, provider, model_id)
-            for model_id, (_, removed_at) in existing.items()
-            if removed_at is None and model_id not in listed
-        ]
-        for _, _, model_id in gone:
-            log.removed(model_id)
-        flush()
-        index_new_models(db, last)
-        if returned:
-            db.conn.executemany("update models set removed_at = null where provider = ? and model_id = ?", returned)
-        if gone:
-            db.conn.executemany("update models set removed_at = ? where provider = ? and model_id = ?", gone)
-    return {
-        "model_count": len(records),
-        # A model listed again after its removal counts as added back.
-        "added": added + len(returned) + came_back,
-        "removed": len(gone),
-        "changed": changed,
-    }
-
-
-def validators(db: Database) -> dict[str, dict[str, str | None]]:
-    """Each provider's last HTTP validators, for conditional requests (only those that are
-    visible ASCII: a catalog written before that rule may hold others, which are never sent)."""
-    from .text import header_value
-
-    if not db["providers"].exists():
-        return {}
-    return {
-        row["name"]: {"etag": header_value(row["http_etag"]), "last_modified": header_value(row["http_last_modified"])}
-        for row in db.query(
-            "select name, http_etag, http_last_modified from providers "
-            "where http_etag is not null or http_last_modified is not null"
-        )
-    }
+# A listed model whose record changed: its record, hash, time and facts (removed_at cleared).
+_MODEL_UPDATE = (
+    "update models set raw = ?, content_hash = ?, updated_at = ?, removed_at = null, "
+    f"{', '.join(f'[{c}] = ?' for c in _STORED_FACT_COLUMNS)} where rowid = ?"
+)

@@ -19,6 +19,7 @@ are replaced, a key a provider echoes back inside its answer is masked before it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -61,7 +62,6 @@ __all__ = [
 
 USER_AGENT = f"vexy/{__version__}"
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ANTHROPIC_PAGE_LIMIT = 1000
 MAX_PAGES = 1000
@@ -132,6 +132,10 @@ class FetchResult:
     # How the list was found in the answer (see vexy_catalog.records), and over how many pages.
     shape: str | None = None
     pages: int = 0
+    # sha256 of the answer's bytes as they arrived (decompressed; every page's, for a paged
+    # answer): the same bytes decode to the same payload, so a catalog that saw them before knows
+    # the payload hash without encoding the payload again. None when a key had to be masked.
+    raw_hash: str | None = None
 
 
 def _excerpt(text: str, secrets: Secrets | None = None, limit: int = 200) -> str:
@@ -214,6 +218,7 @@ class _Answer:
     found: Found | None = None
     shape: str | None = None
     pages: int = 1
+    raw_hash: str | None = None
 
 
 _NO_SECRETS = Secrets()
@@ -290,6 +295,8 @@ class ModelFetcher:
     >>> fetcher = ModelFetcher(timeout=10, concurrency=4)
     >>> models = anyio.run(fetcher.fetch_models, provider)   # doctest: +SKIP
 
+    ``concurrency`` caps the providers fetched at once (default: all of them; each host's own
+    cap still applies, see :mod:`vexy_catalog.ratelimit`).
     Pass ``client`` to share an ``httpx.AsyncClient`` (its settings are used as they are);
     otherwise one client is made per :meth:`fetch_all` call and shared by its providers.
     ``configured`` is every provider of the configuration (default: the providers fetched): the
@@ -301,7 +308,7 @@ class ModelFetcher:
         self,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         deadline: float | None = None,
         retries: int = DEFAULT_RETRIES,
@@ -311,7 +318,7 @@ class ModelFetcher:
         rate_limiter: RateLimiter | None = None,
         configured: Iterable[ProviderConfig] | None = None,
     ):
-        if concurrency < 1:
+        if concurrency is not None and concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if retries < 0:
             raise ValueError("retries must not be negative")
@@ -327,13 +334,13 @@ class ModelFetcher:
         self.environ = environ
         self.configured = list(configured) if configured is not None else None
 
-    def _new_client(self) -> httpx.AsyncClient:
+    def _new_client(self, slots: int = 1) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),
             # Only encodings decoding.read_body decodes a step at a time.
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(self.concurrency * 2, 10)),
+            limits=httpx.Limits(max_connections=max(slots * 2, 10)),
             trust_env=False,
         )
 
@@ -372,7 +379,7 @@ class ModelFetcher:
         on_result: Callable[[FetchResult], Awaitable[None]] | None = None,
         validators: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> list[FetchResult]:
-        """Fetch providers concurrently (at most ``concurrency`` at once).
+        """Fetch providers concurrently (at most ``concurrency`` at once, all by default).
 
         ``on_result`` is awaited as each provider completes, so results can be stored while
         other providers are still answering. ``validators`` maps a provider name to its last
@@ -383,7 +390,8 @@ class ModelFetcher:
             self.rate_limiter.configure(provider)
         secrets = self._run_secrets(providers)
         results: list[FetchResult] = []
-        limiter = anyio.CapacityLimiter(self.concurrency)
+        slots = self.concurrency or max(1, len(providers))
+        limiter = anyio.CapacityLimiter(slots)
         validators = validators or {}
 
         async def one(client: httpx.AsyncClient, provider: ProviderConfig) -> None:
@@ -399,7 +407,7 @@ class ModelFetcher:
                     tg.start_soon(one, client, provider)
 
         if self.client is None:
-            async with self._new_client() as client:
+            async with self._new_client(slots) as client:
                 await run(client)
         else:
             await run(self.client)
@@ -510,6 +518,7 @@ class ModelFetcher:
             duplicates=found.duplicates,
             shape=answer.shape,
             pages=answer.pages,
+            raw_hash=answer.raw_hash,
         )
 
     async def _fetch_list(
@@ -543,6 +552,7 @@ class ModelFetcher:
         cursor: str | None = None
         next_url: str | None = None
         answer: _Answer | None = None
+        raw_hash: Any = hashlib.sha256()
         for pages in range(1, MAX_PAGES + 1):
             page_params = dict(params)
             request_url = url
@@ -564,6 +574,10 @@ class ModelFetcher:
             elif paging.style == "link-header" and next_url is not None:
                 request_url, page_params = next_url, {}
             answer = await self._request(call, request_url, page_params, headers, None)
+            if raw_hash is not None and answer.raw_hash is not None:
+                raw_hash.update(answer.raw_hash.encode())
+            else:
+                raw_hash = None
             list_path = provider.list_path if provider.list_path is not None else _joined(path)
             page = find_records(answer.payload, list_path, provider.id_field)
             if page.path is None:
@@ -600,6 +614,7 @@ class ModelFetcher:
             found=found,
             shape=_shape(found.shape, provider) + f" ({pages} {noun}, {paging.describe()})",
             pages=pages,
+            raw_hash=raw_hash.hexdigest() if raw_hash is not None else None,
         )
 
     async def _request(
@@ -719,11 +734,13 @@ class ModelFetcher:
                 body = await self._read(response, call.budget.remaining, call.budget)
                 payload = decode_json(body, call.secrets)
                 call.budget.spend(len(body))
+                raw_hash: str | None = hashlib.sha256(body).hexdigest()
                 if _echoed(body, payload, call.keys):
                     # A provider that writes the key back into its list (a record field, a
                     # URL): masked before anything is stored.
                     log.warning("%s: the answer holds a configured key: masked before storing", call.provider.name)
                     payload = _masked(payload, call.keys)
+                    raw_hash = None
                 return _Answer(
                     payload,
                     response.status_code,
@@ -731,6 +748,7 @@ class ModelFetcher:
                     etag=self._validator(call, response.headers.get("etag")),
                     last_modified=self._validator(call, response.headers.get("last-modified")),
                     next_link=_next_link(response, request_url, home),
+                    raw_hash=raw_hash,
                 )
             except FetchError as e:
                 if e.http_status is None:

@@ -19,10 +19,10 @@ from __future__ import annotations
 from .dialects import DIALECTS
 from .enrichment import enrich
 from .identity import identity, normalize_id
-from .pipeline import ModelFacts, resolve_provider
+from .pipeline import ModelFacts, iter_resolved, resolve_provider
 from .plausibility import BOUNDS, Dispute
 from .reading import Reading, read_generic
-from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch
+from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch, match_tokens
 from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, MODALITIES, MODEL_TYPES, PRICE_FIELDS
 from .stated import normalize_record, read_record, reading_of_facts
 
@@ -43,6 +43,8 @@ __all__ = [
     "ReferenceMatch",
     "enrich",
     "identity",
+    "iter_resolved",
+    "match_tokens",
     "normalize_id",
     "normalize_record",
     "read_generic",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -36,7 +36,7 @@ from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, FLAG_FIELDS, LIMIT_FIELDS, L
 from .stated import FactMap, read_record
 from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
 
-__all__ = ["ModelFacts", "resolve_provider"]
+__all__ = ["STREAM_ABOVE", "ModelFacts", "iter_resolved", "resolve_provider"]
 
 
 @dataclass
@@ -47,6 +47,9 @@ class ModelFacts:
     fact_sources: list[dict[str, Any]] = field(default_factory=list)
     disputes: list[Dispute] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)
+    # The facts as the record alone states them (read_record's, in the record's own key order),
+    # before any provider-wide step; None where that order could change them (read it again).
+    read_facts: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 _DIRECTION_WORDS = frozenset(
@@ -159,66 +162,202 @@ def resolve_provider(
     fetched_at: str | None = None,
     prices_from_any_host: bool = False,
     read: Mapping[str, Reading] | None = None,
+    placeholders_found: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[ModelFacts]:
     """Facts, sources, fact_sources rows and disputes of every listed model of ``provider``.
 
     ``records`` are raw records; ``read`` adds models already read (model id -> Reading), such
     as :func:`.stated.reading_of_facts` of the change log's facts for a moment whose answer is
-    no longer stored. Both go through every step below together.
+    no longer stored, or records read for another purpose already (the readings are changed
+    here: read them again for another call). Both go through every step below together.
+
+    ``placeholders_found`` (model id -> fact -> why) replaces step 4 for a subset of a provider's
+    models resolved again after a reference changed: placeholders are decided from all of the
+    provider's models and never from references, so the ones found last time still hold. Such
+    a subset must state no USD price (unit decisions too are provider-wide, and read references).
+    """
+    return list(
+        iter_resolved(
+            provider,
+            records,
+            references,
+            fact_map=fact_map,
+            fetched_at=fetched_at,
+            prices_from_any_host=prices_from_any_host,
+            read=read,
+            placeholders_found=placeholders_found,
+        )
+    )
+
+
+# Beyond this many records a provider is resolved in two passes over its records (see
+# iter_resolved): the provider-wide steps keep a few facts per model, not every reading.
+STREAM_ABOVE = 20_000
+# The facts the provider-wide steps read after prices are settled (see plausibility.placeholders).
+_WIDE_FACTS = ("created", "owned_by", "model_type", *PRICE_FIELDS)
+
+
+def iter_resolved(
+    provider: str,
+    records: Sequence[tuple[str, Any]],
+    references: Sequence[ReferenceIndex],
+    *,
+    fact_map: FactMap | None = None,
+    fetched_at: str | None = None,
+    prices_from_any_host: bool = False,
+    read: Mapping[str, Reading] | None = None,
+    placeholders_found: Mapping[str, Mapping[str, str]] | None = None,
+) -> Iterator[ModelFacts]:
+    """:func:`resolve_provider` one model at a time, in the same order and with the same results.
+
+    Units and placeholders are decided from all of the provider's models before the first one
+    is given. Up to :data:`STREAM_ABOVE` records every reading is kept for that; above it the
+    records are read twice (``records`` must be a sequence then): once for what the
+    provider-wide steps need, and again one by one, so memory does not grow with every reading.
     """
     order = {r.name: i for i, r in enumerate(references)}
-    readings = {model_id: read_record(provider, raw, fact_map) for model_id, raw in records}
-    readings.update(read or {})
-    all_matches: dict[str, list[ReferenceMatch]] = {}
-    matches: dict[str, list[ReferenceMatch]] = {}
-    for model_id, reading in readings.items():
+
+    def matched(model_id: str, reading: Reading) -> tuple[list[ReferenceMatch], list[ReferenceMatch]]:
         found = [m for reference in references for m in reference.match(provider, model_id)]
-        all_matches[model_id] = found
-        matches[model_id] = ordered(usable(found, reading.facts.get("model_type")), order)
-    units, corrections, confirmed = _decide_units(readings, matches)
+        return found, ordered(usable(found, reading.facts.get("model_type")), order)
 
-    results: dict[str, ModelFacts] = {}
-    stated: dict[str, set[str]] = {}
-    for model_id, reading in readings.items():
-        facts = {f: reading.facts.get(f) for f in FACT_FIELDS}
-        sources: dict[str, Any] = {f: "provider" for f in FACT_FIELDS if facts[f] is not None}
-        sources[NOTES] = {}
-        result = ModelFacts(model_id, facts, sources, unread=list(reading.unread))
-        results[model_id] = result
-        stated[model_id] = set(reading.stated)
-        _settle_prices(provider, result, reading, units, corrections)
+    if len(records) + len(read or {}) <= STREAM_ABOVE:
+        readings = {model_id: read_record(provider, raw, fact_map, canonical=True) for model_id, raw in records}
+        readings.update(read or {})
+        all_matches: dict[str, list[ReferenceMatch]] = {}
+        matches: dict[str, list[ReferenceMatch]] = {}
+        for model_id, reading in readings.items():
+            all_matches[model_id], matches[model_id] = matched(model_id, reading)
+        units, corrections, confirmed = _decide_units(readings, matches)
+        results: dict[str, ModelFacts] = {}
+        for model_id, reading in readings.items():
+            results[model_id] = _settled(provider, model_id, reading, units, corrections)
+        dropped = _placeholders(results, readings, fetched_at, placeholders_found)
+        for model_id in list(results):
+            result = results.pop(model_id)
+            _finish(
+                provider,
+                result,
+                readings.pop(model_id),
+                matches.pop(model_id),
+                all_matches.pop(model_id),
+                dropped.get(model_id, {}),
+                confirmed,
+                prices_from_any_host,
+            )
+            yield result
+        return
 
-    dropped = placeholders(
+    # Two passes. The first keeps, per model, its prices and the facts the provider-wide steps
+    # read; the matches only of models with a USD price (the unit decisions read their
+    # reference prices).
+    extra = list((read or {}).items())
+    slim: dict[str, Reading] = {}
+    priced: dict[str, list[ReferenceMatch]] = {}
+    for model_id, reading in _readings(provider, records, extra, fact_map):
+        if any(c.unit.currency == "USD" for c in reading.prices):
+            priced[model_id] = matched(model_id, reading)[1]
+        slim[model_id] = Reading(
+            facts={f: reading.facts.get(f) for f in _WIDE_FACTS},
+            prices=reading.prices,
+            other_prices=reading.other_prices,
+        )
+    units, corrections, confirmed = _decide_units(slim, priced)
+    del priced
+    wide: dict[str, ModelFacts] = {}
+    for model_id in list(slim):
+        result = _settled(provider, model_id, slim[model_id], units, corrections)
+        wide[model_id] = ModelFacts(model_id, {f: result.facts.get(f) for f in _WIDE_FACTS}, {})
+    dropped = _placeholders(wide, slim, fetched_at, placeholders_found)
+    del wide, slim
+    for model_id, reading in _readings(provider, records, extra, fact_map):
+        found, usable_matches = matched(model_id, reading)
+        result = _settled(provider, model_id, reading, units, corrections)
+        _finish(
+            provider, result, reading, usable_matches, found, dropped.get(model_id, {}), confirmed, prices_from_any_host
+        )
+        yield result
+
+
+def _readings(
+    provider: str, records: Sequence[tuple[str, Any]], extra: list[tuple[str, Reading]], fact_map: FactMap | None
+) -> Iterator[tuple[str, Reading]]:
+    for model_id, raw in records:
+        yield model_id, read_record(provider, raw, fact_map, canonical=True)
+    for model_id, reading in extra:
+        # Read again for the second pass: the steps change a reading (settled units).
+        yield (
+            model_id,
+            replace(
+                reading, prices=list(reading.prices), paths=dict(reading.paths), raw_values=dict(reading.raw_values)
+            ),
+        )
+
+
+def _settled(
+    provider: str,
+    model_id: str,
+    reading: Reading,
+    units: Mapping[tuple[str, str], Unit | None],
+    corrections: Mapping[str, tuple[int, int]],
+) -> ModelFacts:
+    """A model's facts as its record states them, prices in the units decided for the provider."""
+    facts = {f: reading.facts.get(f) for f in FACT_FIELDS}
+    sources: dict[str, Any] = {f: "provider" for f in FACT_FIELDS if facts[f] is not None}
+    sources[NOTES] = {}
+    result = ModelFacts(
+        model_id, facts, sources, unread=list(reading.unread), read_facts=reading.facts if reading.order_free else None
+    )
+    _settle_prices(provider, result, reading, units, corrections)
+    return result
+
+
+def _placeholders(
+    results: Mapping[str, ModelFacts],
+    readings: Mapping[str, Reading],
+    fetched_at: str | None,
+    found: Mapping[str, Mapping[str, str]] | None,
+) -> dict[str, dict[str, str]]:
+    if found is not None:
+        return {m: dict(found[m]) for m in results if found.get(m)}
+    return placeholders(
         {m: r.facts for m, r in results.items()},
         {m: readings[m].other_prices for m in results},
         fetched_at,
     )
-    for model_id, reasons in dropped.items():
-        result = results[model_id]
-        for fact, why in reasons.items():
-            result.disputes.append(
-                Dispute(provider, model_id, fact, "placeholder", result.facts[fact], "provider", detail=why)
-            )
-            _withhold(result, fact, why)
-            stated[model_id].discard(fact)
 
-    for model_id, result in results.items():
-        _check(provider, result, matches[model_id], readings[model_id], confirmed)
-        fill(
-            result.facts,
-            result.sources,
-            stated[model_id] | {d.fact for d in result.disputes if d.kind != "placeholder"},
-            matches[model_id],
-            prices_from_any_host=prices_from_any_host,
+
+def _finish(
+    provider: str,
+    result: ModelFacts,
+    reading: Reading,
+    matches: list[ReferenceMatch],
+    all_matches: list[ReferenceMatch],
+    dropped: Mapping[str, str],
+    confirmed: set[str],
+    prices_from_any_host: bool,
+) -> None:
+    """Steps 4-7 for one model, after the provider-wide decisions."""
+    stated = set(reading.stated)
+    for fact, why in dropped.items():
+        result.disputes.append(
+            Dispute(provider, result.model_id, fact, "placeholder", result.facts[fact], "provider", detail=why)
         )
-        result.sources.setdefault(NOTES, {})
-        _disagreements(provider, result, all_matches[model_id])
-        result.fact_sources = _fact_source_rows(
-            provider, result, readings[model_id], all_matches[model_id], matches[model_id]
-        )
-        if not result.sources[NOTES]:
-            result.sources.pop(NOTES)
-    return list(results.values())
+        _withhold(result, fact, why)
+        stated.discard(fact)
+    _check(provider, result, matches, reading, confirmed)
+    fill(
+        result.facts,
+        result.sources,
+        stated | {d.fact for d in result.disputes if d.kind != "placeholder"},
+        matches,
+        prices_from_any_host=prices_from_any_host,
+    )
+    result.sources.setdefault(NOTES, {})
+    _disagreements(provider, result, all_matches)
+    result.fact_sources = _fact_source_rows(provider, result, reading, all_matches, matches)
+    if not result.sources[NOTES]:
+        result.sources.pop(NOTES)
 
 
 def _settle_prices(

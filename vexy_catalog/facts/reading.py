@@ -63,6 +63,7 @@ __all__ = [
     "Reading",
     "TYPE_WORDS",
     "Unread",
+    "canonical_order",
     "leaves",
     "read_generic",
 ]
@@ -439,6 +440,8 @@ class Reading:
     stated: set[str] = field(default_factory=set)
     unread: list[Unread] = field(default_factory=list)
     consumed: set[tuple[str, ...]] = field(default_factory=set)
+    # Whether the facts are the same whatever order the record's keys come in.
+    order_free: bool = field(default=True, repr=False, compare=False)
 
     def put(self, fact: str, value: Any, path: str, raw: Any) -> bool:
         """Set a fact unless known already; earlier finds win."""
@@ -741,24 +744,70 @@ def _step(leaf: Leaf) -> Step:
     return (leaf.path, _dotted(leaf.path), *plan(leaf.words, _kind(leaf.value), leaf.unit))
 
 
-# Signature -> the steps of every record that has it: an answer of thousands of records in a few
-# shapes is walked and planned a few times.
-_STEPS: dict[tuple[Any, ...], list[Step]] = {}
+def canonical_order(value: Any) -> Any:
+    """``value`` with every object's keys in sorted order, as the catalog stores a record
+    (canonical JSON): read this way, a record reads the same however its provider ordered it."""
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: canonical_order(value[k]) for k in sorted(value)}
+        return {k: canonical_order(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical_order(v) for v in value]
+    return value
+
+
+# The facts each kind of step may set (see read_generic).
+_TARGETS: dict[str, tuple[str, ...]] = {
+    "arrow": ("input_modalities", "output_modalities"),
+    "parameters": ("supports_tools", "supports_reasoning"),
+    "features": ("model_type", "supports_tools", "supports_vision", "supports_reasoning"),
+    "type": ("model_type",),
+}
+
+
+def _order_free(steps: list[Step]) -> bool:
+    """Whether no two steps may set the same fact: then the facts read do not depend on the
+    order the steps run in (where they compete, the first one wins)."""
+    seen: set[str] = set()
+    for _, _, action, _ in steps:
+        what = action[0]
+        if what == "price":
+            targets: tuple[str, ...] = (action[1],) if action[1] is not None and action[3] is None else ()
+        elif what in ("flag", "offer"):
+            targets = (action[1],)
+        else:
+            targets = _TARGETS.get(what, ())
+        for fact in targets:
+            if fact in seen:
+                return False
+            seen.add(fact)
+    return True
+
+
+# (canonical, signature) -> the steps of every record that has it, and whether they are order
+# free: an answer of thousands of records in a few shapes is walked and planned a few times.
+_STEPS: dict[tuple[bool, tuple[Any, ...]], tuple[list[Step], bool]] = {}
 _MAX_SHAPES = 1 << 12
 
 
-def _planned(raw: Mapping[str, Any]) -> tuple[list[Step], list[Any]]:
-    """The record's steps and the value each one reads."""
+def _planned(raw: Mapping[str, Any], canonical: bool) -> tuple[list[Step], list[Any], bool]:
+    """The record's steps, the value each one reads, and whether their order is free. With
+    ``canonical`` the steps walk every object's keys in sorted order."""
     signature = _signature(raw, 0)
     if signature is None:
-        found = list(leaves(raw))
-        return [_step(leaf) for leaf in found], [leaf.value for leaf in found]
-    steps = _STEPS.get(signature)
-    if steps is None:
+        walked = canonical_order(raw) if canonical else raw
+        found = list(leaves(walked))
+        steps = [_step(leaf) for leaf in found]
+        return steps, [leaf.value for leaf in found], _order_free(steps)
+    key = (canonical, signature)
+    planned = _STEPS.get(key)
+    if planned is None:
         if len(_STEPS) >= _MAX_SHAPES:
             _STEPS.clear()
-        steps = _STEPS[signature] = [_step(leaf) for leaf in leaves(raw)]
-    return steps, [_value_at(raw, step[0]) for step in steps]
+        steps = [_step(leaf) for leaf in leaves(canonical_order(raw) if canonical else raw)]
+        planned = _STEPS[key] = (steps, _order_free(steps))
+    steps, free = planned
+    return steps, [_value_at(raw, step[0]) for step in steps], free
 
 
 def _value_at(raw: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -768,9 +817,11 @@ def _value_at(raw: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> Reading:
+def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset(), canonical: bool = False) -> Reading:
     """Read every fact of ``raw`` by meaning (``skip``: facts a dialect says this reader must
-    leave alone, because a common name means something else there)."""
+    leave alone, because a common name means something else there). ``canonical`` reads it as
+    the catalog stores it, every object's keys in sorted order (where two keys state one fact
+    at the same rank, the first one read wins)."""
     reading = Reading()
     # fact -> (rank, path, value) candidates; the best rank wins.
     best: dict[str, tuple[float, str, Any, Any]] = {}
@@ -780,7 +831,7 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> 
     arrows: list[tuple[str, Any]] = []
     unread: list[tuple[tuple[str, ...], str, Any, tuple[str, ...]]] = []
 
-    steps, values_of = _planned(raw) if raw else ([], [])
+    steps, values_of, reading.order_free = _planned(raw, canonical) if raw else ([], [], True)
     for (path, dotted, action, states), value in zip(steps, values_of, strict=True):
         handled = True
         what = action[0]

@@ -26,12 +26,14 @@ closest spelling wins (:func:`.identity.closeness`), never the shortest key.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .identity import closeness, compatible, identity
+from .reading import Reading
 from .schema import FACT_FIELDS, Facts
 from .stated import read_record
 
@@ -42,6 +44,7 @@ __all__ = [
     "REFERENCE_NAMES",
     "ReferenceIndex",
     "ReferenceMatch",
+    "match_tokens",
     "same_host",
 ]
 
@@ -151,31 +154,85 @@ class ReferenceMatch:
         return f"{self.reference}:{self.key}"
 
 
-class ReferenceIndex:
-    """A reference catalog, read once and indexed for dict-speed matching."""
+def match_tokens(model_id: object) -> tuple[str, ...]:
+    """Strings that an id shares with every reference key it can match, at any level: its last
+    path segment as written (lowercased) and its identity key. ``exact``, ``qualified`` and bare
+    matches compare whole ids, ids after a host or listing prefix, or a key's part after its
+    slash, so both sides end in the same segment; ``normalized`` matches share the identity key.
+    A catalog keeps every model's tokens, so the models a changed reference record can affect
+    are found without matching them all again (an id ending in "/" alone is the one exception:
+    its empty last segment is left out of every match)."""
+    if not isinstance(model_id, str):
+        return ()
+    text = model_id.strip().lower()
+    segments = [s for s in text.split("/") if s]
+    last = segments[-1] if segments else text
+    key = identity(model_id).key
+    return (last,) if key == last or not key else (last, key)
 
-    def __init__(self, reference_name: str, records: Iterable[tuple[str, object]]) -> None:
+
+class ReferenceIndex:
+    """A reference catalog, read once and indexed for dict-speed matching.
+
+    ``readings`` may give records already read (key -> :class:`~.reading.Reading` of
+    ``read_record(reference_name, raw, canonical=True)``), so a reference answer is read once for its own facts
+    and for the index. :meth:`update` keeps an index current as records change: an index is the
+    same whatever order its records came in, so one updated and one built afresh match alike.
+    """
+
+    def __init__(
+        self,
+        reference_name: str,
+        records: Iterable[tuple[str, object]],
+        readings: Mapping[str, Reading] | None = None,
+    ) -> None:
         self.name = reference_name
         self._facts: dict[str, Facts] = {}
         self._hosts: dict[str, str] = {}
-        for key, host, raw in self._hosted(records):
-            # Ids repeat in some lists; the first record of an id is the one we keep.
-            if not key or key == "sample_spec" or key in self._facts:
-                continue
-            reading = read_record(reference_name, raw)
-            self._facts[key] = {f: reading.facts.get(f) for f in FACT_FIELDS}
-            self._hosts[key] = host
         self._exact: dict[str, list[str]] = {}
         self._bare: dict[str, list[str]] = {}
         self._normalized: dict[str, list[str]] = {}
-        for key in sorted(self._facts):
-            self._exact.setdefault(key.lower(), []).append(key)
-            bare = self._bare_part(key)
-            if bare:
-                self._bare.setdefault(bare.lower(), []).append(key)
-            normalized = identity(key).key
-            if normalized:
-                self._normalized.setdefault(normalized, []).append(key)
+        self.update(records, readings=readings)
+
+    def update(
+        self,
+        records: Iterable[tuple[str, object]] = (),
+        removed: Iterable[str] = (),
+        readings: Mapping[str, Reading] | None = None,
+    ) -> None:
+        """Drop the ``removed`` keys, then add ``records`` (a key already held is replaced)."""
+        for key in removed:
+            self._drop(key)
+        seen: set[str] = set()
+        for key, host, raw in self._hosted(records):
+            # Ids repeat in some lists; the first record of an id is the one we keep.
+            if not key or key == "sample_spec" or key in seen:
+                continue
+            seen.add(key)
+            if key in self._facts:
+                self._drop(key)
+            reading = readings.get(key) if readings is not None else None
+            if reading is None:
+                reading = read_record(self.name, raw, canonical=True)
+            self._facts[key] = {f: reading.facts.get(f) for f in FACT_FIELDS}
+            self._hosts[key] = host
+            self._lookups(key, bisect.insort)
+
+    def _drop(self, key: str) -> None:
+        if key not in self._facts:
+            return
+        self._lookups(key, _remove)
+        del self._facts[key], self._hosts[key]
+
+    def _lookups(self, key: str, change: Any) -> None:
+        # Each lookup list stays in key order, as if built from the sorted keys.
+        change(self._exact.setdefault(key.lower(), []), key)
+        bare = self._bare_part(key)
+        if bare:
+            change(self._bare.setdefault(bare.lower(), []), key)
+        normalized = identity(key).key
+        if normalized:
+            change(self._normalized.setdefault(normalized, []), key)
 
     def _hosted(self, records: Iterable[tuple[str, object]]) -> Iterator[tuple[str, str, Any]]:
         """(key, host, record): litellm names the host in the record, models.dev's ids are
@@ -203,6 +260,9 @@ class ReferenceIndex:
 
     def __len__(self) -> int:
         return len(self._facts)
+
+    def keys(self) -> list[str]:
+        return list(self._facts)
 
     def __contains__(self, key: object) -> bool:
         return key in self._facts
@@ -270,3 +330,7 @@ class ReferenceIndex:
         if own is None:
             return [other] if other is not None else []
         return [own] if other is None or other.key == own.key else [own, other]
+
+
+def _remove(keys: list[str], key: str) -> None:
+    keys.remove(key)

@@ -82,8 +82,12 @@ def _apply_map(raw: dict[str, Any], fact_map: FactMap, out: Reading, used: set[t
         out.put(fact, FACT_PARSERS[fact](value), dotted, value)
 
 
-def read_record(provider: str, raw: object, fact_map: FactMap | None = None) -> Reading:
-    """Everything one raw record states (see the module docstring for the order)."""
+def read_record(provider: str, raw: object, fact_map: FactMap | None = None, canonical: bool = False) -> Reading:
+    """Everything one raw record states (see the module docstring for the order).
+
+    ``canonical`` reads the record as the catalog stores it (canonical JSON: every object's
+    keys sorted), whatever order its provider sent the keys in. Facts are decided this way:
+    a record reads alike from the answer and from the catalog."""
     out = Reading()
     if not isinstance(raw, dict):
         return out
@@ -100,7 +104,7 @@ def read_record(provider: str, raw: object, fact_map: FactMap | None = None) -> 
                 out.settle_prices()
                 return out
         generic = read_generic(
-            raw, GENERIC_SKIP.get(provider, frozenset()) if isinstance(provider, str) else frozenset()
+            raw, GENERIC_SKIP.get(provider, frozenset()) if isinstance(provider, str) else frozenset(), canonical
         )
     # The readers are written not to raise; this is the net under them, because one bizarre
     # record must not stop a whole fetch.
@@ -120,6 +124,7 @@ def read_record(provider: str, raw: object, fact_map: FactMap | None = None) -> 
     if provider == "poe":
         out.stated.discard("supports_vision")
     out.unread = kept
+    out.order_free = generic.order_free
     out.settle_prices()
     return out
 
