@@ -478,9 +478,9 @@ class ModelCatalog:
             summary.facts_updated += ingest.settle()
             return rows
 
-        from .db import REFERENCE_PROVIDERS
+        from .facts import REFERENCE_NAMES
 
-        references_due = {name for name in by_name if name in REFERENCE_PROVIDERS}
+        references_due = {name for name in by_name if name in REFERENCE_NAMES}
         references_stored = anyio.Event()
         if not references_due:
             references_stored.set()
@@ -516,8 +516,12 @@ class ModelCatalog:
                 row = await to_thread.run_sync(write, result, running.pop(result.provider))
             done(result, row)
 
+        requests_out = anyio.Event()
+
         async def open_catalog() -> None:
-            # Not set when it fails: the error ends the run, and the stores waiting are cancelled.
+            # After the requests left: its imports and writes would hold them back. Not set
+            # when it fails: the error ends the run, and the stores waiting are cancelled.
+            await requests_out.wait()
             await to_thread.run_sync(prepare_catalog)
             ready.set()
 
@@ -533,7 +537,12 @@ class ModelCatalog:
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(open_catalog)
-                    await fetcher.fetch_all(providers, on_result=store, validators={} if force else validators_found)
+                    await fetcher.fetch_all(
+                        providers,
+                        on_result=store,
+                        validators={} if force else validators_found,
+                        on_sent=requests_out.set,
+                    )
             except BaseExceptionGroup as group:
                 # anyio wraps what escapes its task group: the run's one cause, as itself.
                 raise first_cause(group) from None

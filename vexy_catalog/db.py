@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database, Migrations
 
 from .conditional import last_shape, reread
-from .facts import FACT_FIELDS
+from .facts import FACT_FIELDS, REFERENCE_NAMES
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -71,13 +71,24 @@ migrations = Migrations("vexy")
 # per model, so one encoder is kept. Same output as the json.dumps call of the contract.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 # What that encoder does with a str (ensure_ascii=False).
-_encode_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_text = json.encoder.encode_basestring
+
+
+# The C encoder behind it, made once (JSONEncoder.encode builds one per call). No circular
+# check (what a provider's JSON decodes to cannot be circular): the same text.
+_C_CANONICAL = (
+    json.encoder.c_make_encoder(None, _CANONICAL.default, _encode_text, None, ":", ",", True, False, True)  # type: ignore[attr-defined]
+    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
+    else None
+)
 
 
 def canonical_json(value: Any) -> str:
     """The canonical JSON text of ``value``: ``json.dumps(value, sort_keys=True,
     separators=(",", ":"), ensure_ascii=False)``."""
-    return _CANONICAL.encode(value)
+    if _C_CANONICAL is None:
+        return _CANONICAL.encode(value)
+    return "".join(_C_CANONICAL(value, 0))
 
 
 def content_hash(value: Any) -> str:
@@ -521,9 +532,9 @@ _PROVIDER_UPSERT = (
 )
 
 
-def _upsert_provider(db: Database, provider: ProviderConfig) -> None:
+def _provider_values(provider: ProviderConfig) -> list[Any]:
     row = _provider_row(provider)
-    db.conn.execute(_PROVIDER_UPSERT, [row[c] for c in _PROVIDER_COLUMNS])
+    return [row[c] for c in _PROVIDER_COLUMNS]
 
 
 def _insert_fetch(db: Database, row: Mapping[str, Any]) -> int:
@@ -601,7 +612,7 @@ def stored_records(db: Database, provider: str, digest: str) -> list[tuple[str, 
         return None
 
 
-REFERENCE_PROVIDERS = ("litellm", "openrouter", "modelsdev")
+REFERENCE_PROVIDERS = REFERENCE_NAMES
 _BOOL_FACTS = ("supports_tools", "supports_vision", "supports_reasoning")
 _LIST_FACTS = ("input_modalities", "output_modalities")
 
@@ -1006,6 +1017,8 @@ class Ingest:
         # Provider -> the index version its models were all resolved against.
         self._resolved: dict[str, int] = {}
         self._plans: dict[int, _Plan] = {}
+        # Each provider's row, masked once (masking is the costly part).
+        self._provider_rows: dict[str, list[Any]] = {}
 
     # --- the references ---------------------------------------------------------------------
 
@@ -1240,7 +1253,10 @@ class Ingest:
             "shape": result.shape,
         }
         with write_transaction(db):
-            _upsert_provider(db, provider)
+            row = self._provider_rows.get(name)
+            if row is None:
+                row = self._provider_rows[name] = _provider_values(provider)
+            db.conn.execute(_PROVIDER_UPSERT, row)
             if fetch_id is None:
                 fetch_id = _insert_fetch(db, {**fetch, "status": "running"})
             previous = db.execute(

@@ -19,6 +19,7 @@ are replaced, a key a provider echoes back inside its answer is masked before it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -151,14 +152,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# A JSON string escape that may decode to half of a UTF-16 surrogate pair.
+# A JSON string escape of half a UTF-16 surrogate pair; one without its other half: a high one
+# not followed by a low one, or a low one not after a high one (a pair decodes to one character).
+# The second is tried only where the first matches (it cannot skip ahead as quickly).
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+_LONE_SURROGATE_ESCAPE = re.compile(
+    rb"\\[uU][dD][89abAB][0-9a-fA-F]{2}(?!\\[uU][dD][c-fC-F])|(?<!\\[uU][dD][89abAB][0-9a-fA-F]{2})\\[uU][dD][c-fC-F]"
+)
 
 
 def decode_json(body: bytes, secrets: Secrets | None = None) -> Any:
     """Strict JSON: UTF-8 only, no NaN or Infinity, nesting bombs refused, and nothing nested
     deeper than :data:`~vexy_catalog.text.MAX_DEPTH`. Lone surrogates (``"\\ud800"``) become
     U+FFFD: UTF-8, and so the catalog, cannot hold them."""
+    return _decode(body, secrets)[1]
+
+
+def _decode(body: bytes, secrets: Secrets | None = None) -> tuple[str, Any]:
+    """The answer's text and what it decodes to (see :func:`decode_json`)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -172,11 +183,11 @@ def decode_json(body: bytes, secrets: Secrets | None = None) -> Any:
     depth = nesting_depth(payload, MAX_DEPTH)
     if depth > MAX_DEPTH:
         raise FetchError(f"the answer nests more than {MAX_DEPTH} levels deep: vexy reads at most {MAX_DEPTH}")
-    if _SURROGATE_ESCAPE.search(body):
+    if any(_LONE_SURROGATE_ESCAPE.match(body, m.start()) for m in _SURROGATE_ESCAPE.finditer(body)):
         payload, replaced = replace_surrogates(payload)
         if replaced:
             log.info("%d lone surrogate%s in the answer replaced by U+FFFD", replaced, "s" if replaced != 1 else "")
-    return payload
+    return text, payload
 
 
 def _masked(value: Any, keys: Secrets) -> Any:
@@ -190,14 +201,27 @@ def _masked(value: Any, keys: Secrets) -> Any:
     return value
 
 
-def _echoed(body: bytes, payload: Any, keys: Secrets) -> bool:
-    """True when the decoded answer holds one of ``keys`` in one of its strings."""
+# A JSON string escape; past this many, the answer's strings are written out whole instead.
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+_MANY_ESCAPES = 10_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _unescape(escape: str) -> str:
+    return json.loads(f'"{escape}"')
+
+
+def _echoed(text: str, payload: Any, keys: Secrets) -> bool:
+    """True when the answer (its ``text``, decoded as ``payload``) holds one of ``keys`` in one
+    of its strings."""
     if not keys.values:
         return False
-    text = body.decode("utf-8-sig", "replace")
-    if "\\u" in text:
-        # \u escapes can spell a key out: look at the decoded strings instead.
+    escapes = text.count("\\")
+    if escapes > _MANY_ESCAPES:
+        # Escapes can spell a key out (\u0041 for A): look at the strings as decoded.
         text = json.dumps(payload, ensure_ascii=False)
+    elif escapes:
+        text = _ESCAPE.sub(lambda m: _unescape(m.group()), text)
     return keys.found_in(text)
 
 
@@ -287,6 +311,8 @@ class _Call:
     secrets: Secrets
     keys: Secrets
     budget: Budget
+    # Told when the provider's first request goes out.
+    on_send: Callable[[], None] | None = None
 
 
 class ModelFetcher:
@@ -378,14 +404,29 @@ class ModelFetcher:
         providers: Iterable[ProviderConfig],
         on_result: Callable[[FetchResult], Awaitable[None]] | None = None,
         validators: Mapping[str, Mapping[str, str | None]] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> list[FetchResult]:
         """Fetch providers concurrently (at most ``concurrency`` at once, all by default).
 
         ``on_result`` is awaited as each provider completes, so results can be stored while
         other providers are still answering. ``validators`` maps a provider name to its last
-        ``etag`` / ``last_modified`` for conditional requests.
+        ``etag`` / ``last_modified`` for conditional requests. ``on_sent`` is called once every
+        provider's first request has gone out (or its fetch ended without one): work that
+        would compete with building the requests can start then.
         """
         providers = list(providers)
+        waiting = {p.name for p in providers}
+
+        def sent(name: str) -> None:
+            nonlocal on_sent
+            waiting.discard(name)
+            if not waiting and on_sent is not None:
+                told, on_sent = on_sent, None
+                told()
+
+        if not providers:
+            sent("")
+
         for provider in providers:
             self.rate_limiter.configure(provider)
         secrets = self._run_secrets(providers)
@@ -396,7 +437,10 @@ class ModelFetcher:
 
         async def one(client: httpx.AsyncClient, provider: ProviderConfig) -> None:
             async with limiter:
-                result = await self._fetch(client, provider, validators.get(provider.name), secrets)
+                result = await self._fetch(
+                    client, provider, validators.get(provider.name), secrets, lambda: sent(provider.name)
+                )
+            sent(provider.name)
             results.append(result)
             if on_result is not None:
                 await on_result(result)
@@ -421,6 +465,7 @@ class ModelFetcher:
         provider: ProviderConfig,
         validators: Mapping[str, str | None] | None,
         run: tuple[Secrets, Secrets],
+        on_send: Callable[[], None] | None = None,
     ) -> FetchResult:
         """One provider's fault domain: every exception ends here as its failed result."""
         started_at = utcnow()
@@ -444,7 +489,7 @@ class ModelFetcher:
 
         try:
             url = provider.resolve(self.environ).url
-            return await self._fetch_one(client, provider, url, validators, secrets, keys, done)
+            return await self._fetch_one(client, provider, url, validators, secrets, keys, done, on_send)
         except Exception as e:  # the fault domain: nothing of one provider escapes to the others
             log.debug("%s: %s", provider.name, secrets.mask(repr(e)))
             return done("failed", error=_unexpected(e, url))
@@ -458,6 +503,7 @@ class ModelFetcher:
         secrets: Secrets,
         keys: Secrets,
         done: Callable[..., FetchResult],
+        on_send: Callable[[], None] | None = None,
     ) -> FetchResult:
         environ = self.environ
         if not provider.listable:
@@ -481,7 +527,7 @@ class ModelFetcher:
         refusal = plain_http_refusal(provider, url, credentials.sent)
         if refusal:
             return done("failed", error=refusal)
-        call = _Call(client, provider, credentials, secrets, keys, Budget(self.max_bytes))
+        call = _Call(client, provider, credentials, secrets, keys, Budget(self.max_bytes), on_send)
         try:
             with anyio.fail_after(self.deadline):
                 answer = await self._fetch_list(call, url, provider.resolve(environ), validators)
@@ -691,6 +737,8 @@ class ModelFetcher:
             if credentials.signer is not None:
                 # Signed per request: a signature covers the exact URL and time.
                 request.headers.update(credentials.signer("GET", str(request.url), _signed_headers(request)))
+            if call.on_send is not None:
+                call.on_send()
             response = await call.client.send(request, stream=True)
             try:
                 if response.is_redirect and "location" in response.headers:
@@ -732,10 +780,10 @@ class ModelFetcher:
                         response.status_code,
                     )
                 body = await self._read(response, call.budget.remaining, call.budget)
-                payload = decode_json(body, call.secrets)
+                text, payload = _decode(body, call.secrets)
                 call.budget.spend(len(body))
                 raw_hash: str | None = hashlib.sha256(body).hexdigest()
-                if _echoed(body, payload, call.keys):
+                if _echoed(text, payload, call.keys):
                     # A provider that writes the key back into its list (a record field, a
                     # URL): masked before anything is stored.
                     log.warning("%s: the answer holds a configured key: masked before storing", call.provider.name)

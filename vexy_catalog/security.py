@@ -80,7 +80,8 @@ def _patterns(text: str) -> str:
     return text
 
 
-def _forms(value: str) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def _forms(value: str) -> frozenset[str]:
     """Every form ``value`` may be written back in: as is, stripped, escaped, encoded."""
     forms = set()
     for v in {value, value.strip()}:
@@ -100,7 +101,21 @@ def _forms(value: str) -> set[str]:
                 html.escape(v),
             }
         )
-    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+    return frozenset(f for f in forms if len(f) >= MIN_SECRET_LENGTH)
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(values: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...], re.Pattern[str]]:
+    """Every form of ``values`` (longest first), the same lowercased, and one pattern for all.
+    Cached: each provider of a run masks with nearly the same set, and compiling costs more
+    than most masking."""
+    forms: set[str] = set()
+    for value in values:
+        forms |= _forms(value)
+    # Longest first, so a secret that contains another is masked whole. Case-insensitive:
+    # URL encodings differ in the case of their hex digits.
+    ordered = tuple(sorted(forms, key=len, reverse=True))
+    return ordered, tuple(f.lower() for f in ordered), re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
 
 
 class Secrets:
@@ -114,7 +129,8 @@ class Secrets:
         self.values: set[str] = set()
         self.patterns = patterns
         self._regex: re.Pattern[str] | None = None
-        self._forms: list[str] = []
+        self._forms: tuple[str, ...] = ()
+        self._lowered: tuple[str, ...] = ()
         self.add(*values)
 
     def add(self, *values: str | None) -> Secrets:
@@ -129,13 +145,7 @@ class Secrets:
 
     def _compiled(self) -> re.Pattern[str] | None:
         if self._regex is None and self.values:
-            forms = set()
-            for value in self.values:
-                forms |= _forms(value)
-            # Longest first, so a secret that contains another is masked whole. Case-insensitive:
-            # URL encodings differ in the case of their hex digits.
-            self._forms = sorted(forms, key=len, reverse=True)
-            self._regex = re.compile("|".join(map(re.escape, self._forms)), re.IGNORECASE)
+            self._forms, self._lowered, self._regex = _matcher(frozenset(self.values))
         return self._regex
 
     def mask(self, text: str) -> str:
@@ -154,7 +164,7 @@ class Secrets:
             return False
         lowered = text.lower()
         # A plain substring test first: the regex is only run when one might match.
-        if not any(form.lower() in lowered for form in self._forms):
+        if not any(form in lowered for form in self._lowered):
             return False
         return regex.search(text) is not None
 

@@ -114,6 +114,37 @@ def replace_surrogates(value: Any) -> tuple[Any, int]:
 
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     """How deeply ``value`` nests (a scalar is 0, ``[]`` is 1); stops counting past ``limit``."""
+    if limit > _RECURSIVE_LIMIT:
+        return _nesting_depth_loop(value, limit)
+
+    # Recursion (bounded by ``limit``) is several times quicker than a stack of pairs.
+    def walk(item: Any, depth: int) -> int:
+        if depth > limit:
+            return depth
+        deepest = depth
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                found = walk(child, depth + 1)
+                if found > deepest:
+                    deepest = found
+                    if found > limit:
+                        return found
+        return deepest
+
+    kind = type(value)
+    if kind is dict or kind is list:
+        return walk(value, 1)
+    if isinstance(value, (dict, list)):
+        return _nesting_depth_loop(value, limit)
+    return 0
+
+
+# Deeper limits than this are counted without recursion (Python's own limit is 1,000 frames).
+_RECURSIVE_LIMIT = 400
+
+
+def _nesting_depth_loop(value: Any, limit: int) -> int:
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:

@@ -118,9 +118,23 @@ _VENDOR_FAMILY = re.compile(
 )
 
 
+_VERSION_P = re.compile(r"(?<=\d)p(?=\d)")
+_SEPARATORS = re.compile(r"[\s_.:@]+")
+_DASHES = re.compile(r"-+")
+_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+_V_VERSION = re.compile(r"(?:^|(?<=-))v-(?=\d)")
+_LETTER_DASH_DIGIT = re.compile(r"(?<=[a-z])-(?=\d)")
+_LATEST = re.compile(r"-latest(?:$|-)")
+_DIGIT = re.compile(r"\d")
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+_VENDORS_LONGEST_FIRST = tuple(sorted(VENDOR_PREFIXES, key=len, reverse=True))
+_FAMILY_DIGIT = {f: re.compile(re.escape(f) + r"\d") for f in FAMILIES}
+
+
 def _last_segment(model_id: str) -> str:
     text = model_id.strip().lower()
-    text = _ROUTING_TAG.sub("", text)
+    if ":" in text:
+        text = _ROUTING_TAG.sub("", text)
     segments = [s for s in text.split("/") if s]
     while len(segments) > 1 and _QUANT_SEGMENT.fullmatch(segments[-1]):
         segments.pop()
@@ -128,34 +142,39 @@ def _last_segment(model_id: str) -> str:
 
 
 def _spelled(segment: str) -> str:
-    text = re.sub(r"(?<=\d)p(?=\d)", ".", segment)
-    text = re.sub(r"[\s_.:@]+", "-", text)
-    return re.sub(r"-+", "-", text).strip("-")
+    text = _VERSION_P.sub(".", segment) if "p" in segment else segment
+    text = _SEPARATORS.sub("-", text)
+    return _DASHES.sub("-", text).strip("-")
 
 
 def normalize_id(model_id: str) -> str:
     """Matching key for a model id; see the module docstring for the rules."""
     if not isinstance(model_id, str):
         return ""
-    text = _spelled(_last_segment(model_id))
+    return _normalized(_spelled(_last_segment(model_id)))
+
+
+def _normalized(text: str) -> str:
+    """:func:`normalize_id` from the id's spelled last segment."""
     while True:
         shorter = _TRAILING_NOISE.sub("", text)
         if shorter == text or not shorter:
             break
         text = shorter
-    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", "-", text)
-    text = re.sub(r"(?:^|(?<=-))v-(?=\d)", "", text)
-    text = re.sub(r"-+", "-", text).strip("-")
+    text = _LETTER_DIGIT.sub("-", text)
+    if "v-" in text:
+        text = _V_VERSION.sub("", text)
+    text = _DASHES.sub("-", text).strip("-")
     # Vendor prefixes are matched on the split form ("openai-gpt-oss-120-b" keeps "gpt").
-    joined = re.sub(r"(?<=[a-z])-(?=\d)", "", text)  # "llama-3" -> "llama3" for the family test
+    joined = _LETTER_DASH_DIGIT.sub("", text)  # "llama-3" -> "llama3" for the family test
     if _VENDOR_FAMILY.match(joined) or _VENDOR_FAMILY.match(text):
-        for vendor in sorted(VENDOR_PREFIXES, key=len, reverse=True):
+        for vendor in _VENDORS_LONGEST_FIRST:
             if text.startswith(vendor + "-") and text[len(vendor) + 1 :]:
                 rest = text[len(vendor) + 1 :]
-                if any(rest == f or rest.startswith(f + "-") or re.match(re.escape(f) + r"\d", rest) for f in FAMILIES):
+                if any(rest == f or rest.startswith(f + "-") or _FAMILY_DIGIT[f].match(rest) for f in FAMILIES):
                     text = rest
                     break
-    return re.sub(r"-+", "-", text).strip("-")
+    return _DASHES.sub("-", text).strip("-")
 
 
 @dataclass(frozen=True)
@@ -170,13 +189,15 @@ class Identity:
 @lru_cache(maxsize=1 << 16)
 def identity(model_id: str) -> Identity:
     """The identity of a model id (cached: references are probed with the same ids often)."""
-    segment = _spelled(_last_segment(model_id)) if isinstance(model_id, str) else ""
+    if not isinstance(model_id, str):
+        return Identity("", None, False, False, ())
+    segment = _spelled(_last_segment(model_id))
     found = _TRAILING_DATE.search(segment)
     date = found.group(1).replace("-", "") if found else None
-    latest = bool(re.search(r"-latest(?:$|-)", segment))
-    key = normalize_id(model_id) if isinstance(model_id, str) else ""
-    generic = bool(key) and "-" not in key and not re.search(r"\d", key)
-    tokens = tuple(t for t in re.split(r"[^a-z0-9]+", model_id.lower()) if t) if isinstance(model_id, str) else ()
+    latest = "-latest" in segment and bool(_LATEST.search(segment))
+    key = _normalized(segment)
+    generic = bool(key) and "-" not in key and not _DIGIT.search(key)
+    tokens = tuple(t for t in _TOKEN_SPLIT.split(model_id.lower()) if t)
     return Identity(key, date, latest, generic, tokens)
 
 

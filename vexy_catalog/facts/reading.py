@@ -471,6 +471,8 @@ class Reading:
 
     def settle_prices(self) -> None:
         """Put each price whose unit is decided (and in USD) into ``facts``."""
+        if not self.prices:
+            return
         for fact in PRICE_FIELDS:
             if self.facts.get(fact) is not None:
                 continue
@@ -718,12 +720,19 @@ def _signature(obj: Mapping[str, Any], depth: int) -> tuple[Any, ...] | None:
         return ()
     parts: list[Any] = []
     for key, value in obj.items():
-        if not isinstance(key, str):
-            continue
-        lowered = key.lower()
-        if lowered in _UNIT_KEYS or lowered in _CURRENCY_KEYS:
+        unitish = _UNITISH.get(key)
+        if unitish is None:
+            if not isinstance(key, str):
+                continue
+            lowered = key.lower()
+            unitish = _UNITISH[key] = lowered in _UNIT_KEYS or lowered in _CURRENCY_KEYS
+        if unitish:
             # Read for the unit of their object even when None; never leaves themselves.
             parts.append((key, "=", value if isinstance(value, str) else None))
+            continue
+        kind = _SCALAR_KINDS.get(type(value))
+        if kind is not None:
+            parts.append((key, kind))
         elif value is None:
             continue
         elif isinstance(value, dict):
@@ -738,6 +747,12 @@ def _signature(obj: Mapping[str, Any], depth: int) -> tuple[Any, ...] | None:
         else:
             parts.append((key, _kind(value)))
     return tuple(parts)
+
+
+# Whether a key names a unit or currency (see _entry_unit), by key: records repeat their keys.
+_UNITISH: dict[Any, bool] = {}
+# _kind of the values whose type alone decides it.
+_SCALAR_KINDS: dict[type, str] = {bool: "bool", int: "num", float: "num"}
 
 
 def _step(leaf: Leaf) -> Step:
@@ -805,6 +820,8 @@ def _planned(raw: Mapping[str, Any], canonical: bool) -> tuple[list[Step], list[
         if len(_STEPS) >= _MAX_SHAPES:
             _STEPS.clear()
         steps = [_step(leaf) for leaf in leaves(canonical_order(raw) if canonical else raw)]
+        # A leaf no fact reads and none is stated by does nothing: not looked up at all.
+        steps = [step for step in steps if step[2] != ("none",) or step[3]]
         planned = _STEPS[key] = (steps, _order_free(steps))
     steps, free = planned
     return steps, [_value_at(raw, step[0]) for step in steps], free

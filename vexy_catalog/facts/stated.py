@@ -117,10 +117,13 @@ def read_record(provider: str, raw: object, fact_map: FactMap | None = None, can
     out.prices.extend(c for c in generic.prices if c.field not in claimed)
     out.other_prices.extend(generic.other_prices)
     kept = [u for u in generic.unread if not any(u.keys[: len(p)] == p for p in used)]
-    # A key the dialect or the map read is not unread, and states nothing more on its own.
-    dropped = {f for u in generic.unread if u not in kept for f in u.facts}
-    still = {f for u in kept for f in u.facts} | set(generic.paths) | {c.field for c in generic.prices}
-    out.stated |= generic.stated - (dropped - still)
+    if len(kept) == len(generic.unread):
+        out.stated |= generic.stated
+    else:
+        # A key the dialect or the map read is not unread, and states nothing more on its own.
+        dropped = {f for u in generic.unread if u not in kept for f in u.facts}
+        still = {f for u in kept for f in u.facts} | set(generic.paths) | {c.field for c in generic.prices}
+        out.stated |= generic.stated - (dropped - still)
     if provider == "poe":
         out.stated.discard("supports_vision")
     out.unread = kept
