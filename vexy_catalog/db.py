@@ -97,7 +97,17 @@ def content_hash(value: Any) -> str:
 
 
 def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if len(text) <= _HASH_PIECE:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # A long text (a whole answer) is encoded a piece at a time: the same bytes, hashed without
+    # a second copy of the answer in memory.
+    digest = hashlib.sha256()
+    for start in range(0, len(text), _HASH_PIECE):
+        digest.update(text[start : start + _HASH_PIECE].encode("utf-8"))
+    return digest.hexdigest()
+
+
+_HASH_PIECE = 1 << 20
 
 
 @migrations()
@@ -1370,13 +1380,12 @@ class Ingest:
                 [name],
             ).fetchall()
         }
-        tokens: set[str] = set()
-        new_tokens: list[tuple[str, str, str]] = []
-        for model_id, _ in records:
-            found = match_tokens(model_id)
-            tokens.update(found)
-            if model_id not in existing:
-                new_tokens.extend((token, name, model_id) for token in found)
+        # The references this answer's models can match (all of them, for a long answer).
+        tokens = (
+            {token for model_id, _ in records for token in match_tokens(model_id)}
+            if 2 * len(records) <= _LOAD_ALL_TOKENS
+            else None
+        )
         fact_map = getattr(provider, "facts", None) or None
         readings = prepared.readings if prepared is not None else None
         results = iter_resolved(
@@ -1391,8 +1400,11 @@ class Ingest:
         log = ChangeLog(db, name, fetch_id, now)
         last = max_model_rowid(db)
         added = changed = came_back = 0
+        # What a reference's change touches (to re-enrich what it can match elsewhere).
         touched: set[str] = set()
+        track = name in self.references
         new_rows: list[list[Any]] = []
+        new_tokens: list[tuple[str, str, str]] = []
         changed_rows: list[list[Any]] = []
         returned: list[tuple[str, str]] = []
 
@@ -1402,7 +1414,9 @@ class Ingest:
             log.write()
             if new_rows:
                 db.conn.executemany(_MODEL_INSERT, new_rows)
+                db.conn.executemany(_MATCH_TOKENS_INSERT, new_tokens)
                 new_rows.clear()
+                new_tokens.clear()
             if changed_rows:
                 db.conn.executemany(_MODEL_UPDATE, changed_rows)
                 changed_rows.clear()
@@ -1421,8 +1435,10 @@ class Ingest:
             if old is None:
                 log.added(model_id, _stated(name, raw, fact_map, facts))
                 new_rows.append([name, model_id, raw_json, digest, now, now, None, *values])
+                new_tokens.extend((token, name, model_id) for token in match_tokens(model_id))
                 added += 1
-                touched.add(model_id)
+                if track:
+                    touched.add(model_id)
                 writer.add(facts, written=True)
             elif old[2] != digest:
                 log.changed(model_id, _stated(name, raw, fact_map, facts), returned=old[3] is not None)
@@ -1431,13 +1447,15 @@ class Ingest:
                     came_back += 1
                 else:
                     changed += 1
-                touched.add(model_id)
+                if track:
+                    touched.add(model_id)
                 writer.add(facts, written=True)
             else:
                 if old[3] is not None:
                     log.returned(model_id)
                     returned.append((name, model_id))
-                    touched.add(model_id)
+                    if track:
+                        touched.add(model_id)
                 writer.add(facts, values=values)
             if len(new_rows) + len(changed_rows) + writer.pending >= BATCH_SIZE:
                 flush()
@@ -1447,10 +1465,11 @@ class Ingest:
         ]
         for _, _, model_id in gone:
             log.removed(model_id)
-            touched.add(model_id)
+            if track:
+                touched.add(model_id)
         flush()
         writer.finish(listed)
-        index_new_models(db, last, new_tokens)
+        index_new_models(db, last, [])
         if returned:
             db.conn.executemany("update models set removed_at = null where provider = ? and model_id = ?", returned)
         if gone:

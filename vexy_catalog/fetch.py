@@ -165,15 +165,21 @@ def decode_json(body: bytes, secrets: Secrets | None = None) -> Any:
     """Strict JSON: UTF-8 only, no NaN or Infinity, nesting bombs refused, and nothing nested
     deeper than :data:`~vexy_catalog.text.MAX_DEPTH`. Lone surrogates (``"\\ud800"``) become
     U+FFFD: UTF-8, and so the catalog, cannot hold them."""
-    return _decode(body, secrets)[1]
+    text, lone = _text_of(body)
+    return _parse(text, lone, secrets)
 
 
-def _decode(body: bytes, secrets: Secrets | None = None) -> tuple[str, Any]:
-    """The answer's text and what it decodes to (see :func:`decode_json`)."""
+def _text_of(body: bytes) -> tuple[str, bool]:
+    """The answer as text, and whether it escapes a lone surrogate (see :func:`decode_json`)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise FetchError(f"the answer is not UTF-8 text (byte {e.start})") from None
+    lone = any(_LONE_SURROGATE_ESCAPE.match(body, m.start()) for m in _SURROGATE_ESCAPE.finditer(body))
+    return text, lone
+
+
+def _parse(text: str, lone: bool, secrets: Secrets | None) -> Any:
     try:
         payload = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
@@ -183,11 +189,11 @@ def _decode(body: bytes, secrets: Secrets | None = None) -> tuple[str, Any]:
     depth = nesting_depth(payload, MAX_DEPTH)
     if depth > MAX_DEPTH:
         raise FetchError(f"the answer nests more than {MAX_DEPTH} levels deep: vexy reads at most {MAX_DEPTH}")
-    if any(_LONE_SURROGATE_ESCAPE.match(body, m.start()) for m in _SURROGATE_ESCAPE.finditer(body)):
+    if lone:
         payload, replaced = replace_surrogates(payload)
         if replaced:
             log.info("%d lone surrogate%s in the answer replaced by U+FFFD", replaced, "s" if replaced != 1 else "")
-    return text, payload
+    return payload
 
 
 def _masked(value: Any, keys: Secrets) -> Any:
@@ -780,9 +786,13 @@ class ModelFetcher:
                         response.status_code,
                     )
                 body = await self._read(response, call.budget.remaining, call.budget)
-                text, payload = _decode(body, call.secrets)
-                call.budget.spend(len(body))
+                nbytes = len(body)
                 raw_hash: str | None = hashlib.sha256(body).hexdigest()
+                text, lone = _text_of(body)
+                # Not kept while the answer is parsed: a large answer is in memory twice at most.
+                del body
+                payload = _parse(text, lone, call.secrets)
+                call.budget.spend(nbytes)
                 if _echoed(text, payload, call.keys):
                     # A provider that writes the key back into its list (a record field, a
                     # URL): masked before anything is stored.
@@ -792,7 +802,7 @@ class ModelFetcher:
                 return _Answer(
                     payload,
                     response.status_code,
-                    len(body),
+                    nbytes,
                     etag=self._validator(call, response.headers.get("etag")),
                     last_modified=self._validator(call, response.headers.get("last-modified")),
                     next_link=_next_link(response, request_url, home),

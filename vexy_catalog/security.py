@@ -118,6 +118,9 @@ def _matcher(values: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...], 
     return ordered, tuple(f.lower() for f in ordered), re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
 
 
+_PIECE = 1 << 20
+
+
 class Secrets:
     """The secret values of a run, masked in every form they may come back in.
 
@@ -162,11 +165,16 @@ class Secrets:
         regex = self._compiled()
         if regex is None or not text:
             return False
-        lowered = text.lower()
-        # A plain substring test first: the regex is only run when one might match.
-        if not any(form in lowered for form in self._lowered):
-            return False
-        return regex.search(text) is not None
+        # A long text (a whole answer) is looked through a piece at a time, each overlapping the
+        # next by the longest form, so no copy of all of it is made.
+        longest = len(self._forms[0])
+        for start in range(0, len(text), _PIECE):
+            piece = text[start : start + _PIECE + longest] if len(text) > _PIECE else text
+            lowered = piece.lower()
+            # A plain substring test first: the regex is only run when one might match.
+            if any(form in lowered for form in self._lowered) and regex.search(piece) is not None:
+                return True
+        return False
 
 
 # A config field that holds a key, with a literal value (not ${VAR}, $VAR, os.environ/..., {env:...}).

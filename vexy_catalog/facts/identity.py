@@ -177,7 +177,7 @@ def _normalized(text: str) -> str:
     return _DASHES.sub("-", text).strip("-")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     key: str
     date: str | None

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from .enrichment import NOTES, fill, ordered, usable
@@ -39,7 +40,7 @@ from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
 __all__ = ["STREAM_ABOVE", "ModelFacts", "iter_resolved", "resolve_provider"]
 
 
-@dataclass
+@dataclass(slots=True)
 class ModelFacts:
     model_id: str
     facts: dict[str, Any]
@@ -57,6 +58,7 @@ _DIRECTION_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def _path_group(path: str) -> str:
     """A price path's naming pattern, without its direction: the unit belongs to the pattern
     (``input_token_price_per_m`` and ``output_token_price_per_m`` share one), and list indexes
@@ -81,7 +83,7 @@ def _reference_price(matches: Sequence[ReferenceMatch], fact: str) -> tuple[floa
 
 
 def _decide_units(
-    readings: Mapping[str, Reading], matches: Mapping[str, list[ReferenceMatch]]
+    readings: Mapping[str, Reading | _Prices], matches: Mapping[str, list[ReferenceMatch]]
 ) -> tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]]:
     """Units for undecided price paths, corrections (path -> (power, models)) for decided ones,
     and the paths whose unit the references confirm (3+ models, most within 3x of them)."""
@@ -248,28 +250,36 @@ def iter_resolved(
             yield result
         return
 
-    # Two passes. The first keeps, per model, its prices and the facts the provider-wide steps
-    # read; the matches only of models with a USD price (the unit decisions read their
+    # Two passes. The first keeps, per model, the facts the provider-wide steps read and its
+    # prices; the matches only of models with a USD price (the unit decisions read their
     # reference prices).
     extra = list((read or {}).items())
-    slim: dict[str, Reading] = {}
+    wide: dict[str, tuple[tuple[Any, ...], list[PriceClaim], list[tuple[str, Any, str]]]] = {}
     priced: dict[str, list[ReferenceMatch]] = {}
     for model_id, reading in _readings(provider, records, extra, fact_map):
         if any(c.unit.currency == "USD" for c in reading.prices):
             priced[model_id] = matched(model_id, reading)[1]
-        slim[model_id] = Reading(
-            facts={f: reading.facts.get(f) for f in _WIDE_FACTS},
-            prices=reading.prices,
-            other_prices=reading.other_prices,
-        )
-    units, corrections, confirmed = _decide_units(slim, priced)
+        wide[model_id] = (tuple(reading.facts.get(f) for f in _WIDE_FACTS), reading.prices, reading.other_prices)
+    units, corrections, confirmed = _decide_units(
+        {m: _Prices(prices) for m, (_, prices, _) in wide.items() if prices}, priced
+    )
     del priced
-    wide: dict[str, ModelFacts] = {}
-    for model_id in list(slim):
-        result = _settled(provider, model_id, slim[model_id], units, corrections)
-        wide[model_id] = ModelFacts(model_id, {f: result.facts.get(f) for f in _WIDE_FACTS}, {})
-    dropped = _placeholders(wide, slim, fetched_at, placeholders_found)
-    del wide, slim
+    facts_by_model: dict[str, dict[str, Any]] = {}
+    other_prices: dict[str, list[tuple[str, Any, str]]] = {}
+    for model_id in list(wide):
+        values, prices, others = wide.pop(model_id)
+        facts = dict(zip(_WIDE_FACTS, values, strict=True))
+        if prices:
+            settled = _settled(provider, model_id, Reading(facts=facts, prices=list(prices)), units, corrections)
+            facts = {f: settled.facts.get(f) for f in _WIDE_FACTS}
+        facts_by_model[model_id] = facts
+        if others:
+            other_prices[model_id] = others
+    if placeholders_found is not None:
+        dropped = {m: dict(placeholders_found[m]) for m in facts_by_model if placeholders_found.get(m)}
+    else:
+        dropped = placeholders(facts_by_model, other_prices, fetched_at)
+    del facts_by_model, other_prices
     for model_id, reading in _readings(provider, records, extra, fact_map):
         found, usable_matches = matched(model_id, reading)
         result = _settled(provider, model_id, reading, units, corrections)
@@ -277,6 +287,15 @@ def iter_resolved(
             provider, result, reading, usable_matches, found, dropped.get(model_id, {}), confirmed, prices_from_any_host
         )
         yield result
+
+
+class _Prices:
+    """What the unit decisions read of a reading: its price claims."""
+
+    __slots__ = ("prices",)
+
+    def __init__(self, prices: list[PriceClaim]) -> None:
+        self.prices = prices
 
 
 def _readings(

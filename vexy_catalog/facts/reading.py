@@ -324,7 +324,7 @@ _PROPERTY_NAME_KEYS = ("property_id", "property", "name", "key", "id")
 # ----------------------------------------------------------------------------- the walk
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leaf:
     path: tuple[str, ...]  # keys as given
     words: tuple[tuple[str, ...], ...]  # each key's words
@@ -419,7 +419,7 @@ def _walk(
 # ----------------------------------------------------------------------------- the result
 
 
-@dataclass
+@dataclass(slots=True)
 class Unread:
     path: str
     example: Any
@@ -427,7 +427,7 @@ class Unread:
     keys: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class Reading:
     """What one record states: facts (None when unknown), where each came from, prices with
     their units, the facts it speaks to, and the fact-like keys nothing could read."""
@@ -771,31 +771,36 @@ def canonical_order(value: Any) -> Any:
     return value
 
 
-# The facts each kind of step may set (see read_generic).
-_TARGETS: dict[str, tuple[str, ...]] = {
-    "arrow": ("input_modalities", "output_modalities"),
-    "parameters": ("supports_tools", "supports_reasoning"),
-    "features": ("model_type", "supports_tools", "supports_vision", "supports_reasoning"),
-    "type": ("model_type",),
-}
-
-
 def _order_free(steps: list[Step]) -> bool:
-    """Whether no two steps may set the same fact: then the facts read do not depend on the
-    order the steps run in (where they compete, the first one wins)."""
-    seen: set[str] = set()
-    for _, _, action, _ in steps:
+    """Whether the facts these steps read are the same whatever order they run in. Where two
+    of them may set one fact, the better rank wins (offers, flags, types, price claims), so only
+    two of equal rank depend on the order; so do two arrows, feature lists or parameter lists
+    (the first sets a fact, the others add to it or leave it)."""
+    ranks: set[tuple[str, Any]] = set()
+    for _, dotted, action, _ in steps:
         what = action[0]
         if what == "price":
-            targets: tuple[str, ...] = (action[1],) if action[1] is not None and action[3] is None else ()
+            direction, unit, other = action[1], action[2], action[3]
+            if direction is None or other is not None:
+                continue
+            usd = unit.currency == "USD"
+            # Reading.best_price's rank of the claim this step makes.
+            key: tuple[str, Any] = (
+                "price:" + direction,
+                (0 if usd and unit.decided else 1 if usd else 2, dotted.count(".")),
+            )
         elif what in ("flag", "offer"):
-            targets = (action[1],)
+            # _offer compares both kinds' ranks for one fact.
+            key = (action[1], action[3] if what == "flag" else action[2])
+        elif what == "type":
+            key = ("model_type", action[1])
+        elif what in ("arrow", "features", "parameters"):
+            key = (what, None)
         else:
-            targets = _TARGETS.get(what, ())
-        for fact in targets:
-            if fact in seen:
-                return False
-            seen.add(fact)
+            continue
+        if key in ranks:
+            return False
+        ranks.add(key)
     return True
 
 

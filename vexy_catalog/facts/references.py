@@ -140,7 +140,7 @@ def same_host(reference: str, provider: str, host: str) -> bool:
     return host == name or host.startswith(name + "-") or host.endswith("-" + name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReferenceMatch:
     reference: str
     key: str

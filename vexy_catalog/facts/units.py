@@ -165,7 +165,7 @@ _QUALIFIERS = frozenset({"per", "input", "output", "prompt", "completion", "text
 _PER_OTHER = NOT_TOKEN_WORDS - {"reasoning", "write", "writes", "creation", "create", "base"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """What a price number counts: ``amount * scale`` ``currency`` per ``per_tokens`` tokens.
 
@@ -278,7 +278,7 @@ def price_direction(words: Iterable[str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PriceClaim:
     """One price a record states: where, the number as given, and its unit as far as known."""
 
@@ -294,7 +294,7 @@ class PriceClaim:
         return self.unit.per_million(self.amount)
 
     def with_unit(self, unit: Unit) -> PriceClaim:
-        return replace(self, unit=unit)
+        return PriceClaim(self.field, self.path, self.raw, self.amount, unit)
 
 
 # Candidate scales for a price whose unit nothing states: what a number in each would mean.
