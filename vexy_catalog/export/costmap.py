@@ -26,6 +26,7 @@ from typing import Any
 
 from . import litellm
 from .common import ExportData, Provider, day, known, per_token
+from .merge import dump_json
 
 FILENAME = "model_prices_and_context_window.json"
 MEDIA_TYPE = "application/json"
@@ -123,7 +124,7 @@ def build(data: ExportData, base: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def render(data: ExportData, base: dict[str, Any] | None) -> str:
-    return json.dumps(build(data, base), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(build(data, base))
 
 
 def model_count(cost_map: dict[str, Any]) -> int:

@@ -11,10 +11,10 @@ model id a line, in the order of the answer (models only listed earlier, selecte
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .common import ExportData, load_payload
+from .merge import dump_json
 
 
 def _record_id(record: Any) -> str | None:
@@ -66,7 +66,7 @@ def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
                 continue
             if data.narrowed:
                 payload = filter_payload(payload, set(ids))
-            files[f"models_{name}.json"] = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+            files[f"models_{name}.json"] = dump_json(payload)
         else:
             wanted = set(ids)
             order = [i for i in answer_ids(payload) if i in wanted] if payload is not None else []

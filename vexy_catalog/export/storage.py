@@ -49,19 +49,44 @@ class ExportWriteError(ValueError):
     """An export that cannot be written as asked; the message names the path and the fix."""
 
 
-def _write_temp(path: Path, data: bytes, mode_from: Path | None) -> Path:
+def _write_temp(path: Path, data: bytes, mode_from: Path | None, sync: bool = True) -> Path:
+    """``data`` in a new temporary file beside ``path`` (flushed to disk unless not ``sync``:
+    then :func:`_sync_all` does it)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         if mode_from is not None and mode_from.exists():
             shutil.copymode(mode_from, tmp)
     except BaseException:
         os.unlink(tmp)
         raise
     return Path(tmp)
+
+
+def _sync_all(paths: list[Path]) -> None:
+    """Flush ``paths`` to disk, many at a time: one ``fsync`` after another waits a disk round
+    trip each (a codex export of a whole catalog writes thousands of files), while concurrent
+    ones share the filesystem's commits."""
+
+    def sync(path: Path) -> None:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    if len(paths) < 2:
+        for path in paths:
+            sync(path)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
+        list(pool.map(sync, paths))
 
 
 _BACKUP_RE = re.compile(r"\.bak(?:\.(\d+))?$")
@@ -187,7 +212,7 @@ def write_files(
                 plan.append((path, data, "new", False))
             elif path.read_bytes() == data:
                 plan.append((path, data, "unchanged", False))
-            elif path.resolve() in merged or force:
+            elif path in merged or force:
                 plan.append((path, data, "replaced", not _recorded(path, manifest)))
             elif _recorded(path, manifest):
                 plan.append((path, data, "replaced", False))
@@ -195,15 +220,30 @@ def write_files(
                 raise ExportWriteError(_refusal(path, merge_ok))
         results = []
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for path, data, status, keep in plan:
-            current = path
-            if status == "unchanged":
-                results.append(Written(path, status))
-            else:
+        # Every new text goes to a temporary file beside its target first; all of them are on
+        # disk before the first is renamed over its target.
+        temps: dict[Path, Path] = {}
+        try:
+            for path, data, status, keep in plan:
+                current = path
+                if status == "unchanged":
+                    results.append(Written(path, status))
+                    continue
                 bak = _backup(path) if keep else None
-                os.replace(_write_temp(path, data, path if path.exists() else None), path)
+                if path in temps:  # two names for one file (a link): the last text wins, as before
+                    temps.pop(path).unlink()
+                temps[path] = _write_temp(path, data, path if path.exists() else None, sync=False)
                 results.append(Written(path, status, bak))
-            if path.resolve() in merged:
+            _sync_all(list(temps.values()))
+            for path, tmp in list(temps.items()):
+                current = path
+                os.replace(tmp, path)
+                del temps[path]
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        for path, data, _status, _keep in plan:
+            if path in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
                 manifest.pop(path.name, None)
             else:
@@ -232,10 +272,21 @@ class StorageManager:
 
     def __init__(self, root_path: str | os.PathLike[str] | None = None):
         self.root_path = Path(root_path) if root_path is not None else Path.cwd()
+        self._root: Path | None = None
 
     def path(self, filename: str, subdirectory: str = "models") -> Path:
-        """Where ``filename`` lives; refuses names that would leave the root."""
-        root = self.root_path.resolve()
+        """Where ``filename`` lives (symbolic links resolved); refuses names that would leave
+        the root."""
+        if self._root is None or not self._root.is_dir():
+            self._root = self.root_path.resolve()
+        root = self._root
+        if not subdirectory and filename not in ("", ".", "..") and os.sep not in filename and "/" not in filename:
+            # A file right in the root: resolved already unless it is itself a link (a whole
+            # catalog's codex export names thousands of files; resolving each costs a stat
+            # per folder above it).
+            plain = root / filename
+            if not os.path.islink(plain):
+                return plain
         target = (root / subdirectory / filename).resolve()
         if target != root and root not in target.parents:
             raise ValueError(f"'{Path(subdirectory) / filename}' is outside {self.root_path}")
