@@ -17,7 +17,7 @@ from datasette import hookimpl
 
 from vexy_catalog.serve import CATALOG_DB
 
-from . import catalogs, downloads, explore, feeds, health, models_table, pages, render
+from . import catalogs, downloads, explore, feeds, health, models_table, pages, render, web
 from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
@@ -28,6 +28,12 @@ _ROUTE_MODULES = (feeds, catalogs, health, downloads, explore, pages)
 @hookimpl
 def register_routes(datasette):
     return [route for module in _ROUTE_MODULES for route in module.routes()]
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if database == CATALOG_DB:
+        web.tune_connection(conn)
 
 
 @hookimpl

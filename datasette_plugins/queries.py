@@ -249,11 +249,13 @@ def catalog_overview(conn: sqlite3.Connection, recent: int = 12) -> dict[str, An
         "(select count(*) from model_changes)"
     ).fetchone()
     # A provider's first fetch is the catalog learning what it lists, not news: left out.
+    # "cross join" reads the changes newest first (through the index on at) and stops at the
+    # last one shown; a plain join sorted every change of every provider first (0.2 s on 100k).
     changes = _rows(
         conn,
         "with firsts as (select provider, min(at) as at from model_changes group by provider) "
         "select c.id, c.provider, c.model_id, c.change, c.fields, c.facts, c.at, m.name "
-        "from model_changes c join firsts f on f.provider = c.provider "
+        "from model_changes c cross join firsts f on f.provider = c.provider "
         "left join models m on m.provider = c.provider and m.model_id = c.model_id "
         "where not (c.change = 'added' and c.at = f.at) "
         "order by c.at desc, c.id desc limit ?",

@@ -503,6 +503,15 @@ def m007_fact_sources(db: Database) -> None:
     refresh_facts(db)
 
 
+@migrations()
+def m008_serving_indexes(db: Database) -> None:
+    # Each provider's first listing (the canned query models_added_recently leaves out a
+    # provider's first fetch): one index seek per provider instead of a pass over every model,
+    # and the models added since, read as a range of the same index; with removed_at, the
+    # models each provider lists are counted in it too (health, the home page).
+    db["models"].create_index(["provider", "first_seen", "removed_at"], if_not_exists=True)
+
+
 def reference_indexes(db: Database, references: tuple[str, ...] = REFERENCE_PROVIDERS) -> list[Any]:
     """The reference catalogs as the catalog holds them now (those with any listed model)."""
     from .facts import ReferenceIndex
