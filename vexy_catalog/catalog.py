@@ -461,7 +461,8 @@ class ModelCatalog:
                             for name in running
                         ]
             unreachable = self._unreachable(summary)
-            if unreachable and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]:
+            listed = db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
+            if unreachable and not listed:
                 # Offline on a new catalog: something to browse, labelled as what it is.
                 summary.bundled = await to_thread.run_sync(self._load_bundled, db, unreachable)
             changed = {
