@@ -33,6 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: concurrent fetches (several processes at once,
+    # a loaded machine) would see connections refused that no real provider refuses.
+    request_queue_size = 128
+
     # A client that hangs up mid-answer (timeouts, size caps) is expected here, not an error.
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
