@@ -8,7 +8,9 @@ never through ``--plugins-dir``: loading it both ways would register its hooks t
 This module holds only the hook implementations; each hands over to the module named for what
 it serves. Routes follow one convention: a module that serves routes has ``routes()``, a list
 of ``(regex, view)`` pairs, and :func:`register_routes` concatenates them, so a new module of
-routes is one import and one entry in ``_ROUTE_MODULES``.
+routes is one import and one entry in ``_ROUTE_MODULES``. Every route is served through
+:func:`.guard.guarded` (its time and size limits), and every request through the Host check of
+:func:`.guard.asgi_wrapper`.
 """
 
 from __future__ import annotations
@@ -17,17 +19,22 @@ from datasette import hookimpl
 
 from vexy_catalog.serve import CATALOG_DB
 
-from . import catalogs, downloads, explore, feeds, health, models_table, pages, render, web
+from . import catalogs, downloads, explore, feeds, guard, health, models_table, pages, render, web
 from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
 # last so a more specific route is always found first.
-_ROUTE_MODULES = (feeds, catalogs, health, downloads, explore, pages)
+_ROUTE_MODULES = (guard, feeds, catalogs, health, downloads, explore, pages)
 
 
 @hookimpl
 def register_routes(datasette):
-    return [route for module in _ROUTE_MODULES for route in module.routes()]
+    return [(pattern, guard.guarded(view)) for module in _ROUTE_MODULES for pattern, view in module.routes()]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return guard.asgi_wrapper(datasette)
 
 
 @hookimpl

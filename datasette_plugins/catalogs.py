@@ -26,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from vexy_catalog import serve
 
 from .filters import BadParameters, parse_selection
+from .guard import RouteTooSlow, heavy_slot, with_deadline
 from .web import ascii_header, catalog_db, cors_headers, known_providers, sqlite_utils_db, text_response, with_charset
 
 FEED_TIME_LIMIT_MS = 20_000
@@ -47,10 +47,6 @@ FEEDS: dict[str, str] = {
     r"^/-/vexy/litellm/model_prices_and_context_window\.json$": "litellm-costmap",
     r"^/-/vexy/aichat/models\.yaml$": "aichat-models",
 }
-
-
-class FeedTooSlow(Exception):
-    pass
 
 
 def limits(datasette: Any) -> tuple[float, int]:
@@ -68,27 +64,6 @@ def limits(datasette: Any) -> tuple[float, int]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"plugins: vexy: {name} in the metadata must be a whole number (0 or more), not {value!r}")
     return values["feed_time_limit_ms"] / 1000, values["feed_max_bytes"]
-
-
-def with_deadline(seconds: float, build: Callable[[sqlite3.Connection], Any]) -> Callable[[sqlite3.Connection], Any]:
-    """``build`` run on a connection that SQLite interrupts once ``seconds`` have passed."""
-
-    def run(conn: sqlite3.Connection) -> Any:
-        deadline = time.monotonic() + seconds
-        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
-        try:
-            result = build(conn)
-        except sqlite3.OperationalError as e:
-            if time.monotonic() > deadline:
-                raise FeedTooSlow() from e
-            raise
-        finally:
-            conn.set_progress_handler(None, 0)
-        if time.monotonic() > deadline:
-            raise FeedTooSlow()
-        return result
-
-    return run
 
 
 def etag_of(body: bytes) -> str:
@@ -127,8 +102,9 @@ async def feed(tool: str, request: Any, datasette: Any) -> Any:
         return build_export(sqlite_utils_db(conn), tool, model_filter, as_of=as_of)
 
     try:
-        export = await db.execute_fn(with_deadline(seconds, build))
-    except FeedTooSlow:
+        async with heavy_slot(datasette):
+            export = await db.execute_fn(with_deadline(time.monotonic() + seconds, build))
+    except RouteTooSlow:
         return text_response(
             f"Building this feed took longer than {seconds:g} s: narrow the selection (?provider=, ?q=, ...)\n",
             503,

@@ -1,6 +1,12 @@
 """Config downloads: ``/-/vexy/config`` (the filters, the count, a link per format) and
 ``/-/vexy/config/<tool>`` (the export of the matching models), and the table action that
-carries a table's filters there."""
+carries a table's filters there.
+
+A download covers at most ``download_max_models`` models (2,000 under ``--public``, where
+building one takes about a second; the plugin setting changes it): past that the answer is 413,
+saying to narrow the selection. Downloads are built one at a time under ``--public`` (see
+:mod:`.guard`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from vexy_catalog.serve import CATALOG_DB
 
+from . import guard
 from .filters import (
     BadParameters,
     config_params_from_table,
@@ -82,7 +89,7 @@ async def config_page(request: Any, datasette: Any) -> Any:
     model_filter = None
     try:
         model_filter = parse_model_filter(pairs, known)
-        count = await db.execute_fn(lambda conn: count_models(sqlite_utils_db(conn), model_filter))
+        count = await guard.run(datasette, db, lambda conn: count_models(sqlite_utils_db(conn), model_filter))
         query = urlencode(filter_pairs(model_filter))
     except BadParameters as e:
         problems = e.problems
@@ -131,7 +138,21 @@ async def config_download(request: Any, datasette: Any) -> Any:
 
         return build_export(sqlite_utils_db(conn), tool, model_filter, as_of=as_of)
 
-    export = await db.execute_fn(build)
+    from vexy_catalog.query import count_models
+
+    try:
+        most = guard.limit(datasette, "download_max_models")
+    except ValueError as e:
+        return text_response(f"{e}\n", 500, datasette)
+    count = await guard.run(datasette, db, lambda conn: count_models(sqlite_utils_db(conn), model_filter))
+    if count > most:
+        return text_response(
+            f"This download would list {count:,} models, over the limit of {most:,} a download may list here: "
+            "narrow the selection (?provider=, ?q=, ?tools=1, ...), or run 'vexy export' on a copy of the catalog\n",
+            413,
+            datasette,
+        )
+    export = await guard.run(datasette, db, build, heavy=True)
     body, filename, media_type = package_export(export)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', **cors_headers(datasette)}
     if export.hint:

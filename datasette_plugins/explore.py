@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from vexy_catalog.serve import CATALOG_DB
 
-from . import queries
+from . import guard, queries
 from .charts import COLORS, Line, Panel, Point, scatter, step_chart
 from .render import FLAG_COLUMNS, FLAG_NAMES, day, mark, price, tokens
 from .web import catalog_db, compare_href, model_href
@@ -158,7 +158,7 @@ async def compare_page(request: Any, datasette: Any) -> Any:
     status = 400 if problems else 200
     data: dict[str, Any] = {"found": [], "missing": [], "table": []}
     if not problems and models:
-        data = await db.execute_fn(lambda conn: _compare(conn, datasette, models))
+        data = await guard.run(datasette, db, lambda conn: _compare(conn, datasette, models))
         if data["missing"]:
             status = 404
             problems = [f"{key} is not in the catalog" for key in data["missing"]]

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 from vexy_catalog.history import changes_atom, list_changes, parse_since
 
+from . import guard
 from .web import catalog_db, cors_headers, known_providers, sqlite_utils_db, text_response
 
 __all__ = ["routes"]
@@ -36,7 +37,9 @@ async def changes_feed(request: Any, datasette: Any) -> Any:
         problems.append("limit must be a whole number from 1 to 1000")
     if problems:
         return text_response("Bad parameters for /-/vexy/changes.atom:\n" + "".join(f"- {p}\n" for p in problems), 400)
-    rows = await db.execute_fn(lambda conn: list_changes(sqlite_utils_db(conn), moment, providers, int(limit_text)))
+    rows = await guard.run(
+        datasette, db, lambda conn: list_changes(sqlite_utils_db(conn), moment, providers, int(limit_text)), heavy=True
+    )
     title = "vexy: model changes" + (f" ({', '.join(providers)})" if providers else "")
     feed_url = datasette.absolute_url(
         request, request.path + (f"?{request.query_string}" if request.query_string else "")

@@ -34,6 +34,8 @@ FILTER_PARAMS = (
     "include_removed",
 )
 _TRUE = ("1", "true", "yes", "on")
+# SQLite's largest integer: a larger number in a parameter is refused, not sent to SQLite.
+MAX_INTEGER = 2**63 - 1
 _FALSE = ("", "0", "false", "no", "off")
 
 

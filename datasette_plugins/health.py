@@ -1,19 +1,48 @@
-"""Catalog health: ``/-/vexy/health`` (a page) and ``/-/vexy/health.json`` (for monitors)."""
+"""Catalog health: ``/-/vexy/health`` (a page) and ``/-/vexy/health.json`` (for monitors).
+
+The integrity check (SQLite's ``quick_check``, seconds on a large catalog) runs at most once
+every :data:`INTEGRITY_EVERY` seconds per server, as heavy work (see :mod:`.guard`); answers
+in between report the last result and when it was found (``quick_check_at``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
+import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from vexy_catalog.health import DEFAULT_MAX_AGE, catalog_metrics, health_problems, provider_health
+from vexy_catalog.health import DEFAULT_MAX_AGE, catalog_metrics, health_problems, provider_health, quick_check
 from vexy_catalog.query import listed_per_provider
 from vexy_catalog.serve import CATALOG_DB, serve_options
 from vexy_catalog.timeutil import format_age, parse_age
 
+from . import guard
 from .web import catalog_db, cors_headers, sqlite_utils_db, text_response, tilde
 
-__all__ = ["health_report", "routes"]
+__all__ = ["INTEGRITY_EVERY", "health_report", "routes"]
+
+INTEGRITY_EVERY = 60.0
+# The last integrity check of each server: (monotonic time, ISO time, result).
+_INTEGRITY: weakref.WeakKeyDictionary[Any, tuple[float, str, str]] = weakref.WeakKeyDictionary()
+_INTEGRITY_LOCKS: weakref.WeakKeyDictionary[Any, dict[Any, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+async def integrity(datasette: Any, db: Any) -> tuple[str, str]:
+    """``(result, checked at)`` of the catalog's quick check, run at most once per
+    :data:`INTEGRITY_EVERY` seconds (concurrent requests wait for the one check)."""
+    locks = _INTEGRITY_LOCKS.setdefault(datasette, {})
+    lock = locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        cached = _INTEGRITY.get(datasette)
+        if cached is not None and time.monotonic() - cached[0] < INTEGRITY_EVERY:
+            return cached[2], cached[1]
+        result = await guard.run(datasette, db, lambda conn: quick_check(sqlite_utils_db(conn)), heavy=True)
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        _INTEGRITY[datasette] = (time.monotonic(), at, result)
+        return result, at
 
 
 async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, Any], int]:
@@ -32,6 +61,7 @@ async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, A
             "providers": [],
         }, 503
     public = bool(options and options.public)
+    checked, checked_at_integrity = await integrity(datasette, db)
 
     def compute(conn: sqlite3.Connection) -> dict[str, Any]:
 
@@ -40,13 +70,14 @@ async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, A
         listed = listed_per_provider(conn)
         for row in providers:
             row["models_listed"] = listed.get(row["name"], 0)
-        metrics = catalog_metrics(sdb, db.path)
+        metrics = catalog_metrics(sdb, db.path, integrity=checked)
+        metrics["quick_check_at"] = checked_at_integrity
         metrics["mode"] = "immutable" if not db.is_mutable else "read-only"
         if not public:
             metrics["path"] = db.path
         return {"catalog": metrics, "providers": providers}
 
-    data = await db.execute_fn(compute)
+    data = await guard.run(datasette, db, compute)
     catalog, providers = data["catalog"], data["providers"]
     problems = health_problems(catalog, providers, max_age)
     if catalog["quick_check"] != "ok":

@@ -22,6 +22,7 @@ from datasette import hookimpl
 from vexy_catalog import agent
 from vexy_catalog.serve import CATALOG_DB
 
+from . import guard
 from .web import catalog_db, sqlite_utils_db
 
 # Tools of datasette-mcp that are not canned: arbitrary SQL, and writes.
@@ -52,9 +53,11 @@ async def _run(datasette: Any, ctx: Any, answer: Any) -> dict[str, Any]:
         return answer(sqlite_utils_db(conn))
 
     try:
-        return await db.execute_fn(call)
+        return await guard.run(datasette, db, call)
     except agent.AgentError as e:
         raise ToolError(str(e)) from None
+    except guard.RouteTooSlow:
+        raise ToolError("This took longer than the server's time limit: narrow the request") from None
 
 
 @hookimpl(trylast=True)

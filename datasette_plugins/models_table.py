@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from vexy_catalog.serve import CATALOG_DB
 
-from .render import FLAG_COLUMNS, FLAG_NAMES, day, mark, price, short_text, tokens
+from .render import FLAG_COLUMNS, FLAG_NAMES, day, mark, price, short_text, source_notes, tokens
 from .web import tilde
 
 __all__ = ["COLUMN_LABELS", "default_columns", "template_vars"]
@@ -129,10 +129,23 @@ def cell_html(cell: dict[str, Any], row: Any, table_url: str) -> Any:
         if isinstance(decoded, list):
             return ", ".join(str(i) for i in decoded)
         if isinstance(decoded, dict):
+            # "provider 5, litellm 2", and how many facts a note explains (withheld, another
+            # host's): the notes themselves in the tooltip, in full on the row page.
             by_source: dict[str, int] = {}
-            for source in decoded.values():
-                by_source[str(source).partition(":")[0]] = by_source.get(str(source).partition(":")[0], 0) + 1
-            return ", ".join(f"{source} {n}" for source, n in sorted(by_source.items()))
+            noted = []
+            for fact, source, note in source_notes(decoded):
+                if source is not None:
+                    name = source.partition(":")[0]
+                    by_source[name] = by_source.get(name, 0) + 1
+                if note is not None:
+                    noted.append(f"{fact}: {note}")
+            text = ", ".join(f"{source} {n}" for source, n in sorted(by_source.items()))
+            if not noted:
+                return text
+            count = f"{len(noted)} note{'s' if len(noted) != 1 else ''}"
+            return Markup('{}{}<abbr class="vexy-notes" title="{}">{}</abbr>').format(
+                text, "; " if text else "", "\n".join(noted), count
+            )
     if column == "content_hash":
         return Markup('<code title="{}">{}</code>').format(raw, str(raw)[:12] + "\u2026")
     return short_text(raw) if isinstance(raw, str) else raw

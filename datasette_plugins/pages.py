@@ -14,7 +14,7 @@ from vexy_catalog.query import listed_per_provider
 from vexy_catalog.serve import CATALOG_DB, CatalogError, attach_catalog, inspect_catalog, serve_options
 from vexy_catalog.timeutil import format_age
 
-from . import queries
+from . import guard, queries
 from .render import FACT_LABELS, FLAG_COLUMNS, display_fact, json_pretty, mark, price, tokens
 from .web import catalog_db, compare_href, model_href, sqlite_utils_db, text_response, tilde
 
@@ -101,7 +101,7 @@ async def home_page(request: Any, datasette: Any, db: Any) -> Any:
 
     from vexy_catalog.health import DEFAULT_MAX_AGE
 
-    data = await db.execute_fn(lambda conn: _home(conn, datasette, DEFAULT_MAX_AGE))
+    data = await guard.run(datasette, db, lambda conn: _home(conn, datasette, DEFAULT_MAX_AGE))
     providers = data["providers"]
     context = {
         "title": datasette.metadata("title") or "vexy model catalog",
@@ -174,6 +174,7 @@ def _source_value(fact: str, value: Any) -> str:
 
 def _facts(datasette: Any, row: dict[str, Any], others: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     sources = row["sources"]
+    notes = sources.get("_notes") if isinstance(sources.get("_notes"), dict) else {}
     facts = []
     for column in ("name", *FACT_COLUMNS):
         if column == "sources" or column not in row:
@@ -197,6 +198,8 @@ def _facts(datasette: Any, row: dict[str, Any], others: dict[str, list[dict[str,
                 "known": row[column] is not None,
                 "source": source,
                 "source_href": _source_href(datasette, source),
+                # Why the fact is unknown (withheld: a placeholder, a dispute) or another host's.
+                "note": notes.get(column),
                 "others": alternatives,
             }
         )
@@ -381,9 +384,9 @@ def extra_template_vars(view_name: str, database: str, table: str, request: Any,
         if db is None:
             return out
         if table == "models" and len(values) == 2:
-            details = await db.execute_fn(lambda conn: _model_details(conn, datasette, values[0], values[1]))
+            details = await guard.run(datasette, db, lambda conn: _model_details(conn, datasette, values[0], values[1]))
         elif table == "providers" and len(values) == 1:
-            details = await db.execute_fn(lambda conn: _provider_details(conn, datasette, values[0]))
+            details = await guard.run(datasette, db, lambda conn: _provider_details(conn, datasette, values[0]))
         else:
             details = None
         return {**out, "vexy_row": details}

@@ -20,6 +20,7 @@ __all__ = [
     "price",
     "render_cell",
     "short_text",
+    "source_notes",
     "tokens",
 ]
 
@@ -66,10 +67,33 @@ def _raw_html(value: str, parsed: Any) -> Any:
     return Markup('<details class="vexy-json"><summary>JSON, {}</summary><pre>{}</pre></details>').format(size, pretty)
 
 
+def source_notes(sources: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """``(fact, source, note)`` per fact of a ``sources`` object, by fact: ``_notes`` (why a fact
+    is unknown, or that its value is another host's) joined to the fact it explains."""
+    notes = sources.get("_notes")
+    notes = notes if isinstance(notes, dict) else {} if notes is None else {"_notes": notes}
+    facts = sorted({k for k in sources if k != "_notes"} | set(notes))
+    return [
+        (
+            fact,
+            None if sources.get(fact) is None or fact == "_notes" else str(sources[fact]),
+            None if notes.get(fact) is None else str(notes[fact]),
+        )
+        for fact in facts
+    ]
+
+
 def _sources_html(sources: dict[str, Any]) -> Any:
     from markupsafe import Markup
 
-    items = Markup("").join(Markup("<li><code>{}</code>: {}</li>").format(k, v) for k, v in sorted(sources.items()))
+    items = Markup("").join(
+        Markup("<li><code>{}</code>: {}{}</li>").format(
+            fact,
+            source if source is not None else Markup("<em>unknown</em>"),
+            Markup(' <span class="vexy-note">({})</span>').format(note) if note else "",
+        )
+        for fact, source, note in source_notes(sources)
+    )
     return Markup('<ul class="vexy-sources">{}</ul>').format(items)
 
 

@@ -8,14 +8,22 @@ key in the query string, an AWS SigV4 signature checked with botocore, query par
 documents it (:class:`Paged`: a cursor, page numbers, ``Link`` headers). ``POST`` answers a
 route's ``post_body`` (an OAuth token endpoint). Every request is recorded, headers included, so
 tests can assert what was (and was not) sent. Used by the tests and by ``benchmarks/run.py``.
+
+Hostile behaviours for the hardening tests: ``encodings`` stacks Content-Encoding layers (a
+decompression bomb is a body of zeros under ``gzip, gzip``), ``headers`` may carry raw non-ASCII
+bytes (an ETag of ``b"\\xff"``), ``respond`` builds the answer from the request (a server that
+echoes the key it was sent back inside its list), and :func:`bomb` builds a compressed body that
+expands to any size without holding it in memory.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -25,6 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: concurrent fetches (several processes at once,
+    # a loaded machine) would see connections refused that no real provider refuses.
+    request_queue_size = 128
+
     # A client that hangs up mid-answer (timeouts, size caps) is expected here, not an error.
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
@@ -73,6 +85,12 @@ class Route:
     path: str | None = None  # the exact path under /<name> (None: any)
     paged: Paged | None = None
     post_body: Any = None  # the JSON a POST gets (an OAuth token endpoint)
+    # Content-Encoding layers applied to the body in order (("gzip", "gzip") = gzip of gzip).
+    # With raw_encoded, ``raw`` is already encoded that way (a bomb from bomb()).
+    encodings: tuple[str, ...] = ()
+    raw_encoded: bool = False
+    # Builds the answer from the request instead of ``body`` (echo what the client sent).
+    respond: Callable[[SeenRequest], Any] | None = None
 
     def encoded(self) -> bytes:
         if self.raw is not None:
@@ -220,6 +238,9 @@ class FakeProviders:
                         return self._json(
                             401, {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}
                         )
+                if route.respond is not None:
+                    body = json.dumps(route.respond(seen)).encode("utf-8")
+                    return self._send(200, body, route.content_type, dict(route.headers))
                 if route.paged is not None:
                     return self._paged(route.paged, seen.query, parts.path)
                 if route.kind == "anthropic":
@@ -239,6 +260,10 @@ class FakeProviders:
                     headers["Last-Modified"] = server.LAST_MODIFIED
                     if seen.headers.get("if-modified-since") == server.LAST_MODIFIED:
                         return self._send(304, b"", None, headers)
+                if route.encodings:
+                    if not route.raw_encoded:
+                        body = encode(body, route.encodings)
+                    headers["Content-Encoding"] = ", ".join(route.encodings)
                 if route.trickle or route.no_length:
                     return self._stream(body, route)
                 return self._send(200, body, route.content_type, headers)
@@ -338,6 +363,25 @@ class FakeProviders:
                     self.wfile.write(body)
 
         return Handler
+
+
+def encode(body: bytes, encodings: tuple[str, ...]) -> bytes:
+    """``body`` with each Content-Encoding of ``encodings`` applied in turn."""
+    for encoding in encodings:
+        body = gzip.compress(body, mtime=0) if encoding == "gzip" else zlib.compress(body)
+    return body
+
+
+def bomb(size: int, encodings: tuple[str, ...] = ("gzip", "gzip"), prefix: bytes = b'{"data": [') -> bytes:
+    """A body that decodes (through ``encodings``, applied in order) to ``prefix`` and then
+    ``size`` zero bytes, built a megabyte at a time: a decompression bomb of any size."""
+    first = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS if encodings[0] == "gzip" else zlib.MAX_WBITS)
+    parts = [first.compress(prefix)]
+    block = b"\0" * (1 << 20)
+    for _ in range(size // len(block)):
+        parts.append(first.compress(block))
+    parts.append(first.flush())
+    return encode(b"".join(parts), encodings[1:])
 
 
 def _carries_key(route: Route, seen: SeenRequest) -> bool:

@@ -492,6 +492,29 @@ def test_json_and_txt_are_the_earlier_tools_files(catalog, tmp_path):
     assert set(json.loads((tmp_path / "some" / "models_litellm.json").read_text())) == {"text-embedding-3-small"}
 
 
+def test_json_and_txt_of_a_catalog_grouped_by_provider_keep_its_groups(catalog, tmp_path):
+    """models.dev's answer is providers holding models: a narrowed file keeps that shape, each
+    provider with only its selected models, and the txt lists the qualified ids."""
+    from conftest import answer
+
+    whole = answer("modelsdev")
+    assert catalog.run("fetch", "modelsdev").exit_code == 0
+    catalog.export("json", "-o", str(tmp_path / "big"), "--provider", "modelsdev", "--min-context", "1000000")
+    narrowed = json.loads((tmp_path / "big" / "models_modelsdev.json").read_text())
+    assert set(narrowed) == {"google", "xai"}
+    assert {k: v for k, v in narrowed["google"].items() if k != "models"} == {
+        k: v for k, v in whole["google"].items() if k != "models"
+    }
+    assert narrowed["google"]["models"] == whole["google"]["models"] and set(narrowed["xai"]["models"]) == {
+        "grok-4.3",
+        "grok-4.20-0309-non-reasoning",
+    }
+    catalog.export("txt", "-o", str(tmp_path / "ids"), "--provider", "modelsdev")
+    listed = (tmp_path / "ids" / "models_modelsdev.txt").read_text().splitlines()
+    # In the stored answer's order (canonical JSON: keys sorted).
+    assert listed == [f"{p}/{m}" for p in sorted(whole) for m in sorted(whole[p]["models"])]
+
+
 # --------------------------------------------------------------------------- keys
 
 

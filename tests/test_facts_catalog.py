@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import pytest
@@ -111,6 +112,23 @@ def test_doctor_names_what_it_could_not_read(gateway):
     assert run(*base, "doctor", "no-such-provider").exit_code == 2
 
 
+def test_doctor_names_an_answer_it_could_not_read_at_all(gateway, server):
+    base, _, _, _ = gateway
+    server.set("gateway", Route(body={"object": "list", "result": {"total": 3, "pages": 1}}))
+    assert run(*base, "fetch", "gateway").exit_code == 1
+    result = run(*base, "doctor")  # found without being named: its answer was not read
+    assert result.exit_code == 1
+    assert "gateway (3 models): PROBLEMS" in result.output
+    assert "last answer not read: the answer is not a model list" in result.output
+    assert "result (an object with total, pages)" in result.output
+    (report,) = [r for r in json.loads(run(*base, "doctor", "--json").output) if r["provider"] == "gateway"]
+    assert report["problems"] is True and "list_path" in report["unreadable"]
+    # Once the answer is read again, the doctor has nothing to say about it.
+    server.set("gateway", Route(body=GATEWAY))
+    assert run(*base, "fetch", "gateway").exit_code == 0
+    assert json.loads(run(*base, "doctor", "gateway", "--json").output)[0]["unreadable"] is None
+
+
 def test_a_suspect_unit_makes_doctor_fail_until_the_facts_map_fixes_it(gateway, server):
     base, db_path, providers_file, entries = gateway
     # The gateway now sends bare numbers whose unit nothing states and no magnitude decides.
@@ -151,16 +169,76 @@ def test_stats_counts_only_stored_prices(gateway):
     assert "not stored" in text and "unread keys" in text
 
 
-def test_models_dev_is_a_public_reference(gateway):
-    _, db_path, _, _ = gateway
-    stored = {r["model_id"] for r in rows(db_path, "select model_id from models where provider = 'modelsdev'")}
-    assert {"groq", "openai", "venice"} <= stored  # one row per provider of models.dev
-    # A row is a provider of models.dev, not a model: it states no model facts of its own.
-    (groq,) = rows(db_path, "select * from models where provider = 'modelsdev' and model_id = 'groq'")
-    assert groq["name"] == "Groq" and groq["context_window"] is None and groq["input_price"] is None
+def test_models_dev_is_a_public_reference_of_one_row_per_model(gateway):
+    base, db_path, _, _ = gateway
+    listed = rows(db_path, "select * from models where provider = 'modelsdev' and removed_at is null")
+    data = answer("modelsdev")
+    expected = {f"{provider}/{model_id}" for provider, entry in data.items() for model_id in entry["models"]}
+    # Every model of every provider of models.dev, qualified by that provider; no provider rows.
+    assert {r["model_id"] for r in listed} == expected and not set(data) & {r["model_id"] for r in listed}
+    (fetch,) = rows(db_path, "select shape, model_count, payload_hash from fetches where provider = 'modelsdev'")
+    assert fetch["shape"] == "*.models{} (list_path from the configuration)"
+    assert fetch["model_count"] == len(expected)
+    # The hash contract: the payload is the whole answer, as sent.
+    (payload,) = rows(db_path, "select body from payloads where hash = ?", [fetch["payload_hash"]])
+    assert json.loads(payload["body"]) == data
+    # Each row is the model's own record, read like any other provider's.
+    (row,) = [r for r in listed if r["model_id"] == "groq/llama-3.3-70b-versatile"]
+    assert json.loads(row["raw"]) == data["groq"]["models"]["llama-3.3-70b-versatile"]
+    assert (row["context_window"], row["input_price"], row["supports_tools"]) == (131072, 0.59, 1)
+    assert json.loads(row["sources"])["context_window"] == "provider"
     assert rows(db_path, "select * from unread_keys where provider = 'modelsdev'") == []
     status = rows(db_path, "select kind, api_key_env, last_status from providers where name = 'modelsdev'")
     assert status == [{"kind": "url", "api_key_env": None, "last_status": "ok"}]
+    stats = {r["provider"]: r for r in json.loads(run(*base, "stats", "--json").output)}
+    assert stats["modelsdev"]["models"] == len(expected)
+    assert stats["modelsdev"]["with_context"] == len(expected)
+
+
+def test_every_modelsdev_source_names_a_stored_row(gateway):
+    _, db_path, _, _ = gateway
+    named = {
+        value.partition(":")[2]
+        for (sources,) in [tuple(r.values()) for r in rows(db_path, "select sources from models")]
+        for value in json.loads(sources or "{}").values()
+        if isinstance(value, str) and value.startswith("modelsdev:")
+    }
+    named |= {
+        r["source"].partition(":")[2]
+        for r in rows(db_path, "select source from fact_sources where source like 'modelsdev:%'")
+    }
+    stored = {r["model_id"] for r in rows(db_path, "select model_id from models where provider = 'modelsdev'")}
+    assert named and named <= stored
+
+
+def test_a_catalog_holding_modelsdev_providers_as_rows_is_read_again(providers, server):
+    """A catalog from before models.dev was read through its providers holds one fact-less row
+    per provider of models.dev; the next fetch reads the same (even unmodified) answer again."""
+    providers_file, db_path = providers
+    server.set("modelsdev", Route(body=answer("modelsdev"), kind="url", etag=True))
+    entries = yaml.safe_load(providers_file.read_text(encoding="utf-8"))
+    old = {**entries, "modelsdev": {**entries["modelsdev"], "list_path": ""}}
+    base = ("--db", str(db_path), "--providers-file", str(providers_file))
+    providers_file.write_text(yaml.safe_dump(old), encoding="utf-8")
+    assert run(*base, "fetch").exit_code == 0
+    conn = sqlite3.connect(db_path)  # the shape the earlier version recorded
+    conn.execute("update fetches set shape = '{}' where provider = 'modelsdev'")
+    conn.commit()
+    conn.close()
+    assert {r["model_id"] for r in rows(db_path, "select model_id from models where provider = 'modelsdev'")} == set(
+        answer("modelsdev")
+    )
+    providers_file.write_text(yaml.safe_dump(entries), encoding="utf-8")
+    assert run(*base, "fetch").exit_code == 0
+    listed = rows(db_path, "select model_id from models where provider = 'modelsdev' and removed_at is null")
+    assert len(listed) == 20 and all("/" in r["model_id"] for r in listed)
+    gone = rows(db_path, "select model_id from models where provider = 'modelsdev' and removed_at is not null")
+    assert {r["model_id"] for r in gone} == set(answer("modelsdev"))
+    (groq,) = rows(db_path, "select sources from models where provider = 'groq' and model_id = 'groq/compound'")
+    assert json.loads(groq["sources"])["supports_tools"] == "modelsdev:groq/groq/compound"
+    # The answer never changed: one payload for both readings.
+    hashes = rows(db_path, "select distinct payload_hash from fetches where provider = 'modelsdev'")
+    assert len(hashes) == 1
 
 
 @pytest.mark.parametrize(

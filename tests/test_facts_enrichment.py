@@ -9,6 +9,7 @@ import pytest
 from facts_fixtures import FIXTURES, facts_of, records
 
 from vexy_catalog.facts import FACT_FIELDS, ReferenceIndex, enrich, normalize_record, read_record
+from vexy_catalog.records import find_records
 
 
 @pytest.fixture(scope="module")
@@ -320,8 +321,10 @@ def test_one_model_gets_one_answer_across_providers() -> None:
 
 def test_modelsdev_records_are_matched_per_host() -> None:
     answer = json.loads((FIXTURES.parent / "answers" / "modelsdev.json").read_text(encoding="utf-8"))
-    index = ReferenceIndex("modelsdev", answer.items())
-    assert "groq/llama-3.3-70b-versatile" in index
+    # The rows the catalog stores: models.dev's models, read through its providers.
+    index = ReferenceIndex("modelsdev", find_records(answer).records)
+    assert "groq/llama-3.3-70b-versatile" in index and "groq" not in index
+    assert len(index) == sum(len(p["models"]) for p in answer.values())
     (own,) = index.match("groq", "llama-3.3-70b-versatile")
     assert (own.level, own.same_host, own.source) == ("qualified", True, "modelsdev:groq/llama-3.3-70b-versatile")
     assert own.facts["context_window"] == 131072 and own.facts["input_price"] == 0.59

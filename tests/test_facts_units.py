@@ -9,6 +9,7 @@ import pytest
 
 from vexy_catalog.facts import ReferenceIndex, read_record, resolve_provider
 from vexy_catalog.facts.units import PER_1K, PER_1M, PER_TOKEN, decide_scale, key_words, unit_from_text, unit_from_words
+from vexy_catalog.records import find_records
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,8 @@ def test_bare_prices_are_decided_per_provider_by_magnitude() -> None:
 
 
 def _modelsdev(models: dict[str, dict[str, Any]], provider: str = "someone") -> ReferenceIndex:
-    return ReferenceIndex("modelsdev", [(provider, {"id": provider, "models": models})])
+    # As the catalog stores models.dev: one row per model, qualified by models.dev's provider id.
+    return ReferenceIndex("modelsdev", find_records({provider: {"id": provider, "models": models}}, "*.models").records)
 
 
 def test_references_decide_any_power_of_ten() -> None:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 from conftest import answer
+from fake_providers import Route
 
 from vexy_catalog import ModelCatalog
 from vexy_catalog.cli import cli
@@ -120,6 +121,80 @@ def test_facts_as_of_any_moment(history):
     assert result.exit_code == 0, result.output
     rows = {r["model_id"]: r for r in json.loads(result.stdout)}
     assert set(rows) == {a, b, c} and rows[b]["input_price"] == 0
+
+
+def _gateway(cache: float | None, unit_on_d: bool) -> dict:
+    """Three models priced per 1M (their cache prices `cache`), and gw-d, whose prices carry a
+    unit only when `unit_on_d`."""
+    data = [
+        {"id": f"gw-{n}", "context_length": 8192, "pricing": {"input": p, "output": 3 * p, "unit": "USD per 1M tokens"}}
+        for n, p in (("a", 0.5), ("b", 0.6), ("c", 0.7))
+    ]
+    for record in data:
+        record["pricing"]["cache_read"] = cache if cache is not None else record["pricing"]["input"] / 2
+    d = {"id": "gw-d", "context_length": 8192, "cost": {"prompt": 0.05, "completion": 0.08}}
+    if unit_on_d:
+        d["cost"]["unit"] = "USD per 1M tokens"
+    return {"data": [*data, d]}
+
+
+def test_as_of_decides_facts_as_a_fetch_then_did(providers, server, tmp_path):
+    """Placeholders, undecided units and disputes of that moment are withheld as of it, exactly
+    as the live pipeline withheld them then; also once that moment's answer is pruned."""
+    providers_file, db_path = providers
+    # Then: the same 0 cache price on every model (a placeholder), and gw-d's prices of no unit.
+    server.set("gw", Route(body=_gateway(cache=0, unit_on_d=False)))
+    text = (
+        providers_file.read_text(encoding="utf-8") + f"gw:\n  base_url: {server.base_url('gw')}\n  api_key_env: null\n"
+    )
+    providers_file.write_text(text, encoding="utf-8")
+    base = ["--db", str(db_path), "--providers-file", str(providers_file)]
+
+    def as_of(when: str) -> dict[str, dict]:
+        result = CliRunner().invoke(cli, [*base, "models", "--as-of", when, "--json", "--provider", "gw"])
+        assert result.exit_code == 0, result.output
+        return {r["model_id"]: r for r in json.loads(result.stdout)}
+
+    assert CliRunner().invoke(cli, [*base, "fetch", "gw"]).exit_code == 0
+    conn = sqlite3.connect(db_path)
+    then = conn.execute("select finished_at from fetches where provider = 'gw'").fetchone()[0]
+    live_then = {
+        r["model_id"]: r
+        for r in json.loads(CliRunner().invoke(cli, [*base, "models", "--json", "--provider", "gw"]).stdout)
+    }
+    # Now: real cache prices, and gw-d states its unit.
+    server.set("gw", Route(body=_gateway(cache=None, unit_on_d=True)))
+    assert CliRunner().invoke(cli, [*base, "fetch", "gw"]).exit_code == 0
+    now = {
+        r["model_id"]: r
+        for r in json.loads(CliRunner().invoke(cli, [*base, "models", "--json", "--provider", "gw"]).stdout)
+    }
+    assert now["gw-a"]["cache_read_price"] == 0.25 and now["gw-d"]["input_price"] == 0.05
+
+    past = as_of(then)
+    for model_id, row in past.items():
+        for column in ("context_window", "input_price", "output_price", "cache_read_price", "sources"):
+            assert row[column] == live_then[model_id][column], (model_id, column)
+    assert past["gw-a"]["cache_read_price"] is None
+    assert "placeholder" in past["gw-a"]["sources"]["_notes"]["cache_read_price"]
+    assert past["gw-d"]["input_price"] is None
+    assert past["gw-d"]["sources"]["_notes"]["input_price"] == "unit undecided: see disputes"
+    assert past["gw-a"]["input_price"] == 0.5
+
+    # That answer pruned: the change log's record of it goes through the same steps.
+    assert CliRunner().invoke(cli, ["--db", str(db_path), "prune", "--keep", "1"]).exit_code == 0
+    assert (
+        conn.execute(
+            "select count(*) from payloads p join fetches f on f.payload_hash = p.hash "
+            "where f.provider = 'gw' and f.finished_at = ?",
+            [then],
+        ).fetchone()[0]
+        == 0
+    )
+    pruned = as_of(then)
+    assert pruned["gw-a"]["cache_read_price"] is None and pruned["gw-a"]["input_price"] == 0.5
+    assert "placeholder" in pruned["gw-a"]["sources"]["_notes"]["cache_read_price"]
+    conn.close()
 
 
 def test_as_of_with_filters(history):

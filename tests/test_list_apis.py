@@ -271,6 +271,69 @@ def test_list_path_and_id_field_from_the_providers_file(server, tmp_path):
     assert verify.exit_code == 0, verify.output
 
 
+# A catalog grouped by provider, in Catwalk's shape (a list of providers, each with a list).
+CATWALK = [
+    {"id": "acme", "name": "Acme", "models": [{"id": "m-1", "context_window": 8192}, {"id": "shared"}]},
+    {"id": "nimbus", "name": "Nimbus", "models": [{"id": "shared", "context_window": 32768}]},
+]
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_a_catalog_grouped_by_provider_is_one_row_per_model(server, tmp_path, configured):
+    server.set("groups", Route(body=CATWALK))
+    text = f"groups:\n  base_url: {server.origin}/groups/v1\n" + ("  list_path: '*.models'\n" if configured else "")
+    result = vexy(tmp_path, text, "fetch", "groups")
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(tmp_path / "vexy.db")
+    got = dict(conn.execute("select model_id, context_window from models order by rowid"))
+    # The same id under two providers stays two models, each qualified by its group's id.
+    assert got == {"acme/m-1": 8192, "acme/shared": None, "nimbus/shared": 32768}
+    note = " (list_path from the configuration)" if configured else ""
+    assert conn.execute("select shape from fetches").fetchone()[0] == "*.models[].id" + note
+    assert CliRunner().invoke(cli, ["--db", str(tmp_path / "vexy.db"), "verify"]).exit_code == 0
+
+
+def test_a_wildcard_list_path_cannot_be_paged(tmp_path):
+    text = "g:\n  base_url: https://g.example/v1\n  list_path: '*.models'\n  paging: link-header\n"
+    result = vexy(tmp_path, text, "providers")
+    assert result.exit_code != 0
+    assert "provider 'g': a list_path with '*' (*.models) cannot be paged" in result.output
+    bad = vexy(tmp_path, "g:\n  base_url: https://g.example/v1\n  list_path: 'a.*x'\n", "providers")
+    assert bad.exit_code != 0 and "field 'list_path'" in bad.output
+
+
+@pytest.mark.parametrize("validators", ["etag", "none"])
+def test_a_new_id_field_rereads_an_unchanged_answer(server, tmp_path, validators):
+    """The answer does not change (same bytes, or a 304), the reading does: the rows follow it."""
+    body = {"result": [{"id": "uuid-1", "name": "@cf/a"}, {"id": "uuid-2", "name": "@cf/b"}]}
+    route = server.set("cf", Route(body=body, etag=validators == "etag"))
+    base = f"cf:\n  base_url: {server.origin}/cf/v1\n"
+    assert vexy(tmp_path, base, "fetch", "cf").exit_code == 0
+    again = vexy(tmp_path, base, "fetch", "cf")
+    assert again.exit_code == 0
+    conn = sqlite3.connect(tmp_path / "vexy.db")
+    assert conn.execute("select status from fetches order by id desc").fetchone()[0] == "unchanged"
+    result = vexy(tmp_path, base + "  id_field: name\n", "fetch", "cf")
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in conn.execute("select model_id from models where removed_at is null order by rowid")] == [
+        "@cf/a",
+        "@cf/b",
+    ]
+    assert {r[0] for r in conn.execute("select model_id from models where removed_at is not null")} == {
+        "uuid-1",
+        "uuid-2",
+    }
+    last = conn.execute("select status, added, removed, shape from fetches order by id desc").fetchone()
+    assert last == ("ok", 2, 2, "result[].name (id_field from the configuration)")
+    if validators == "etag":
+        # The re-read asked for the whole answer, not for a 304.
+        assert "if-none-match" not in {k.lower() for k in server.seen("cf")[-1].headers}
+    # Read the new way once, the next unchanged answer is unchanged again.
+    assert vexy(tmp_path, base + "  id_field: name\n", "fetch", "cf").exit_code == 0
+    assert conn.execute("select status from fetches order by id desc").fetchone()[0] == "unchanged"
+    assert route.body == body
+
+
 def test_params_and_placeholders_fill_the_request(server, tmp_path, monkeypatch):
     monkeypatch.setenv("ACME_REGION", "eu-west-3")
     monkeypatch.setenv("ACME_KEY", KEY)

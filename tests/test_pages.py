@@ -196,6 +196,55 @@ async def test_model_page_shows_other_sources_and_disputes_when_the_catalog_has_
         served.close()
 
 
+@pytest.mark.anyio
+async def test_a_modelsdev_source_links_to_that_models_own_row(served, history_catalog):
+    (chosen,) = query(
+        history_catalog.db_path,
+        "select provider, model_id, source from fact_sources where chosen = 1 and source like 'modelsdev:%' "
+        "order by provider, model_id, fact limit 1",
+    )
+    page = (await served.get(f"/vexy/models/{quote(chosen['provider'])},{chosen['model_id'].replace('/', '~2F')}")).text
+    key = chosen["source"].partition(":")[2]
+    facts = section(page, "vexy-facts-section")
+    links = re.findall(r'<a href="([^"]+)">' + re.escape(chosen["source"]) + "</a>", facts)
+    assert links, chosen
+    # The link answers 200 (a missing row is Datasette's 404): the reference model's own row.
+    await served.get(unescape(links[0]))
+    rows = await served.json(f"/vexy/models.json?_shape=array&provider=modelsdev&model_id={quote(key)}")
+    assert len(rows) == 1 and json.loads(rows[0]["raw"])["id"] == key.partition("/")[2]
+
+
+@pytest.mark.anyio
+async def test_sources_notes_are_read_as_sentences_and_the_json_keeps_them(served, history_catalog):
+    """``sources._notes`` says why a fact is unknown: the table counts them (the notes in the
+    tooltip), the row page writes each beside its fact; the JSON API gives the column as stored."""
+    # llm7 gives every model the same created date: a placeholder, withheld with a note.
+    noted = query(
+        history_catalog.db_path,
+        "select provider, model_id, sources from models where json_extract(sources, '$._notes.created') is not null "
+        "order by provider, model_id limit 1",
+    )[0]
+    sources = json.loads(noted["sources"])
+    fact, note = "created", sources["_notes"]["created"]
+    assert "placeholder" in note and "created" not in {k for k in sources if k != "_notes"}
+    where = f"provider={quote(noted['provider'])}&model_id={quote(noted['model_id'])}"
+    table = (await served.get(f"/vexy/models?{where}&_col=sources")).text
+    cell = unescape(table.split('<td class="col-sources">', 1)[1].split("</td>", 1)[0])
+    count = len(sources["_notes"])
+    assert f"{count} note{'s' if count != 1 else ''}" in cell and f"{fact}: {note}" in cell
+    assert "{" not in cell and "_notes" not in cell
+    row_page = (await served.get(f"/vexy/models/{quote(noted['provider'])},{noted['model_id'].replace('/', '~2F')}"))
+    text = unescape(row_page.text)
+    every = text.split('<ul class="vexy-sources">', 1)[1].split("</ul>", 1)[0]
+    assert f"<code>{fact}</code>: " in every and f'<span class="vexy-note">({note})</span>' in every
+    assert "_notes" not in every and "{" not in every
+    assert "<code>created</code>: <em>unknown</em>" in every
+    facts = section(text, "vexy-facts-section").split(">Created<", 1)[1].split("</tr>", 1)[0]
+    assert "unknown" in facts and f'<small class="vexy-fact-note">{note}</small>' in facts
+    api = await served.json(f"/vexy/models.json?_shape=array&{where}")
+    assert api[0]["sources"] == noted["sources"]
+
+
 # --------------------------------------------------------------------------- compare
 
 

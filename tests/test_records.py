@@ -6,7 +6,14 @@ import pytest
 from conftest import answer
 
 from vexy_catalog.errors import AnswerShapeError
-from vexy_catalog.records import extract_records, find_records, merged, parse_shape
+from vexy_catalog.records import (
+    configured_reading,
+    extract_records,
+    find_records,
+    keep_records,
+    merged,
+    parse_shape,
+)
 
 
 def ids(found) -> list[str]:
@@ -85,6 +92,10 @@ def test_a_keyed_object_with_a_few_nested_lists_is_still_keyed():
         ([{"slug": "a", "name": "A"}], "slug", ["a"]),
         ([{"name": "a"}], "name", ["a"]),
         ([{"id": 7}], "id", ["7"]),
+        # By meaning: other spellings of the same names, never the display name first.
+        ([{"modelName": "acme/foo-7b", "displayName": "Foo 7B"}], "modelName", ["acme/foo-7b"]),
+        ([{"Model-ID": "a", "name": "A"}], "Model-ID", ["a"]),
+        ([{"model_slug": "a", "name": "A"}], "model_slug", ["a"]),
     ],
 )
 def test_the_id_field_by_priority(records, field, expected):
@@ -128,6 +139,8 @@ def test_a_wrong_list_path_names_the_keys_seen():
             "the answer has keys: object (str), count (int), meta (an object with page)",
         ),
         ({"items": [1, 2, 3]}, "set list_path (and id_field) for this provider"),
+        # One object under one key is a wrapper, not a catalog holding one model called "result".
+        ({"result": {"total": 1}}, "the answer has keys: result (an object with total)"),
         ("text", "not a model list (got a JSON str)"),
     ],
 )
@@ -156,3 +169,109 @@ def test_merged_pages_sit_under_the_key_the_pages_use():
 def test_extract_records_keeps_its_three_values_for_its_callers():
     records, unidentified, duplicates = extract_records({"data": [{"id": "a"}, {"id": "a"}, {}]})
     assert (records, unidentified, duplicates) == ([("a", {"id": "a"})], 1, 1)
+
+
+# --------------------------------------------------------------------------- nested catalogs
+
+
+def test_models_dev_is_read_through_its_providers():
+    data = answer("modelsdev")
+    found = find_records(data)
+    assert found.shape == "*.models{}" and found.path is None
+    expected = [(f"{p}/{m}", record) for p, entry in data.items() for m, record in entry["models"].items()]
+    assert found.records == expected and found.unidentified == found.duplicates == 0
+    # The same with the path named, as the built-in modelsdev provider names it.
+    assert find_records(data, "*.models").records == expected
+
+
+@pytest.mark.parametrize(
+    "payload,shape,expected",
+    [
+        # Catwalk: a list of providers, each naming itself by id, each with a list of models.
+        (
+            [{"id": "a", "models": [{"id": "m"}, {"id": "n"}]}, {"id": "b", "models": [{"id": "m"}]}],
+            "*.models[].id",
+            ["a/m", "a/n", "b/m"],
+        ),
+        # An object of groups under "data", one of them empty.
+        (
+            {"east": {"data": [{"model": "x"}]}, "west": {"data": []}},
+            "*.data[].model",
+            ["east/x"],
+        ),
+        # Maps of records: their keys are the ids.
+        ({"p": {"models": {"k": {"id": "k"}}}, "q": {"models": {"j": {"name": "J"}}}}, "*.models{}", ["p/k", "q/j"]),
+    ],
+)
+def test_a_catalog_grouped_by_provider_is_found_by_meaning(payload, shape, expected):
+    found = find_records(payload)
+    assert (found.shape, ids(found)) == (shape, expected)
+
+
+@pytest.mark.parametrize(
+    "payload,shape",
+    [
+        # One entry is a wrapper, not a catalog.
+        ({"data": {"models": [{"id": "x"}]}}, "data.models[].id"),
+        # Model records whose nested objects are no records (no id-like field): keyed by id.
+        ({"m-1": {"data": {"pricing": {"in": 1}, "limits": {"ctx": 2}}}, "m-2": {"data": {}}}, "{}"),
+        # Not every entry holds a list of records: a keyed object, as before.
+        ({"m-1": {"models": [{"id": "x"}]}, "m-2": {"price": 1}}, "{}"),
+        # List items that name themselves by nothing cannot qualify their models' ids.
+        ([{"models": [{"id": "x"}]}, {"models": [{"id": "y"}]}], "[]"),
+    ],
+)
+def test_what_is_not_a_grouped_catalog_is_read_as_before(payload, shape):
+    assert find_records(payload).shape == shape
+
+
+def test_a_wildcard_list_path_skips_entries_without_the_list_and_counts_nameless_groups():
+    payload = {"a": {"models": {"x": {}}}, "meta": "v2", "b": {"name": "no models"}}
+    found = find_records(payload, "*.models")
+    assert ids(found) == ["a/x"] and found.shape == "*.models{}"
+    unnamed = find_records([{"id": "g", "models": [{"id": "x"}]}, {"models": [{"id": "y"}]}], "*.models")
+    assert ids(unnamed) == ["g/x"] and unnamed.unidentified == 1
+    deep = {"providers": {"p": {"regions": {"eu": {"models": [{"id": "m"}]}}}}}
+    assert ids(find_records(deep, "providers.*.regions.*.models")) == ["p/eu/m"]
+    with pytest.raises(AnswerShapeError, match=r"list_path '\*.items' matches no list or object of records"):
+        find_records(payload, "*.items")
+
+
+def test_a_list_path_may_name_an_object_keyed_by_id():
+    found = find_records({"result": {"models": {"a": {"ctx": 1}, "b": {"ctx": 2}}}}, "result.models")
+    assert (found.shape, ids(found), found.path) == ("result.models{}", ["a", "b"], None)
+    assert ids(find_records({"m": {"a": {"slug": "x"}}}, "m", "slug")) == ["x"]
+
+
+def test_shapes_of_nested_catalogs_read_back():
+    assert parse_shape("*.models{}") == ("*.models", None, False)
+    assert parse_shape("*.models[].id (list_path from the configuration)") == ("*.models", "id", False)
+    assert parse_shape("result.models{}.slug (list_path and id_field from the configuration)") == (
+        "result.models",
+        "slug",
+        True,
+    )
+    assert configured_reading("*.models{} (list_path from the configuration)") == ("*.models", None)
+    assert configured_reading("data[].id") == (None, None)
+    assert configured_reading(None) is None
+    # A stored shape read back reads the answer into the same ids.
+    data = answer("modelsdev")
+    list_path, id_field, strict = parse_shape(find_records(data).shape)
+    assert find_records(data, list_path, id_field, fallback=not strict).records == find_records(data).records
+
+
+def test_keep_records_keeps_the_answers_shape():
+    data = answer("modelsdev")
+    kept = keep_records(data, {"groq/llama-3.3-70b-versatile", "google/gemini-2.5-pro"})
+    assert set(kept) == {"groq", "google"}
+    assert set(kept["groq"]["models"]) == {"llama-3.3-70b-versatile"} and kept["groq"]["name"] == data["groq"]["name"]
+    assert data["groq"]["models"].keys() != kept["groq"]["models"].keys(), "the answer itself is untouched"
+    assert keep_records({"object": "list", "data": [{"id": "a"}, {"id": "b"}]}, {"b"}) == {
+        "object": "list",
+        "data": [{"id": "b"}],
+    }
+    litellm = keep_records(answer("litellm"), {"gpt-4o"})
+    assert list(litellm) == ["gpt-4o"]
+    assert keep_records([{"id": "g", "models": [{"id": "x"}, {"id": "y"}]}], {"g/y"}, "*.models") == [
+        {"id": "g", "models": [{"id": "y"}]}
+    ]

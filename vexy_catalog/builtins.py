@@ -83,9 +83,11 @@ _MORE_BUILTINS: dict[str, dict[str, Any]] = {
     "modelsdev": {
         # models.dev's catalog, a third keyless reference after litellm and openrouter: an object
         # of providers, each with its models (cost, limit, modalities, reasoning, tool_call...).
-        # Stored as one row per provider; vexy_catalog/facts/references.py reads the models.
+        # One row per model, its id qualified by models.dev's provider id: groq/llama-3.3-70b-
+        # versatile (detection finds this too; named here so a new top-level key cannot move it).
         "kind": "url",
         "base_url": "https://models.dev/api.json",
+        "list_path": "*.models",
         "base_url_env": "MODELSDEV_API_OPENAI",
         "api_key_env": None,
         "docs": "https://models.dev",

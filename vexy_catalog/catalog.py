@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -13,7 +14,10 @@ from typing import Any
 from .providers import ProviderConfig, load_providers
 from .timeutil import parse_age, parse_time, utcnow
 
-__all__ = ["FetchInterrupted", "FetchSummary", "ModelCatalog", "UnknownProviderError", "parse_age"]
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["FetchInterrupted", "FetchSummary", "ModelCatalog", "UnknownProviderError", "first_cause", "parse_age"]
 
 DEFAULT_DB = "vexy.db"
 
@@ -101,6 +105,42 @@ class FetchInterrupted(KeyboardInterrupt):
     def __init__(self, summary: FetchSummary):
         super().__init__("fetch interrupted")
         self.summary = summary
+
+
+def _store_error(e: BaseException) -> str:
+    from .security import mask_sensitive_data
+    from .text import one_line
+
+    detail = one_line(mask_sensitive_data(str(e)))[:300]
+    return f"the answer could not be stored: {type(e).__name__}" + (f": {detail}" if detail else "")
+
+
+def _try(function: Callable[..., Any], *args: Any) -> None:
+    """Best effort: recording a failure must not hide the failure (a full disk refuses both)."""
+    import sqlite3
+
+    try:
+        function(*args)
+    except sqlite3.Error:
+        pass
+
+
+def first_cause(group: BaseExceptionGroup) -> BaseException:
+    """The exception that ended a task group: the first that is not a cancellation."""
+    import anyio
+
+    cancelled = anyio.get_cancelled_exc_class()
+    leaves: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, BaseExceptionGroup):
+            for inner in e.exceptions:
+                walk(inner)
+        elif not isinstance(e, cancelled):
+            leaves.append(e)
+
+    walk(group)
+    return leaves[0] if leaves else group
 
 
 class ModelCatalog:
@@ -256,9 +296,9 @@ class ModelCatalog:
         except KeyboardInterrupt:
             raise FetchInterrupted(summary) from None
 
-    def _load_bundled(self, db: Any) -> list[dict[str, Any]]:
-        """Store each bundled list of a configured provider (see :mod:`vexy_catalog.bundled`);
-        returns their ``fetches`` rows."""
+    def _load_bundled(self, db: Any, failed: set[str]) -> list[dict[str, Any]]:
+        """Store the bundled list of each provider in ``failed`` that has one (see
+        :mod:`vexy_catalog.bundled`); returns their ``fetches`` rows."""
         from . import bundled
         from .db import record_fetch, write_transaction
         from .fetch import FetchResult, extract_records
@@ -266,7 +306,7 @@ class ModelCatalog:
         rows = []
         for snapshot in bundled.bundled_lists():
             provider = self.providers.get(snapshot.provider)
-            if provider is None:
+            if provider is None or snapshot.provider not in failed:
                 continue
             payload = snapshot.payload()
             records, unidentified, duplicates = extract_records(payload)
@@ -291,14 +331,14 @@ class ModelCatalog:
         return rows
 
     @staticmethod
-    def _unreachable(summary: FetchSummary, by_name: dict[str, ProviderConfig]) -> bool:
-        """True when every provider tried failed, public lists among them: no network."""
+    def _unreachable(summary: FetchSummary) -> set[str]:
+        """The providers tried, when every one of them failed (no network, as far as vexy can
+        tell); empty when any answered. Only a bundled list whose own provider is among them is
+        loaded: 'vexy fetch acme' failing says nothing about LiteLLM's list."""
         tried = [f for f in summary.fetches if f["status"] != "skipped"]
-        return (
-            bool(tried)
-            and all(f["status"] == "failed" for f in tried)
-            and any(not by_name[f["provider"]].needs_key for f in tried if f["provider"] in by_name)
-        )
+        if tried and all(f["status"] == "failed" for f in tried):
+            return {f["provider"] for f in tried}
+        return set()
 
     async def afetch(
         self,
@@ -312,17 +352,24 @@ class ModelCatalog:
         max_bytes: int | None = None,
         on_fetch: Callable[[dict[str, Any]], None] | None = None,
         environ: dict[str, str] | None = None,
+        on_wait: Callable[[str], None] | None = None,
         force: bool = False,
         accept_shrink: bool = False,
         _summary: FetchSummary | None = None,
     ) -> FetchSummary:
         """Fetch the providers named (all when none) concurrently and store each as it completes.
 
-        ``on_fetch`` is called with each stored ``fetches`` row, for progress output.
+        ``on_fetch`` is called with each stored ``fetches`` row, for progress output, and
+        ``on_wait`` with a line when a write waits for another process's write lock (and when it
+        got it, saying how long it waited).
         ``failed`` fetches only the providers whose latest fetch failed, was suspect or was
         interrupted. ``force`` sends no conditional request (stored ETag / Last-Modified are
         ignored), so every provider answers in full. ``accept_shrink`` stores an answer that
         empties a provider (or halves it) instead of recording it as ``suspect``.
+
+        Each provider is a fault domain: an answer that cannot be stored fails its provider only.
+        An error of the catalog file itself (disk full, an I/O error, a lock held too long) ends
+        the run with that error (a ``sqlite3.Error``); what was stored before stays stored.
         """
         import time
 
@@ -344,6 +391,8 @@ class ModelCatalog:
         age = parse_age(max_age)
         summary = _summary if _summary is not None else FetchSummary(self.db_path)
         db = self.open_db()
+        if on_wait is not None:
+            dbmod.watch_lock(db, on_wait)
         try:
             remapped = dbmod.sync_providers(db, providers)
             if age is not None:
@@ -363,7 +412,18 @@ class ModelCatalog:
             running = dbmod.begin_fetches(db, list(by_name), utcnow())
 
             def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
-                row = dbmod.record_fetch(db, by_name[result.provider], result, fetch_id, accept_shrink=accept_shrink)
+                provider = by_name[result.provider]
+                try:
+                    row = dbmod.record_fetch(db, provider, result, fetch_id, accept_shrink=accept_shrink)
+                except Exception as e:
+                    if dbmod.is_catalog_failure(e):
+                        # The file itself (disk full, I/O error, a lock held too long): no other
+                        # provider can be stored either, so the run ends here.
+                        _try(dbmod.fail_fetch, db, provider, result, fetch_id, _store_error(e))
+                        raise
+                    # This answer's data (too big, not encodable): this provider fails, the
+                    # others go on.
+                    row = dbmod.fail_fetch(db, provider, result, fetch_id, _store_error(e))
                 # In the summary as soon as it is stored, even if Ctrl-C comes next.
                 summary.fetches.append(row)
                 return row
@@ -384,24 +444,27 @@ class ModelCatalog:
                 retries=DEFAULT_RETRIES if retries is None else retries,
                 max_bytes=max_bytes or DEFAULT_MAX_BYTES,
                 environ=environ,
+                configured=self.providers.values(),
             )
             try:
                 await fetcher.fetch_all(providers, on_result=store, validators={} if force else dbmod.validators(db))
+            except BaseExceptionGroup as group:
+                # anyio wraps what escapes its task group: the run's one cause, as itself.
+                raise first_cause(group) from None
             finally:
-                if running:  # cancelled or interrupted (Ctrl-C): say so in the history
+                if running:  # cancelled, interrupted (Ctrl-C) or the catalog failed: say so in the history
                     with anyio.CancelScope(shield=True):
-                        dbmod.mark_interrupted(db, list(running.values()))
+                        _try(dbmod.mark_interrupted, db, list(running.values()))
                         summary.fetches += [
                             {"provider": name, "status": "interrupted", "error": "interrupted before it finished"}
                             | dict.fromkeys(("model_count", "added", "removed", "changed", "duration_ms"))
                             for name in running
                         ]
-            if (
-                self._unreachable(summary, by_name)
-                and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
-            ):
+            unreachable = self._unreachable(summary)
+            listed = db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
+            if unreachable and not listed:
                 # Offline on a new catalog: something to browse, labelled as what it is.
-                summary.bundled = await to_thread.run_sync(self._load_bundled, db)
+                summary.bundled = await to_thread.run_sync(self._load_bundled, db, unreachable)
             changed = {
                 f["provider"] for f in summary.fetches + summary.bundled if f["added"] or f["removed"] or f["changed"]
             }

@@ -14,6 +14,14 @@ from typing import Any
 import click
 
 from . import __version__
+from .text import terminal
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+
+# SQLite's largest integer: a larger number on the command line is a usage error, not a crash.
+_MAX_INTEGER = 2**63 - 1
 
 
 class ConfigError(click.ClickException):
@@ -24,31 +32,53 @@ class ConfigError(click.ClickException):
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn expected failures into one clear line each, never a traceback."""
-    import sqlite3
-
-    from .catalog import UnknownProviderError
-    from .files import CatalogFileError, describe_os_error, describe_sqlite_error
-    from .providers import ProvidersFileError
+    """Turn expected failures into one clear line each, never a traceback; an error that
+    arrives wrapped in an exception group (from a task group) is unwrapped first."""
+    from .catalog import first_cause
 
     try:
         yield
-    except ProvidersFileError as e:
+    except BaseExceptionGroup as group:
+        _explain(first_cause(group))
+    except Exception as e:
+        _explain(e)
+
+
+def _explain(e: BaseException) -> None:
+    """Raise the one-line Click error for ``e``, or ``e`` itself when it is not expected."""
+    import sqlite3
+
+    from .catalog import UnknownProviderError
+    from .db import CatalogLocked
+    from .files import CatalogFileError, describe_os_error, describe_sqlite_error
+    from .providers import ProvidersFileError
+
+    if isinstance(e, ProvidersFileError):
         raise ConfigError(f"{e}\nFix the providers file, or point --providers-file elsewhere.") from None
-    except UnknownProviderError as e:
+    if isinstance(e, UnknownProviderError):
         raise click.UsageError(str(e)) from None
-    except CatalogFileError as e:
+    if isinstance(e, CatalogLocked):
         raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
+    if isinstance(e, CatalogFileError):
+        raise click.ClickException(str(e)) from None
+    if isinstance(e, FileNotFoundError):
         if e.filename is None:  # our own message, which names the path and the fix
             raise click.ClickException(str(e)) from None
         raise click.ClickException(describe_os_error(e)) from None
-    except OSError as e:
+    if isinstance(e, OSError):
         raise click.ClickException(describe_os_error(e)) from None
-    except sqlite3.Error as e:
+    if isinstance(e, sqlite3.Error):
         ctx = click.get_current_context(silent=True)
         path = (ctx.obj or {}).get("db", "the catalog") if ctx is not None else "the catalog"
+        message = str(e)
+        if isinstance(e, sqlite3.OperationalError) and ("full" in message or "disk i/o" in message.lower()):
+            # A write that the disk refused (full, a quota, a size limit): the file is intact.
+            raise click.ClickException(
+                f"Cannot write the catalog {path}: {message} - free some disk space (or check the disk) and run "
+                "the command again; what was stored before is intact"
+            ) from None
         raise click.ClickException(describe_sqlite_error(e, path)) from None
+    raise e
 
 
 def _catalog(ctx: click.Context):  # -> ModelCatalog
@@ -87,7 +117,8 @@ def _clip(text: str, width: int) -> str:
 
 
 def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    # Ids, names and errors come from providers: no control character reaches the terminal.
+    cells = [[("" if v is None else terminal(v)) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     limit = _terminal_width()
     if limit:
@@ -161,7 +192,7 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
 )
 @click.option(
     "--max-bytes",
-    type=click.IntRange(1024),
+    type=click.IntRange(1024, _MAX_INTEGER),
     default=50 * 1024 * 1024,
     show_default=True,
     help="Largest answer accepted from one provider, in bytes.",
@@ -228,12 +259,21 @@ def _run_fetch(
             parse_age(max_age)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--max-age") from None
-    if verbose:
-        _log_to_stderr()
     catalog = _catalog(ctx)
     with _user_errors():
+        if verbose:
+            from .fetch import run_secrets
+
+            _log_to_stderr(run_secrets(catalog.list_providers())[0])
         try:
-            summary = catalog.fetch(names, failed=failed, max_age=max_age, on_fetch=_progress(verbose), **options)
+            summary = catalog.fetch(
+                names,
+                failed=failed,
+                max_age=max_age,
+                on_fetch=_progress(verbose),
+                on_wait=lambda line: click.echo(f"  {line}", err=True),
+                **options,
+            )
         except FetchInterrupted as e:
             show = _progress(verbose)
             for row in e.summary.interrupted:
@@ -249,14 +289,19 @@ def _run_fetch(
     return summary
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr(secrets: Any = None) -> None:
+    """Log lines on stderr, masked with ``secrets`` (a :class:`~vexy_catalog.security.Secrets`:
+    every configured secret, whatever its variable is called) and shown without control
+    characters."""
     import logging
 
-    from .security import mask_sensitive_data
+    from .security import Secrets, mask_sensitive_data
+
+    mask = (secrets or Secrets()).mask
 
     class Masked(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            return mask_sensitive_data(super().format(record))
+            return terminal(mask(mask_sensitive_data(super().format(record))))
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Masked("  %(message)s"))
@@ -277,7 +322,7 @@ def _progress(verbose: bool) -> Callable[[dict[str, Any]], None]:
             )
             detail = f"{row['model_count']:>6,} models" + (f"  ({delta})" if delta else "")
         else:
-            detail = row["error"] or ""
+            detail = terminal(row["error"] or "")
         click.echo(f"  {status:<9} {row['provider']:<14} {_seconds(row['duration_ms']):>7}  {detail}", err=True)
 
     return show
@@ -315,13 +360,13 @@ def _print_summary(summary: Any, names_given: bool, failed_only: bool) -> None:
         )
     for f in skipped:
         if names_given or f["provider"] not in unset:
-            click.echo(f"Skipped {f['provider']}: {f['error']}", err=True)
+            click.echo(f"Skipped {f['provider']}: {terminal(f['error'])}", err=True)
     if summary.fresh:
         click.echo(f"Not due (fetched within --max-age): {', '.join(summary.fresh)}", err=True)
     for name, error in summary.failed.items():
-        click.echo(f"Failed {name}: {error}", err=True)
+        click.echo(f"Failed {name}: {terminal(error)}", err=True)
     for name, error in summary.suspect.items():
-        click.echo(f"Suspect {name}: {error}", err=True)
+        click.echo(f"Suspect {name}: {terminal(error)}", err=True)
     for row in summary.bundled:
         click.echo(
             f"No provider could be reached: loaded the {row['label']} of {row['title']} as {row['provider']} "
@@ -462,7 +507,7 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
     catalog = _catalog(ctx)
     with _user_errors():
         chosen = catalog.select(list(names))
-    validator = ProviderValidator()
+    validator = ProviderValidator(configured=catalog.list_providers())
     report = []
     for provider in chosen:
         result = validator.validate_provider(provider)
@@ -480,7 +525,8 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
         from .fetch import ModelFetcher
 
         reachable = [p for p, r in zip(chosen, report, strict=True) if r["valid"]]
-        results = {r.provider: r for r in anyio.run(ModelFetcher(timeout=timeout, retries=1).fetch_all, reachable)}
+        fetcher = ModelFetcher(timeout=timeout, retries=1, configured=catalog.list_providers())
+        results = {r.provider: r for r in anyio.run(fetcher.fetch_all, reachable)}
         for entry in report:
             result = results.get(entry["name"])
             if result is None:
@@ -509,7 +555,7 @@ def providers_check(ctx: click.Context, names: tuple[str, ...], online: bool, ti
         for entry in report:
             click.echo(f"{entry['severity']:<8} {entry['name']}")
             for message in entry["messages"]:
-                click.echo(f"         - {message}")
+                click.echo(f"         - {terminal(message)}")
         errors = sum(1 for e in report if not e["valid"])
         click.echo(f"{len(report)} provider{'s' if len(report) != 1 else ''} checked, {errors} with errors", err=True)
     if any(not e["valid"] for e in report):
@@ -586,7 +632,7 @@ def verify(ctx: click.Context, repair: bool, refetch: bool | None, as_json: bool
 
 def _print_verify(report: Any, repair: bool) -> None:
     for problem in report.problems:
-        click.echo(str(problem))
+        click.echo(terminal(problem))
     checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
     if not report.problems:
         click.echo(f"OK: checked {checked}", err=True)
@@ -664,7 +710,7 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
                 f"{metrics['fetches']:,} fetches, {(metrics['size_bytes'] or 0) / 1e6:.1f} MB"
             )
         for problem in status.problems:
-            click.echo(f"problem: {problem}", err=True)
+            click.echo(f"problem: {terminal(problem)}", err=True)
         click.echo("healthy" if status.overall_health else "UNHEALTHY", err=True)
     if not status.overall_health:
         ctx.exit(1)
@@ -673,7 +719,7 @@ def health(ctx: click.Context, max_age: str, as_json: bool) -> None:
 @cli.command()
 @click.option("--since", default="7d", show_default=True, help="An age (7d, 12h) or a date (2026-03-01).")
 @click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable).")
-@click.option("--limit", type=click.IntRange(1), help="At most this many changes.")
+@click.option("--limit", type=click.IntRange(1, _MAX_INTEGER), help="At most this many changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the change rows as JSON.")
 @click.pass_context
 def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: int | None, as_json: bool) -> None:
@@ -712,7 +758,7 @@ def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: i
         group = by_provider[provider]
         click.echo(f"{provider} ({len(group)} change{'s' if len(group) != 1 else ''})")
         for row in group:
-            click.echo(f"  {describe_change(row)}")
+            click.echo(f"  {terminal(describe_change(row))}")
     click.echo(f"{len(rows)} change{'s' if len(rows) != 1 else ''} since {moment}", err=True)
 
 
@@ -749,7 +795,7 @@ def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     for row in report.imported:
-        detail = f"{row['model_count']:,} models" if row["status"] != "failed" else row["error"]
+        detail = f"{row['model_count']:,} models" if row["status"] != "failed" else terminal(row["error"])
         click.echo(f"  {row['status']:<9} {row['provider']:<14} {row['started_at']}  {detail}", err=True)
     click.echo(
         f"Imported {len(report.imported)} file(s); {len(report.skipped)} already imported; "
@@ -759,7 +805,9 @@ def import_(ctx: click.Context, directory: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--keep", type=click.IntRange(1), required=True, help="Distinct answers to keep per provider.")
+@click.option(
+    "--keep", type=click.IntRange(1, _MAX_INTEGER), required=True, help="Distinct answers to keep per provider."
+)
 @click.option("--vacuum", is_flag=True, help="Also give the freed space back to the file system.")
 @click.pass_context
 def prune(ctx: click.Context, keep: int, vacuum: bool) -> None:
@@ -894,7 +942,11 @@ def _flags(row: dict[str, Any]) -> str:
     show_default=True,
     help="Order: by name, largest context first, cheapest first, by provider, or newest first.",
 )
-@click.option("--limit", type=click.IntRange(1), help="At most this many models (the table shows 50 by default).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, _MAX_INTEGER),
+    help="At most this many models (the table shows 50 by default).",
+)
 @click.option("--as-of", metavar="DATE", help="The models listed at this moment, with their facts then (2026-03-01).")
 @click.option("--json", "as_json", is_flag=True, help="Print every matching model as a JSON array.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every matching model as CSV.")
@@ -1069,7 +1121,8 @@ def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     For each provider (all with listed models when no NAMES): fact-like keys of its records
     that vexy could not read (with an example value), disputes (suspect units, implausible
     values, disagreeing sources), placeholders dropped, prices not in USD, and facts filled
-    from another host's record. Exit status 1 when a price dispute or a suspect unit exists.
+    from another host's record, and answers that were not a model list vexy could read. Exit
+    status 1 when a price dispute, a suspect unit or an unreadable answer exists.
 
     \b
     Examples:
@@ -1090,10 +1143,11 @@ def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
     else:
-        click.echo(render(reports) if reports else "No models in the catalog yet.")
+        # Model ids and answer keys come from providers: no control character reaches the terminal.
+        click.echo(terminal(render(reports), keep_lines=True) if reports else "No models in the catalog yet.")
         bad = [r.provider for r in reports if r.problems]
         if bad:
-            click.echo(f"Price disputes or suspect units at: {', '.join(bad)}", err=True)
+            click.echo(f"Price disputes, suspect units or unreadable answers at: {', '.join(bad)}", err=True)
     if any(r.problems for r in reports):
         ctx.exit(1)
 
@@ -1203,7 +1257,10 @@ def export_command(
     model_filter = _model_filter(query, **filters)
     moment = _as_of(as_of)
     with _user_errors():
-        current = read_merge_target(tool, merge_file) if merge_file else {}
+        try:
+            current = read_merge_target(tool, merge_file) if merge_file else {}
+        except MergeError as e:
+            raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None
         db = catalog._read_db()
         try:
             _check_providers(catalog, model_filter.providers, db)
@@ -1280,8 +1337,16 @@ def _report_written(results: list[Any], folder: Any, single: bool) -> None:
 @click.option(
     "--public",
     is_flag=True,
-    help="Preset for exposing the catalog: immutable file, no arbitrary SQL (canned queries stay), "
-    "no CSV streaming, 1s SQL time limit, robots blocked.",
+    help="Preset for exposing the catalog: no arbitrary SQL (canned queries stay), no CSV streaming, no "
+    "database download, 1s SQL time limit, time and size limits on every vexy page, robots blocked.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this host name (repeatable; .example.com for its subdomains, * for any). "
+    "Without it only this machine's loopback names and --host are answered.",
 )
 @click.option("--cors", is_flag=True, help="Send CORS headers, so pages on other sites can read the JSON API.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
@@ -1303,6 +1368,7 @@ def serve(
     host: str,
     port: int,
     public: bool,
+    allow_hosts: tuple[str, ...],
     cors: bool,
     open_browser: bool,
     fetch_first: bool,
@@ -1326,7 +1392,7 @@ def serve(
     Examples:
         vexy serve --fetch                           # fetch, then http://127.0.0.1:8001/
         vexy serve                                   # http://127.0.0.1:8001/
-        vexy serve --public --host 0.0.0.0 --port 8080
+        vexy serve --public --host 0.0.0.0 --port 8080 --allow-host models.example.com
         vexy serve --get '/vexy/models.json?_search=llama&_shape=array'
         vexy serve --get /-/vexy/health.json
     """
@@ -1338,7 +1404,8 @@ def serve(
             click.echo("Serving the catalog as it is: see above for what failed.", err=True)
     with _user_errors():
         try:
-            ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors)
+            listen = None if get_path is not None else host
+            ds = serving.build_datasette(ctx.obj["db"], public=public, cors=cors, host=listen, allow_hosts=allow_hosts)
         except serving.CatalogError as e:
             raise click.ClickException(str(e)) from None
     if get_path is not None:
@@ -1351,7 +1418,16 @@ def serve(
     if serving.CATALOG_DB not in ds.databases:
         click.echo(f"No catalog at {ctx.obj['db']} yet: the page says to run 'vexy fetch'.", err=True)
     if public:
-        click.echo("Public preset: immutable catalog, no arbitrary SQL, no CSV streaming, robots blocked.", err=True)
+        click.echo(
+            "Public preset: read-only snapshots of the catalog (a fetch may write it meanwhile), no arbitrary SQL, "
+            "no CSV streaming, no database download, limits on every vexy page, robots blocked.",
+            err=True,
+        )
+    if host in ("0.0.0.0", "::") and not allow_hosts:
+        click.echo(
+            "Answering requests for any host name: give --allow-host NAME to answer only for your server's name.",
+            err=True,
+        )
     try:
         sock = serving.listen(host, port)
     except serving.CatalogError as e:
@@ -1398,7 +1474,7 @@ _accept_catalog_options_after(cli)
 @click.option(
     "--public",
     is_flag=True,
-    help="Read-only canned tools only (no arbitrary SQL), on the catalog opened as immutable, as serve --public.",
+    help="Read-only canned tools only (no arbitrary SQL), as serve --public.",
 )
 @click.pass_context
 def mcp_command(ctx: click.Context, public: bool) -> None:

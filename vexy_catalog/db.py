@@ -33,7 +33,9 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Mapping
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +49,9 @@ if TYPE_CHECKING:
     from .providers import ProviderConfig
 
 __all__ = [
+    "CatalogLocked",
     "canonical_json",
+    "read_snapshot",
     "content_hash",
     "open_db",
     "record_fetch",
@@ -366,11 +370,102 @@ def schema_version(db: Database) -> int:
     return len(migrations.applied(db))
 
 
+class CatalogLocked(sqlite3.OperationalError):
+    """Another process held the catalog's write lock for as long as this one would wait."""
+
+    def __init__(self, path: str, waited: float):
+        self.path = path
+        self.waited = waited
+        super().__init__(
+            f"{path} is locked: another vexy command (a fetch, prune, import or verify --repair) held its "
+            f"write lock for the {waited:.0f} s this one waited - try again when it finishes"
+        )
+
+
+# Who wants to hear that a write waits for the lock (vexy fetch tells the user), by database.
+_LOCK_WATCHERS: weakref.WeakKeyDictionary[Database, Callable[[str], None]] = weakref.WeakKeyDictionary()
+# A wait shorter than this is not worth a line: two fetches at once wait for each other briefly.
+LOCK_NOTICE_MS = 1_000
+
+
+def watch_lock(db: Database, report: Callable[[str], None]) -> None:
+    """Call ``report`` with a line when a write on ``db`` has to wait for another process's
+    write lock, and with another when it got it (or gave up), saying how long it waited."""
+    _LOCK_WATCHERS[db] = report
+
+
+def _is_locked(e: sqlite3.OperationalError) -> bool:
+    return "locked" in str(e) or "busy" in str(e)
+
+
+def db_file(db: Database) -> str:
+    """The catalog's file name, for messages."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return row[2] if row and row[2] else "the catalog"
+
+
+def _begin_immediate(db: Database) -> None:
+    """``BEGIN IMMEDIATE``, telling the watcher (if any) about a wait of more than a second."""
+    conn = db.conn
+    report = _LOCK_WATCHERS.get(db)
+    started = time.monotonic()
+    first = LOCK_NOTICE_MS if report is not None else BUSY_TIMEOUT_MS
+    conn.execute(f"PRAGMA busy_timeout = {first}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as e:
+        if not _is_locked(e):
+            raise
+        if report is None:
+            raise CatalogLocked(db_file(db), time.monotonic() - started) from None
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    report(f"waiting for the write lock on {db_file(db)}: another vexy command is writing it")
+    conn.execute(f"PRAGMA busy_timeout = {max(1, BUSY_TIMEOUT_MS - LOCK_NOTICE_MS)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if not _is_locked(e):
+            raise
+        waited = time.monotonic() - started
+        report(f"gave up waiting for the write lock after {waited:.1f} s")
+        raise CatalogLocked(db_file(db), waited) from None
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    report(f"got the write lock after waiting {time.monotonic() - started:.1f} s")
+
+
+def is_catalog_failure(e: BaseException) -> bool:
+    """True for an error of the catalog file itself (disk full, I/O error, a damaged file, a
+    lock held too long), which ends a run; False for one caused by the data being written (too
+    big, not encodable), which fails only the provider it came with."""
+    if isinstance(e, (sqlite3.OperationalError, sqlite3.InternalError)):
+        return True
+    return type(e) is sqlite3.DatabaseError
+
+
 @contextlib.contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """``BEGIN IMMEDIATE``: take the write lock up front, so concurrent writers queue on the
-    busy timeout instead of failing to upgrade a read lock half way."""
-    db.execute("BEGIN IMMEDIATE")
+    busy timeout instead of failing to upgrade a read lock half way. A lock held by another
+    process for the whole busy timeout raises :class:`CatalogLocked`, saying how long.
+
+    Inside a transaction already open (a caller that holds the lock for a whole check and
+    repair), it is a savepoint of that transaction instead.
+    """
+    if db.conn.in_transaction:
+        db.execute("SAVEPOINT vexy_nested")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK TO vexy_nested")
+            db.execute("RELEASE vexy_nested")
+            raise
+        else:
+            db.execute("RELEASE vexy_nested")
+        return
+    _begin_immediate(db)
     try:
         yield db
     except BaseException:
@@ -379,6 +474,19 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         db.conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def read_snapshot(db: Database) -> Iterator[Database]:
+    """One read transaction: every query inside sees the same committed state of the file,
+    whatever other processes commit meanwhile (WAL mode keeps their changes out of it)."""
+    db.execute("BEGIN")
+    try:
+        db.execute("select count(*) from sqlite_master").fetchone()  # the snapshot starts here
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
 
 
 def _provider_row(provider: ProviderConfig) -> dict[str, Any]:
@@ -407,7 +515,64 @@ def sync_providers(db: Database, providers: list[ProviderConfig]) -> set[str]:
     with write_transaction(db):
         before = dict(db.execute("select name, facts_map from providers").fetchall())
         db["providers"].upsert_all(rows, pk="name", batch_size=BATCH_SIZE)
+        _forget_validators_of_rereads(db, providers)
     return {r["name"] for r in rows if r["name"] in before and before[r["name"]] != r["facts_map"]}
+
+
+def _last_shape(db: Database, provider: str, digest: str | None = None) -> str | None:
+    """The shape of the last fetch that read the provider's answer (with this hash) into rows."""
+    sql = "select shape from fetches where provider = ? and status = 'ok' and shape is not null"
+    params: list[Any] = [provider]
+    if digest is not None:
+        sql += " and payload_hash = ?"
+        params.append(digest)
+    row = db.execute(sql + " order by id desc limit 1", params).fetchone()
+    return row[0] if row else None
+
+
+def _forget_validators_of_rereads(db: Database, providers: list[ProviderConfig]) -> None:
+    """Drop the HTTP validators of providers whose list_path / id_field differ from those their
+    stored rows were read with: a 304 would otherwise keep the rows of the old reading."""
+    from .records import configured_reading
+
+    for provider in providers:
+        read_with = configured_reading(_last_shape(db, provider.name))
+        if read_with is not None and read_with != (provider.list_path, provider.id_field):
+            db.execute(
+                "update providers set http_etag = null, http_last_modified = null where name = ?", [provider.name]
+            )
+
+
+def stored_reading(db: Database, provider: str, digest: str) -> tuple[str | None, str | None, bool]:
+    """``(list_path, id_field, strict)`` to read a stored answer of ``provider`` the way its fetch
+    read it (see :func:`vexy_catalog.records.parse_shape`); detection for older catalogs."""
+    from .records import parse_shape
+
+    try:
+        shape = db.execute(
+            "select shape from fetches where provider = ? and payload_hash = ? and shape is not null "
+            "order by id desc limit 1",
+            [provider, digest],
+        ).fetchone()
+    except sqlite3.OperationalError:  # a catalog from before fetches.shape
+        shape = None
+    return parse_shape(shape[0] if shape else None)
+
+
+def stored_records(db: Database, provider: str, digest: str) -> list[tuple[str, Any]] | None:
+    """The ``(model id, record)`` pairs of a stored answer, read as its fetch read them; None
+    when the answer is gone (pruned) or no longer readable."""
+    from .errors import AnswerShapeError
+    from .records import find_records
+
+    row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
+    if row is None:
+        return None
+    list_path, id_field, strict = stored_reading(db, provider, digest)
+    try:
+        return find_records(json.loads(row[0]), list_path, id_field, fallback=not strict).records
+    except (ValueError, AnswerShapeError):
+        return None
 
 
 REFERENCE_PROVIDERS = ("litellm", "openrouter", "modelsdev")
@@ -734,6 +899,14 @@ def _now() -> str:
     return utcnow()
 
 
+def fail_fetch(db: Database, provider: ProviderConfig, result: FetchResult, fetch_id: int | None, error: str) -> dict:
+    """Record ``result`` as a failed fetch with ``error`` (its answer could not be stored)."""
+    from dataclasses import replace
+
+    failed = replace(result, status="failed", error=error, payload=None, records=[], etag=None, last_modified=None)
+    return record_fetch(db, provider, failed, fetch_id)
+
+
 def shrink_problem(listed: int, answered: int) -> str | None:
     """Why an answer of ``answered`` models from a provider that lists ``listed`` is suspect
     (none, or fewer than half), or None when it is not."""
@@ -805,8 +978,9 @@ def record_fetch(
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
             fetch["payload_hash"] = payload_hash
-            # Stored once per hash; a stored body that no longer matches its hash (damaged)
-            # is healed by the same answer arriving again.
+            # Stored once per hash, and even when unchanged (the stored copy may have been pruned
+            # meanwhile); a stored body that no longer matches its hash (damaged) is healed by the
+            # same answer arriving again.
             db.execute(
                 "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
                 "set body = excluded.body where payloads.body != excluded.body",
@@ -816,8 +990,9 @@ def record_fetch(
                 "select count(*) from models where provider = ? and removed_at is null", [provider.name]
             ).fetchone()[0]
             suspect = None if accept_shrink or replaces_snapshot else shrink_problem(listed, len(result.records))
-            if payload_hash == previous[0]:
-                # The same answer as last time: the model rows already say all it says.
+            if payload_hash == previous[0] and _read_alike(_last_shape(db, provider.name, payload_hash), result.shape):
+                # The same answer as last time, read the same way: the model rows already say
+                # all it says. (Read another way - a new list_path or id_field - it is applied.)
                 fetch["status"] = update["last_status"] = "unchanged"
                 fetch.update(model_count=previous[1], added=0, removed=0, changed=0)
             elif suspect is not None:
@@ -842,8 +1017,27 @@ def record_fetch(
             update["last_success_at"] = result.finished_at
         db["providers"].update(provider.name, update)
         db["fetches"].update(fetch_id, fetch)
+        if result.status == "skipped":
+            # A run that ended early (Ctrl-C, a full disk) marks every provider it had not
+            # stored "interrupted", the ones it would have skipped too; once one is skipped, its
+            # last outcome is again that of its latest finished fetch (none: not monitored).
+            db.execute(
+                "update providers set (last_status, last_error) = (select status, error from fetches "
+                "where provider = :name and status in ('ok', 'unchanged', 'failed', 'suspect') "
+                "order by id desc limit 1) where name = :name and last_status = 'interrupted'",
+                {"name": provider.name},
+            )
         fetch["id"] = fetch_id
     return fetch
+
+
+def _read_alike(before: str | None, now: str | None) -> bool:
+    """Whether two fetches' shapes read an answer into the same rows (unknown counts as alike)."""
+    from .records import parse_shape, shape_rule
+
+    if before is None or now is None:
+        return True
+    return (shape_rule(before), parse_shape(before)[2]) == (shape_rule(now), parse_shape(now)[2])
 
 
 # --- the change log: one fetch's rows of model_changes (vexy_catalog.history reads them) -----
@@ -1031,11 +1225,14 @@ def _apply_models(
 
 
 def validators(db: Database) -> dict[str, dict[str, str | None]]:
-    """Each provider's last HTTP validators, for conditional requests."""
+    """Each provider's last HTTP validators, for conditional requests (only those that are
+    visible ASCII: a catalog written before that rule may hold others, which are never sent)."""
+    from .text import header_value
+
     if not db["providers"].exists():
         return {}
     return {
-        row["name"]: {"etag": row["http_etag"], "last_modified": row["http_last_modified"]}
+        row["name"]: {"etag": header_value(row["http_etag"]), "last_modified": header_value(row["http_last_modified"])}
         for row in db.query(
             "select name, http_etag, http_last_modified from providers "
             "where http_etag is not null or http_last_modified is not null"

@@ -7,13 +7,23 @@ credentials, headers, parameters, paging; see :mod:`vexy_catalog.providers`): th
 are presets of those fields, not separate code paths. Keys are read from the environment when a
 request is built and are sent only to the provider's own origin, over https or to loopback: a
 redirect (or a next-page link) elsewhere is refused, and so is plain http to another host.
+
+Each provider is a fault domain: whatever goes wrong while one provider's answer is fetched,
+decoded or read (an exception of any kind, a memory or size limit, a bad encoding) ends as that
+provider's ``failed`` result with a one-line, masked error. Limits on what arrives: the decoded
+size of a provider's whole answer, over all its pages (:mod:`vexy_catalog.decoding`), the number
+of pages, and how deep the answer nests (:data:`vexy_catalog.text.MAX_DEPTH`). Text is made safe
+at the boundary: an ETag or Last-Modified that is not visible ASCII is not kept, lone surrogates
+are replaced, a key a provider echoes back inside its answer is masked before it is stored.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,13 +36,15 @@ import httpx
 
 from . import __version__
 from .auth import Credentials, MissingExtra, credentials_for
+from .decoding import ACCEPT_ENCODING, Budget, read_body
 from .errors import AnswerShapeError, FetchError
-from .providers import ProviderConfig, Resolved
+from .providers import ProviderConfig, Resolved, template_variables
 from .ratelimit import RateLimiter
 from .records import NOT_MODELS, Found, extract_records, find_records, merged, more_pages_hint
-from .security import MASK, mask_sensitive_data
+from .security import Secrets, key_problem, secret_named_values, value_problem
+from .text import MAX_DEPTH, header_value, nesting_depth, one_line, replace_surrogates
 from .timeutil import utcnow
-from .validation import describe_missing, is_loopback, plain_http_refusal
+from .validation import describe_missing, foreign_key_refusal, is_loopback, plain_http_refusal
 
 log = logging.getLogger("vexy.fetch")
 
@@ -44,6 +56,7 @@ __all__ = [
     "ModelFetcher",
     "deadline_for",
     "extract_records",
+    "run_secrets",
 ]
 
 USER_AGENT = f"vexy/{__version__}"
@@ -53,6 +66,8 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ANTHROPIC_PAGE_LIMIT = 1000
 MAX_PAGES = 1000
 MAX_REDIRECTS = 5
+# Bytes of an error answer read for its message: the rest is not needed.
+ERROR_BODY_LIMIT = 64 * 1024
 DEFAULT_RETRIES = 3
 # Backoff before retry n (0-based): BACKOFF_BASE * 2**n, plus up to as much again of jitter.
 BACKOFF_BASE = 0.5
@@ -119,29 +134,67 @@ class FetchResult:
     pages: int = 0
 
 
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
+def _excerpt(text: str, secrets: Secrets | None = None, limit: int = 200) -> str:
+    """``text`` as one masked line of at most ``limit`` characters: masked *before* it is cut,
+    so a cut never leaves part of a key behind."""
+    text = one_line(" ".join((secrets or _NO_SECRETS).mask(text).split()))
     if len(text) > limit:
         text = text[:limit] + "..."
-    return mask_sensitive_data(text)
+    return text
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def decode_json(body: bytes) -> Any:
-    """Strict JSON: UTF-8 only, no NaN or Infinity, nesting bombs refused."""
+# A JSON string escape that may decode to half of a UTF-16 surrogate pair.
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+
+
+def decode_json(body: bytes, secrets: Secrets | None = None) -> Any:
+    """Strict JSON: UTF-8 only, no NaN or Infinity, nesting bombs refused, and nothing nested
+    deeper than :data:`~vexy_catalog.text.MAX_DEPTH`. Lone surrogates (``"\\ud800"``) become
+    U+FFFD: UTF-8, and so the catalog, cannot hold them."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise FetchError(f"the answer is not UTF-8 text (byte {e.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        payload = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise FetchError("the answer is JSON nested too deeply to read") from None
     except ValueError as e:
-        raise FetchError(f"the answer is not valid JSON ({e}): {_excerpt(text)}") from None
+        raise FetchError(f"the answer is not valid JSON ({e}): {_excerpt(text, secrets)}") from None
+    depth = nesting_depth(payload, MAX_DEPTH)
+    if depth > MAX_DEPTH:
+        raise FetchError(f"the answer nests more than {MAX_DEPTH} levels deep: vexy reads at most {MAX_DEPTH}")
+    if _SURROGATE_ESCAPE.search(body):
+        payload, replaced = replace_surrogates(payload)
+        if replaced:
+            log.info("%d lone surrogate%s in the answer replaced by U+FFFD", replaced, "s" if replaced != 1 else "")
+    return payload
+
+
+def _masked(value: Any, keys: Secrets) -> Any:
+    """``value`` with every secret inside its strings (keys included) masked."""
+    if isinstance(value, str):
+        return keys.mask(value)
+    if isinstance(value, list):
+        return [_masked(v, keys) for v in value]
+    if isinstance(value, dict):
+        return {_masked(k, keys): _masked(v, keys) for k, v in value.items()}
+    return value
+
+
+def _echoed(body: bytes, payload: Any, keys: Secrets) -> bool:
+    """True when the decoded answer holds one of ``keys`` in one of its strings."""
+    if not keys.values:
+        return False
+    text = body.decode("utf-8-sig", "replace")
+    if "\\u" in text:
+        # \u escapes can spell a key out: look at the decoded strings instead.
+        text = json.dumps(payload, ensure_ascii=False)
+    return keys.found_in(text)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -163,19 +216,72 @@ class _Answer:
     pages: int = 1
 
 
+_NO_SECRETS = Secrets()
+
+
+def _value_of(environ: Mapping[str, str] | None, name: str) -> str | None:
+    env = os.environ if environ is None else environ
+    return env.get(name) or None
+
+
+def run_secrets(
+    providers: Iterable[ProviderConfig], environ: Mapping[str, str] | None = None
+) -> tuple[Secrets, Secrets]:
+    """``(shown, keys)`` for a run over ``providers``.
+
+    ``keys``: the values of every key and credential variable and of every ``${VAR}`` a header
+    sends, whatever the variable is called, plus the set variables whose names say they hold
+    secrets. They are masked everywhere, answers that echo them included. ``shown`` adds the
+    variables of URLs and query parameters (an account id, a deployment name), masked in every
+    message but not in answers, where such a value is ordinary data. A variable holding an
+    address (``http://...``) is not masked: an error must say where it went.
+    """
+    env = os.environ if environ is None else environ
+    keys = Secrets(secret_named_values(env))
+    shown = Secrets()
+    for provider in providers:
+        keys.add(*(_value_of(env, n) for n in (provider.api_key_env or "", *provider.credential_variables()) if n))
+        keys.add(*(_value_of(env, n) for n in provider.header_env_vars()))
+        for name in _url_variables(provider):
+            value = _value_of(env, name)
+            if value and "://" not in value:
+                shown.add(value)
+    return shown | keys, keys
+
+
+def _url_variables(provider: ProviderConfig) -> list[str]:
+    names = [*template_variables(provider.base_url), *template_variables(provider.models_path)]
+    for value in provider.params.values():
+        names.extend(template_variables(value))
+    return names
+
+
+def _variable_problem(provider: ProviderConfig, environ: Mapping[str, str] | None) -> str | None:
+    """Why a variable's value cannot be sent (a key with a line break, a space, a non-ASCII
+    character; a header value with a control character), naming the variable only."""
+    if provider.list_auth.sends_key:
+        for name in dict.fromkeys([*provider.credential_variables()]):
+            value = _value_of(environ, name)
+            if value and (problem := key_problem(name, value)):
+                return problem
+    for name in dict.fromkeys(provider.header_env_vars()):
+        value = _value_of(environ, name)
+        if value and (problem := value_problem(name, value)):
+            return problem
+    return None
+
+
 @dataclass
-class _Secrets:
-    """Everything to mask in text about one provider's fetch: variable values and literal values."""
+class _Call:
+    """One provider's fetch under way: what each of its requests shares."""
 
-    names: list[str]
-    values: list[str]
-    environ: Mapping[str, str] | None
-
-    def mask(self, text: str) -> str:
-        for value in sorted(set(self.values), key=len, reverse=True):
-            if len(value) >= 4:
-                text = text.replace(value, MASK)
-        return mask_sensitive_data(text, self.names, self.environ)
+    client: httpx.AsyncClient
+    provider: ProviderConfig
+    credentials: Credentials
+    # Masked in every message; keys also in answers.
+    secrets: Secrets
+    keys: Secrets
+    budget: Budget
 
 
 class ModelFetcher:
@@ -186,6 +292,9 @@ class ModelFetcher:
 
     Pass ``client`` to share an ``httpx.AsyncClient`` (its settings are used as they are);
     otherwise one client is made per :meth:`fetch_all` call and shared by its providers.
+    ``configured`` is every provider of the configuration (default: the providers fetched): the
+    secrets of all of them are masked in what each one's fetch reports, and a provider that
+    sends another provider's key variable in a header is refused.
     """
 
     def __init__(
@@ -200,6 +309,7 @@ class ModelFetcher:
         client: httpx.AsyncClient | None = None,
         environ: Mapping[str, str] | None = None,
         rate_limiter: RateLimiter | None = None,
+        configured: Iterable[ProviderConfig] | None = None,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -215,26 +325,27 @@ class ModelFetcher:
         self.deadline = deadline if deadline is not None else deadline_for(timeout)
         self.client = client
         self.environ = environ
+        self.configured = list(configured) if configured is not None else None
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            # Only encodings decoding.read_body decodes a step at a time.
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             limits=httpx.Limits(max_connections=max(self.concurrency * 2, 10)),
             trust_env=False,
         )
+
+    def _run_secrets(self, providers: Iterable[ProviderConfig]) -> tuple[Secrets, Secrets]:
+        return run_secrets(self.configured if self.configured is not None else providers, self.environ)
 
     async def fetch_models(self, provider: ProviderConfig) -> list[dict[str, Any]]:
         """The provider's model records; raises :class:`FetchError` when the fetch fails.
 
         Records of an object keyed by model id come back with the key as ``"id"``.
         """
-        if self.client is None:
-            async with self._new_client() as client:
-                result = await self._fetch(client, provider, None)
-        else:
-            result = await self._fetch(self.client, provider, None)
+        result = await self.fetch(provider)
         if result.status == "failed":
             raise FetchError(f"{provider.name}: {result.error}", result.http_status)
         if result.status == "skipped":
@@ -249,10 +360,11 @@ class ModelFetcher:
 
     async def fetch(self, provider: ProviderConfig, validators: Mapping[str, str | None] | None = None) -> FetchResult:
         """Fetch one provider; never raises for the provider's own failures."""
+        secrets = self._run_secrets([provider])
         if self.client is None:
             async with self._new_client() as client:
-                return await self._fetch(client, provider, validators)
-        return await self._fetch(self.client, provider, validators)
+                return await self._fetch(client, provider, validators, secrets)
+        return await self._fetch(self.client, provider, validators, secrets)
 
     async def fetch_all(
         self,
@@ -269,13 +381,14 @@ class ModelFetcher:
         providers = list(providers)
         for provider in providers:
             self.rate_limiter.configure(provider)
+        secrets = self._run_secrets(providers)
         results: list[FetchResult] = []
         limiter = anyio.CapacityLimiter(self.concurrency)
         validators = validators or {}
 
         async def one(client: httpx.AsyncClient, provider: ProviderConfig) -> None:
             async with limiter:
-                result = await self._fetch(client, provider, validators.get(provider.name))
+                result = await self._fetch(client, provider, validators.get(provider.name), secrets)
             results.append(result)
             if on_result is not None:
                 await on_result(result)
@@ -299,43 +412,71 @@ class ModelFetcher:
         client: httpx.AsyncClient,
         provider: ProviderConfig,
         validators: Mapping[str, str | None] | None,
+        run: tuple[Secrets, Secrets],
     ) -> FetchResult:
+        """One provider's fault domain: every exception ends here as its failed result."""
         started_at = utcnow()
         t0 = time.perf_counter()
-        environ = self.environ
-        resolved = provider.resolve(environ)
-        url = resolved.url
-        secrets = _Secrets(provider.secret_env_vars(), [], environ)
+        shown, keys = run
+        secrets = Secrets(patterns=True) | shown
+        url = ""
 
-        def done(status: str, **kwargs: Any) -> FetchResult:
+        def done(status: str, error: str | None = None, **kwargs: Any) -> FetchResult:
             return FetchResult(
                 provider=provider.name,
                 status=status,
-                url=secrets.mask(url or provider.models_url),
+                url=one_line(secrets.mask(url or provider.models_url)),
                 started_at=started_at,
                 finished_at=utcnow(),
                 duration_ms=round((time.perf_counter() - t0) * 1000),
+                # One line, masked, whatever produced it.
+                error=None if error is None else one_line(secrets.mask(error)),
                 **kwargs,
             )
 
+        try:
+            url = provider.resolve(self.environ).url
+            return await self._fetch_one(client, provider, url, validators, secrets, keys, done)
+        except Exception as e:  # the fault domain: nothing of one provider escapes to the others
+            log.debug("%s: %s", provider.name, secrets.mask(repr(e)))
+            return done("failed", error=_unexpected(e, url))
+
+    async def _fetch_one(
+        self,
+        client: httpx.AsyncClient,
+        provider: ProviderConfig,
+        url: str,
+        validators: Mapping[str, str | None] | None,
+        secrets: Secrets,
+        keys: Secrets,
+        done: Callable[..., FetchResult],
+    ) -> FetchResult:
+        environ = self.environ
         if not provider.listable:
             return done("skipped", error="no endpoint lists this provider's models" + _note(provider))
         missing = provider.missing_variables(environ)
         if missing:
             return done("skipped", error=describe_missing(missing))
+        problem = _variable_problem(provider, environ)
+        if problem is None and self.configured is not None:
+            problem = foreign_key_refusal(provider, self.configured)
+        if problem:
+            return done("failed", error=problem)
         try:
             credentials = await credentials_for(provider, environ)
         except MissingExtra as e:
-            return done("skipped", error=secrets.mask(str(e)))
+            return done("skipped", error=str(e))
         except FetchError as e:
-            return done("failed", error=secrets.mask(str(e)))
-        secrets.values.extend(credentials.secrets)
+            return done("failed", error=str(e))
+        secrets.add(*credentials.secrets)
+        keys = Secrets(keys.values).add(*credentials.secrets)
         refusal = plain_http_refusal(provider, url, credentials.sent)
         if refusal:
-            return done("failed", error=secrets.mask(refusal))
+            return done("failed", error=refusal)
+        call = _Call(client, provider, credentials, secrets, keys, Budget(self.max_bytes))
         try:
             with anyio.fail_after(self.deadline):
-                answer = await self._fetch_list(client, provider, resolved.url, resolved, credentials, validators)
+                answer = await self._fetch_list(call, url, provider.resolve(environ), validators)
             if answer.not_modified:
                 return done(
                     "unchanged",
@@ -346,17 +487,17 @@ class ModelFetcher:
             found = answer.found
             assert found is not None
         except TimeoutError:
-            return done("failed", error=secrets.mask(f"no complete answer within {self.deadline:g}s from {url}"))
+            return done("failed", error=f"no complete answer within {self.deadline:g}s from {url}")
         except FetchError as e:
             if e.connect_failed and provider.local and is_loopback(httpx.URL(url).host):
                 return done("skipped", error=f"nothing is listening at {_origin_text(url)}" + _local_hint(provider))
             message = str(e)
             if url not in message and str(httpx.URL(url).copy_with(query=None)) not in message:
                 message += f" (GET {url})"
-            return done("failed", error=secrets.mask(message), http_status=e.http_status)
+            return done("failed", error=message, http_status=e.http_status)
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             detail = str(e) or type(e).__name__
-            return done("failed", error=secrets.mask(f"{detail} requesting {url}"))
+            return done("failed", error=f"{detail} requesting {url}")
         return done(
             "ok",
             http_status=answer.http_status,
@@ -372,42 +513,29 @@ class ModelFetcher:
         )
 
     async def _fetch_list(
-        self,
-        client: httpx.AsyncClient,
-        provider: ProviderConfig,
-        url: str,
-        resolved: Resolved,
-        credentials: Credentials,
-        validators: Mapping[str, str | None] | None,
+        self, call: _Call, url: str, resolved: Resolved, validators: Mapping[str, str | None] | None
     ) -> _Answer:
         """The whole list: one request, or every page merged (see :class:`Paging`)."""
+        provider = call.provider
         paging = provider.list_paging
         params = dict(resolved.params)
         headers = dict(resolved.headers)
         if paging.style == "none":
-            answer = await self._request(client, provider, url, params, headers, credentials, validators)
+            answer = await self._request(call, url, params, headers, validators)
             if answer.not_modified:
                 return answer
-            answer.found = find_records(answer.payload, provider.list_path, provider.id_field)
+            answer.found = _read_answer(answer, provider.list_path, provider.id_field)
             answer.shape = _shape(answer.found.shape, provider)
             hint = more_pages_hint(answer.payload)
             if hint:
                 answer.shape += f" (one page: the answer's {hint} says there are more; set paging for it)"
             return answer
-        return await self._fetch_pages(client, provider, url, params, headers, credentials)
+        return await self._fetch_pages(call, url, params, headers)
 
-    async def _fetch_pages(
-        self,
-        client: httpx.AsyncClient,
-        provider: ProviderConfig,
-        url: str,
-        params: dict[str, str],
-        headers: dict[str, str],
-        credentials: Credentials,
-    ) -> _Answer:
+    async def _fetch_pages(self, call: _Call, url: str, params: dict[str, str], headers: dict[str, str]) -> _Answer:
+        provider = call.provider
         paging = provider.list_paging
         items: list[Any] = []
-        nbytes = 0
         path: tuple[str, ...] | None = None
         listed: set[str] = set()
         cursors: set[str] = set()
@@ -435,10 +563,9 @@ class ModelFetcher:
                     page_params[paging.size_param] = str(paging.size)
             elif paging.style == "link-header" and next_url is not None:
                 request_url, page_params = next_url, {}
-            answer = await self._request(client, provider, request_url, page_params, headers, credentials, None)
-            nbytes += answer.nbytes
+            answer = await self._request(call, request_url, page_params, headers, None)
             list_path = provider.list_path if provider.list_path is not None else _joined(path)
-            page = find_records(answer.payload, list_path, provider.id_field)
+            page = _read_answer(answer, list_path, provider.id_field)
             if page.path is None:
                 raise AnswerShapeError("a paged answer must hold a list, not an object keyed by model id")
             path = page.path
@@ -454,7 +581,10 @@ class ModelFetcher:
                 )
             if cursor is not None:
                 if cursor in cursors:
-                    raise AnswerShapeError(f"{paging.style} paging does not advance (the cursor {cursor!r} repeats)")
+                    raise AnswerShapeError(
+                        f"{paging.style} paging does not advance (the cursor {_excerpt(cursor, call.secrets, 80)!r} "
+                        "repeats)"
+                    )
                 cursors.add(cursor)
             page_number += 1
         else:
@@ -466,7 +596,7 @@ class ModelFetcher:
         return _Answer(
             payload,
             answer.http_status,
-            nbytes,
+            call.budget.used,
             found=found,
             shape=_shape(found.shape, provider) + f" ({pages} {noun}, {paging.describe()})",
             pages=pages,
@@ -474,20 +604,19 @@ class ModelFetcher:
 
     async def _request(
         self,
-        client: httpx.AsyncClient,
-        provider: ProviderConfig,
+        call: _Call,
         url: str,
         params: Mapping[str, str],
         headers: Mapping[str, str],
-        credentials: Credentials,
         validators: Mapping[str, str | None] | None,
     ) -> _Answer:
         """One logical request: retried on 429, 5xx, resets and timeouts, with backoff."""
+        provider = call.provider
         attempts = self.retries + 1
         for attempt in range(attempts):
             try:
                 async with self.rate_limiter.acquire(provider):
-                    answer = await self._attempt(client, provider, url, params, headers, credentials, validators)
+                    answer = await self._attempt(call, url, params, headers, validators)
             except httpx.UnsupportedProtocol:
                 raise
             except httpx.TransportError as e:
@@ -514,7 +643,7 @@ class ModelFetcher:
                 provider.name,
                 attempt + 1,
                 attempts,
-                _Secrets(provider.secret_env_vars(), credentials.secrets, self.environ).mask(str(error)),
+                one_line(call.secrets.mask(str(error))),
                 delay,
             )
             await anyio.sleep(delay)
@@ -522,31 +651,32 @@ class ModelFetcher:
 
     async def _attempt(
         self,
-        client: httpx.AsyncClient,
-        provider: ProviderConfig,
+        call: _Call,
         url: str,
         params: Mapping[str, str],
         headers: Mapping[str, str],
-        credentials: Credentials,
         validators: Mapping[str, str | None] | None,
     ) -> _Answer:
+        credentials = call.credentials
         headers = {**headers, **credentials.headers}
-        if validators:
-            if validators.get("etag"):
-                headers["If-None-Match"] = str(validators["etag"])
-            if validators.get("last_modified"):
-                headers["If-Modified-Since"] = str(validators["last_modified"])
+        # Validators go back only as visible ASCII (a stored value may predate that rule).
+        sent_etag = header_value((validators or {}).get("etag"))
+        sent_modified = header_value((validators or {}).get("last_modified"))
+        if sent_etag:
+            headers["If-None-Match"] = sent_etag
+        if sent_modified:
+            headers["If-Modified-Since"] = sent_modified
         # Merged into the URL's own query: a models_url may carry parameters, a next-page link does.
         request_url = httpx.URL(url)
         if params or credentials.params:
             request_url = request_url.copy_merge_params({**params, **credentials.params})
         home = _origin(request_url)
         for _ in range(MAX_REDIRECTS + 1):
-            request = client.build_request("GET", request_url, headers=headers)
+            request = call.client.build_request("GET", request_url, headers=headers)
             if credentials.signer is not None:
                 # Signed per request: a signature covers the exact URL and time.
                 request.headers.update(credentials.signer("GET", str(request.url), _signed_headers(request)))
-            response = await client.send(request, stream=True)
+            response = await call.client.send(request, stream=True)
             try:
                 if response.is_redirect and "location" in response.headers:
                     target = request_url.join(response.headers["location"])
@@ -567,14 +697,16 @@ class ModelFetcher:
                         None,
                         304,
                         0,
-                        etag=response.headers.get("etag") or (validators or {}).get("etag"),
-                        last_modified=response.headers.get("last-modified") or (validators or {}).get("last_modified"),
+                        etag=self._validator(call, response.headers.get("etag")) or sent_etag,
+                        last_modified=self._validator(call, response.headers.get("last-modified")) or sent_modified,
                         not_modified=True,
                     )
-                body = await self._read_capped(response)
                 if response.status_code >= 400:
+                    body = await self._read(response, ERROR_BODY_LIMIT, None)
                     raise FetchError(
-                        _http_error_message(provider, response.status_code, response.reason_phrase, request_url, body),
+                        _http_error_message(
+                            call.provider, response.status_code, response.reason_phrase, request_url, body, call.secrets
+                        ),
                         response.status_code,
                         retryable=response.status_code in RETRY_STATUSES,
                         retry_after=parse_retry_after(response.headers.get("retry-after")),
@@ -584,13 +716,20 @@ class ModelFetcher:
                         f"HTTP {response.status_code} from {request_url.copy_with(query=None)}: expected 200",
                         response.status_code,
                     )
-                payload = decode_json(body)
+                body = await self._read(response, call.budget.remaining, call.budget)
+                payload = decode_json(body, call.secrets)
+                call.budget.spend(len(body))
+                if _echoed(body, payload, call.keys):
+                    # A provider that writes the key back into its list (a record field, a
+                    # URL): masked before anything is stored.
+                    log.warning("%s: the answer holds a configured key: masked before storing", call.provider.name)
+                    payload = _masked(payload, call.keys)
                 return _Answer(
                     payload,
                     response.status_code,
                     len(body),
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
+                    etag=self._validator(call, response.headers.get("etag")),
+                    last_modified=self._validator(call, response.headers.get("last-modified")),
                     next_link=_next_link(response, request_url, home),
                 )
             except FetchError as e:
@@ -601,21 +740,43 @@ class ModelFetcher:
                 await response.aclose()
         raise FetchError(f"more than {MAX_REDIRECTS} redirects from {url}")
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    @staticmethod
+    def _validator(call: _Call, value: str | None) -> str | None:
+        """An ETag / Last-Modified worth keeping: visible ASCII, and no key in it (masking would
+        make it useless, so it is dropped)."""
+        value = header_value(value)
+        if value is None or call.keys.found_in(value):
+            return None
+        return value
+
+    async def _read(self, response: httpx.Response, limit: int, budget: Budget | None) -> bytes:
+        """The decoded body, at most ``limit`` bytes: an error answer is cut there (only its
+        start is shown), an answer past its budget is refused."""
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+        encoding = response.headers.get("content-encoding")
+        if budget is not None and declared and declared.isdigit() and int(declared) > limit:
+            if budget.pages:
+                raise budget.exceeded(response.status_code)
             raise FetchError(
-                f"the answer is {int(declared):,} bytes, over the {self.max_bytes:,}-byte limit",
-                response.status_code,
+                f"the answer is {int(declared):,} bytes, over the {budget.limit:,}-byte limit", response.status_code
             )
-        chunks = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise FetchError(f"the answer passed the {self.max_bytes:,}-byte limit", response.status_code)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        if budget is None:
+            return await read_body(response.aiter_raw(), encoding, limit, cut=True)
+        try:
+            return await read_body(response.aiter_raw(), encoding, limit, budget)
+        except FetchError as e:
+            e.http_status = response.status_code
+            raise
+
+
+def _read_answer(answer: _Answer, list_path: str | None, id_field: str | None) -> Found:
+    """The records of a received answer; an answer that holds no model list keeps its HTTP
+    status in the error, so the fetch row tells "answered, but unreadable" from "no answer"."""
+    try:
+        return find_records(answer.payload, list_path, id_field)
+    except AnswerShapeError as e:
+        e.http_status = answer.http_status
+        raise
 
 
 def _signed_headers(request: httpx.Request) -> dict[str, str]:
@@ -713,15 +874,28 @@ def _local_hint(provider: ProviderConfig) -> str:
     return f" (start the server{where}; a local provider that is not running is skipped)"
 
 
-def _http_error_message(provider: ProviderConfig, status: int, reason: str, url: httpx.URL, body: bytes) -> str:
+def _http_error_message(
+    provider: ProviderConfig, status: int, reason: str, url: httpx.URL, body: bytes, secrets: Secrets
+) -> str:
     text = body[:2000].decode("utf-8", errors="replace")
-    message = f"HTTP {status} {reason} from {url.copy_with(query=None)}"
+    message = f"HTTP {status} {one_line(reason)} from {url.copy_with(query=None)}"
     variables = provider.credential_variables() or ([provider.api_key_env] if provider.api_key_env else [])
     if status in (401, 403) and variables:
         message += f" - check that {', '.join(variables)} holds a valid key"
     elif status in (401, 403) and provider.list_auth.style in ("aws-sigv4", "google"):
         message += f" - check the {'AWS' if provider.list_auth.style == 'aws-sigv4' else 'Google'} credentials"
-    excerpt = _excerpt(text)
+    excerpt = _excerpt(text, secrets)
     if excerpt:
         message += f": {excerpt}"
     return message
+
+
+def _unexpected(e: BaseException, url: str) -> str:
+    """One line for an exception no rule of the fetch foresaw (a bug, memory, a library's own
+    error): what it was and where, never a traceback."""
+    if isinstance(e, MemoryError):
+        return f"the answer from {url} did not fit in memory (lower --max-bytes, or raise the memory limit)"
+    if isinstance(e, RecursionError):
+        return f"the answer from {url} nests too deeply to read"
+    detail = str(e)
+    return f"vexy could not read the answer from {url}: {type(e).__name__}" + (f": {detail}" if detail else "")

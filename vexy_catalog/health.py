@@ -50,7 +50,11 @@ select
           where g.provider = p.name and g.status in ('ok', 'unchanged') and coalesce(g.source, '') != 'bundled'
         ), 0
       )
-  ) as consecutive_failures
+  ) as consecutive_failures,
+  (
+    select json_array(f.status, f.pid, f.host) from fetches f
+    where f.provider = p.name and f.status != 'skipped' order by f.id desc limit 1
+  ) as latest_fetch
 from providers p
 where p.last_status is not null
 order by p.name
@@ -60,9 +64,12 @@ order by p.name
 def provider_health(
     db: Database, max_age: timedelta = DEFAULT_MAX_AGE, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """One row per monitored provider: last status and success, age, consecutive failures, and
-    ``data_source``: "bundled snapshot of <date>" while its models are a snapshot shipped with
-    vexy (see :mod:`vexy_catalog.bundled`), else None."""
+    """One row per monitored provider: last status and success, age, consecutive failures,
+    ``interrupted`` (its latest fetch never finished), and ``data_source``: "bundled snapshot of
+    <date>" while its models are a snapshot shipped with vexy (see :mod:`vexy_catalog.bundled`),
+    else None."""
+    import json
+
     from .bundled import current
 
     now = now or datetime.now(timezone.utc)
@@ -70,20 +77,43 @@ def provider_health(
     rows = []
     for row in db.query(_PROVIDERS_SQL):
         row["data_source"] = snapshots[row["name"]]["label"] if row["name"] in snapshots else None
+        # A fetch that never finished (killed, or its catalog write failed on a full disk) leaves
+        # its row "interrupted", or "running" with its process gone until a command marks it.
+        status, pid, host = json.loads(row.pop("latest_fetch") or "[null, null, null]")
+        row["interrupted"] = row["last_status"] == "interrupted" or (
+            status == "interrupted" or (status == "running" and _abandoned(pid, host))
+        )
         success = parse_time(row["last_success_at"]) if row["last_success_at"] else None
         age = (now - success).total_seconds() if success else None
         row["age_seconds"] = None if age is None else round(age)
         row["stale"] = age is None or age > max_age.total_seconds()
-        row["healthy"] = row["last_status"] not in NOT_DONE and not row["stale"]
+        row["healthy"] = row["last_status"] not in NOT_DONE and not row["stale"] and not row["interrupted"]
         rows.append(row)
     return rows
 
 
-def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Integrity quick check, schema version, size and counts."""
+def _abandoned(pid: int | None, host: str | None) -> bool:
+    """True for a "running" fetch of this machine whose process is gone."""
+    import socket
+
+    from .db import _pid_alive
+
+    return host == socket.gethostname() and (pid is None or not _pid_alive(pid))
+
+
+def quick_check(db: Database) -> str:
+    """SQLite's ``PRAGMA quick_check``: "ok", or its first ten findings."""
+    quick = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+    return "ok" if quick == ["ok"] else "; ".join(quick[:10])
+
+
+def catalog_metrics(
+    db: Database, path: str | os.PathLike[str] | None = None, integrity: str | None = None
+) -> dict[str, Any]:
+    """Integrity quick check (``integrity``: a result already at hand), schema version, size and
+    counts."""
     from .db import migrations, schema_version
 
-    quick = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
     applied = schema_version(db)
 
     def count(sql: str) -> int:
@@ -93,7 +123,7 @@ def catalog_metrics(db: Database, path: str | os.PathLike[str] | None = None) ->
     if path is not None and Path(path).exists():
         size = sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
     return {
-        "quick_check": "ok" if quick == ["ok"] else "; ".join(quick[:10]),
+        "quick_check": quick_check(db) if integrity is None else integrity,
         "schema_version": applied,
         "latest_schema_version": applied + len(migrations.pending(db)),
         "size_bytes": size,
@@ -145,8 +175,13 @@ def health_problems(metrics: dict[str, Any], providers: list[dict[str, Any]], ma
             )
         elif row["last_status"] == "suspect":
             problems.append(f"{row['name']}: {row['last_error']}")
-        elif row["last_status"] == "interrupted":
-            problems.append(f"{row['name']}: the last fetch was interrupted - run 'vexy fetch --failed'")
+        elif row["interrupted"]:
+            # "interrupted" is its last status once a command has seen its process gone.
+            again = "vexy fetch --failed" if row["last_status"] == "interrupted" else f"vexy fetch {row['name']}"
+            problems.append(
+                f"{row['name']}: the last fetch was interrupted (it never finished, nothing of it was stored) - "
+                f"run '{again}'"
+            )
         elif row["stale"]:
             problems.append(f"{row['name']}: no successful fetch within {format_age(max_age.total_seconds())}")
         if row.get("data_source"):

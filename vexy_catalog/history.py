@@ -25,6 +25,7 @@ from sqlite_utils import Database
 
 from .db import TRACKED_FIELDS, ChangeLog, tracked
 from .query import format_price, format_tokens
+from .text import xml_text
 from .timeutil import format_time, parse_age, parse_time
 
 __all__ = [
@@ -158,6 +159,12 @@ def describe_change(row: Mapping[str, Any]) -> str:
     return f"~ {head} {diffs}"
 
 
+def _xml(text: Any) -> str:
+    """Text for XML content or a quoted attribute: escaped, and with the characters XML cannot
+    hold at all (a control character in a model id) written as visible escapes."""
+    return escape(xml_text(text), {'"': "&quot;"})
+
+
 def changes_atom(rows: list[dict[str, Any]], feed_url: str, title: str = "vexy: model changes") -> str:
     """An Atom 1.0 feed of change rows (as :func:`list_changes` returns them)."""
     updated = rows[0]["at"] if rows else "1970-01-01T00:00:00.000Z"
@@ -167,20 +174,20 @@ def changes_atom(rows: list[dict[str, Any]], feed_url: str, title: str = "vexy: 
         entries.append(
             "  <entry>\n"
             f"    <id>tag:vexy,2026:change/{row['id']}</id>\n"
-            f"    <title>{escape(line)}</title>\n"
-            f"    <updated>{escape(row['at'])}</updated>\n"
-            f'    <category term="{escape(row["provider"])}"/>\n'
-            f'    <category term="{escape(row["change"])}"/>\n'
-            f'    <content type="text">{escape(line)}</content>\n'
+            f"    <title>{_xml(line)}</title>\n"
+            f"    <updated>{_xml(row['at'])}</updated>\n"
+            f'    <category term="{_xml(row["provider"])}"/>\n'
+            f'    <category term="{_xml(row["change"])}"/>\n'
+            f'    <content type="text">{_xml(line)}</content>\n'
             "  </entry>\n"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">\n'
-        f"  <title>{escape(title)}</title>\n"
-        f"  <id>{escape(feed_url)}</id>\n"
-        f'  <link rel="self" href="{escape(feed_url)}"/>\n'
-        f"  <updated>{escape(updated)}</updated>\n"
+        f"  <title>{_xml(title)}</title>\n"
+        f"  <id>{_xml(feed_url)}</id>\n"
+        f'  <link rel="self" href="{_xml(feed_url)}"/>\n'
+        f"  <updated>{_xml(updated)}</updated>\n"
         "  <author><name>vexy</name></author>\n" + "".join(entries) + "</feed>\n"
     )
 
@@ -194,23 +201,30 @@ select provider, model_id, change, facts, at from (
 """
 
 
+def _answer_as_of(db: Database, provider: str, when: str) -> tuple[list[tuple[str, Any]] | None, str | None]:
+    """The records of the provider's latest good answer at ``when``, read as its fetch read them
+    (None when none was stored, or it has been pruned), and when that fetch finished."""
+    from .db import stored_records
+
+    row = db.execute(
+        "select payload_hash, finished_at from fetches "
+        "where provider = ? and status in ('ok', 'unchanged') and payload_hash is not null and finished_at <= ? "
+        "order by finished_at desc, id desc limit 1",
+        [provider, when],
+    ).fetchone()
+    if row is None:
+        return None, None
+    return stored_records(db, provider, row[0]), row[1]
+
+
 def _references_as_of(db: Database, when: str) -> list[Any]:
     from .db import REFERENCE_PROVIDERS
     from .facts import ReferenceIndex
-    from .fetch import extract_records
 
     indexes = []
     for name in REFERENCE_PROVIDERS:
-        row = db.execute(
-            "select p.body from fetches f join payloads p on p.hash = f.payload_hash "
-            "where f.provider = ? and f.status in ('ok', 'unchanged') and f.finished_at <= ? "
-            "order by f.finished_at desc, f.id desc limit 1",
-            [name, when],
-        ).fetchone()
-        if row is None:
-            continue
-        records, _, _ = extract_records(json.loads(row[0]))
-        index = ReferenceIndex(name, records)
+        records, _ = _answer_as_of(db, name, when)
+        index = ReferenceIndex(name, records or [])
         if len(index):
             indexes.append(index)
     return indexes
@@ -219,30 +233,47 @@ def _references_as_of(db: Database, when: str) -> list[Any]:
 def models_as_of(
     db: Database, when: str, model_filter: Any = None, sort: str = "name", limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The models listed at ``when`` with their facts then: each provider's own facts from the
-    change log, enriched from the reference answers stored as of that moment."""
+    """The models listed at ``when`` with their facts then, decided as a fetch at that moment
+    decided them (:func:`vexy_catalog.facts.resolve_provider`: units, placeholders,
+    plausibility, enrichment) from each provider's answer stored as of then and the reference
+    answers stored as of then. A model whose answer has been pruned is read from the change
+    log's record of what its provider stated."""
     from .db import FACT_COLUMNS, fact_columns
-    from .facts import FACT_FIELDS, enrich
+    from .facts import reading_of_facts, resolve_provider
     from .query import query_models
 
     references = _references_as_of(db, when)
+    listed: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
+    for provider, model_id, _change, facts_json, at in db.execute(_AS_OF_SQL, [when]).fetchall():
+        listed.setdefault(provider, {})[model_id] = (json.loads(facts_json or "{}"), at)
+    fact_maps = {
+        name: json.loads(facts_map) if facts_map else None
+        for name, facts_map in db.execute("select name, facts_map from providers")
+    }
     memory = Database(memory=True)
     rows = []
-    for provider, model_id, _change, facts_json, at in db.execute(_AS_OF_SQL, [when]).fetchall():
-        own = json.loads(facts_json or "{}")
-        facts = {f: own.get(f) for f in FACT_FIELDS}
-        facts["sources"] = {f: "provider" for f in own}
-        facts = enrich(provider, model_id, facts, references)
-        rows.append(
-            {
-                "provider": provider,
-                "model_id": model_id,
-                **fact_columns(facts),
-                "first_seen": None,
-                "updated_at": at,
-                "removed_at": None,
-            }
+    for provider, models in listed.items():
+        answer, fetched_at = _answer_as_of(db, provider, when)
+        raw = dict(answer or [])
+        results = resolve_provider(
+            provider,
+            [(model_id, raw[model_id]) for model_id in models if model_id in raw],
+            references,
+            fact_map=fact_maps.get(provider),
+            fetched_at=fetched_at,
+            read={m: reading_of_facts(facts) for m, (facts, _) in models.items() if m not in raw},
         )
+        for result in results:
+            rows.append(
+                {
+                    "provider": provider,
+                    "model_id": result.model_id,
+                    **fact_columns({**result.facts, "sources": result.sources}),
+                    "first_seen": None,
+                    "updated_at": models[result.model_id][1],
+                    "removed_at": None,
+                }
+            )
     columns = {"provider": str, "model_id": str, "name": str, **FACT_COLUMNS}
     memory["models"].create(
         {**columns, "first_seen": str, "updated_at": str, "removed_at": str}, pk=("provider", "model_id")
@@ -262,23 +293,27 @@ def models_as_of(
 
 def prune(db: Database, keep: int) -> dict[str, int]:
     """Keep the ``keep`` most recently used distinct payloads per provider (and every payload a
-    provider's current models came from); delete the rest. Fetch and change rows stay."""
+    provider's current models came from); delete the rest. Fetch and change rows stay.
+
+    Deciding and deleting are one write transaction: a fetch that stores a new answer waits for
+    it, so what a provider's models come from is never deleted under it.
+    """
     from .db import write_transaction
 
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    current = {h for (h,) in db.execute("select payload_hash from providers where payload_hash is not null")}
-    keepers: set[str] = set(current)
-    for (provider,) in db.execute("select distinct provider from fetches").fetchall():
-        recent = db.execute(
-            "select payload_hash from fetches where provider = ? and payload_hash is not null "
-            "group by payload_hash order by max(finished_at) desc limit ?",
-            [provider, keep],
-        ).fetchall()
-        keepers.update(h for (h,) in recent)
-    doomed = [h for (h,) in db.execute("select hash from payloads").fetchall() if h not in keepers]
-    freed = 0
     with write_transaction(db):
+        current = {h for (h,) in db.execute("select payload_hash from providers where payload_hash is not null")}
+        keepers: set[str] = set(current)
+        for (provider,) in db.execute("select distinct provider from fetches").fetchall():
+            recent = db.execute(
+                "select payload_hash from fetches where provider = ? and payload_hash is not null "
+                "group by payload_hash order by max(finished_at) desc limit ?",
+                [provider, keep],
+            ).fetchall()
+            keepers.update(h for (h,) in recent)
+        doomed = [h for (h,) in db.execute("select hash from payloads").fetchall() if h not in keepers]
+        freed = 0
         for digest in doomed:
             freed += db.execute("select length(body) from payloads where hash = ?", [digest]).fetchone()[0] or 0
             db.execute("delete from payloads where hash = ?", [digest])

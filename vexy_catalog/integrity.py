@@ -25,9 +25,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import canonical_json, fact_columns, index_new_models, max_model_rowid, refresh_facts, write_transaction
-from .fetch import AnswerShapeError, utcnow
-from .records import find_records, parse_shape
+from .db import (
+    canonical_json,
+    fact_columns,
+    index_new_models,
+    max_model_rowid,
+    read_snapshot,
+    refresh_facts,
+    stored_records,
+    write_transaction,
+)
+from .fetch import utcnow
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -82,20 +90,38 @@ def _short(digest: str | None) -> str:
 
 
 def verify(db: Database, repair: bool = False) -> VerifyReport:
-    """Check the catalog (and with ``repair``, restore what the payload store can)."""
+    """Check the catalog (and with ``repair``, restore what the payload store can).
+
+    Everything is read from one snapshot of the file, so a fetch or a prune writing it meanwhile
+    is never reported as a problem; with ``repair`` the check and the repair are one write
+    transaction (a fetch waits for it, and nothing changes between what was found and what is
+    repaired).
+    """
     report = VerifyReport()
+    if repair:
+        with write_transaction(db):
+            _verify(db, report, repair=True, search_stale=_check_search_index(db, report))
+    else:
+        # FTS5's check is one statement (an INSERT of a command), consistent on its own.
+        search_stale = _check_search_index(db, report)
+        with read_snapshot(db):
+            _verify(db, report, repair=False, search_stale=search_stale)
+    return report
+
+
+def _verify(db: Database, report: VerifyReport, repair: bool, search_stale: Problem | None) -> None:
     integrity = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
     if integrity != ["ok"]:
+        report.problems = [p for p in report.problems if p.check != "search_index"]
         for line in integrity[:20]:
             report.problems.append(Problem("integrity_check", line, repairable=False))
         # Reading on from a damaged file can mislead; this is the one thing to fix first.
-        return report
+        return
     for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check").fetchall():
         report.problems.append(
             Problem("foreign_key", f"{table} row {rowid} points at a missing {parent} row", repairable=False)
         )
 
-    search_stale = _check_search_index(db, report)
     bad_payloads = _check_payloads(db, report)
     stored = _check_model_hashes(db, report)
     fixes = _check_against_payloads(db, report, bad_payloads, stored)
@@ -128,7 +154,6 @@ def verify(db: Database, repair: bool = False) -> VerifyReport:
         with write_transaction(db):
             db.execute("insert into models_fts (models_fts) values ('rebuild')")
         search_stale.repaired = True
-    return report
 
 
 def _check_search_index(db: Database, report: VerifyReport) -> Problem | None:
@@ -220,25 +245,9 @@ class _Fix:
     raw: Any = None
 
 
-def _payload_records(db: Database, digest: str, provider: str | None = None) -> dict[str, Any] | None:
-    row = db.execute("select body from payloads where hash = ?", [digest]).fetchone()
-    if row is None:
-        return None
-    # Read the answer the way its fetch read it (a configured list_path / id_field included).
-    try:
-        shape = db.execute(
-            "select shape from fetches where provider = ? and payload_hash = ? and shape is not null "
-            "order by id desc limit 1",
-            [provider, digest],
-        ).fetchone()
-    except sqlite3.OperationalError:  # a catalog from before fetches.shape
-        shape = None
-    list_path, id_field, strict = parse_shape(shape[0] if shape else None)
-    try:
-        records = find_records(json.loads(row[0]), list_path, id_field, fallback=not strict).records
-    except (ValueError, AnswerShapeError):
-        return None
-    return dict(records)
+def _payload_records(db: Database, digest: str, provider: str) -> dict[str, Any] | None:
+    records = stored_records(db, provider, digest)
+    return None if records is None else dict(records)
 
 
 def _check_against_payloads(

@@ -77,6 +77,8 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _PATH_RE = re.compile(r"^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$")
+# A list_path may also pass through every entry of an object: "*.models" (see records.py).
+_LIST_PATH_RE = re.compile(r"^(?:[A-Za-z0-9_$-]+|\*)(?:\.(?:[A-Za-z0-9_$-]+|\*))*$")
 
 
 def expand(template: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -513,7 +515,7 @@ class _Context:
     def error(self, value: Any, description: str | None = None) -> ProvidersFileError:
         expected = description or _FIELDS[self.field].description
         return ProvidersFileError(
-            f"{self.path}: provider '{self.provider}', field '{self.field}': expected {expected}, got {value!r}"
+            f"{self.path}: provider '{self.provider}', field '{self.field}': expected {expected}, got {shown(value)}"
         )
 
 
@@ -675,8 +677,10 @@ def _parse_paging(ctx: _Context, value: Any) -> dict[str, Any]:
 
 
 def _parse_json_path(ctx: _Context, value: Any) -> dict[str, Any]:
+    listing = ctx.field == "list_path"
     if value is not None and not (
-        isinstance(value, str) and (value == "" and ctx.field == "list_path" or _PATH_RE.match(value))
+        isinstance(value, str)
+        and (value == "" and listing or (_LIST_PATH_RE if listing else _PATH_RE).match(value))
     ):
         raise ctx.error(value)
     return {ctx.field: value}
@@ -745,7 +749,9 @@ _FIELDS: dict[str, _Field] = {
         _parse_paging,
     ),
     "list_path": _Field(
-        "a dotted path to the list in the answer, such as result.models ('' for the top)", _parse_json_path
+        "a dotted path to the list in the answer, such as result.models ('' for the top; "
+        "a * segment for every entry of a catalog grouped by provider, such as *.models)",
+        _parse_json_path,
     ),
     "id_field": _Field("the name (or dotted path) of the field holding a model's id", _parse_json_path),
     "key_required": _Field("true or false", _parse_bool),
@@ -785,13 +791,86 @@ def _parse_entry(
             )
         changes.update(spec.parse(_Context(path, name, fld), value))
     if base is not None:
-        return replace(base, source=source, **changes)
-    if "base_url" not in changes:
+        config = replace(base, source=source, **changes)
+    elif "base_url" not in changes:
         raise ProvidersFileError(
             f"{path}: provider '{name}': field 'base_url' is required for a provider that is "
             f"not built in (built-in names: see 'vexy providers')"
         )
-    return ProviderConfig(name=name, source=source, **changes)
+    else:
+        config = ProviderConfig(name=name, source=source, **changes)
+    if "*" in (config.list_path or "").split(".") and config.list_paging.style != "none":
+        # Pages are merged as one list at one path; records gathered from many groups are not.
+        raise ProvidersFileError(
+            f"{path}: provider '{name}': a list_path with '*' ({config.list_path}) cannot be paged: "
+            "drop paging, or point list_path at one list"
+        )
+    return config
+
+
+# A providers file is a few kilobytes; YAML aliases may not make it bigger than this once
+# expanded (a "billion laughs" file of a few hundred bytes expands to billions of values).
+MAX_PROVIDERS_FILE_BYTES = 1024 * 1024
+MAX_EXPANDED_VALUES = 10_000
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut short: a value in an error message is never longer than ``limit``, and
+    showing it never walks more than a few of its items (an expanded alias may hold billions)."""
+    import reprlib
+
+    brief = reprlib.Repr()
+    brief.maxlevel, brief.maxlist, brief.maxdict, brief.maxtuple, brief.maxset = 2, 4, 4, 4, 4
+    brief.maxstring = brief.maxother = limit
+    text = brief.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _safe_load(text: str, path: Path) -> Any:
+    """``yaml.safe_load``, refusing a document whose aliases expand past
+    :data:`MAX_EXPANDED_VALUES` values before anything is built from it."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded = _expanded_size(node)
+        if expanded > MAX_EXPANDED_VALUES:
+            raise ProvidersFileError(
+                f"{path}: its YAML aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values; a providers "
+                "file needs far fewer - write the repeated parts out, or use fewer aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: Any) -> int:
+    """How many values a composed YAML node holds once every alias is expanded (counted once per
+    distinct node, so counting is as quick as the file is short)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes.get(id(c), 1) for c in children), MAX_EXPANDED_VALUES + 1)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
 
 
 def load_providers_file(
@@ -805,13 +884,18 @@ def load_providers_file(
 
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_PROVIDERS_FILE_BYTES:
+            raise ProvidersFileError(
+                f"{path}: the providers file is {size:,} bytes; vexy reads at most {MAX_PROVIDERS_FILE_BYTES:,}"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProvidersFileError(f"{path}: providers file not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ProvidersFileError(f"{path}: cannot read providers file: {e}") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text, path)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -825,7 +909,7 @@ def load_providers_file(
     for name, entry in data.items():
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ProvidersFileError(
-                f"{path}: provider name {name!r} is not valid: use lowercase letters, digits, '-', '_' or '.'"
+                f"{path}: provider name {shown(name)} is not valid: use lowercase letters, digits, '-', '_' or '.'"
             )
         providers[name] = _parse_entry(path, name, entry, providers.get(name))
     return providers

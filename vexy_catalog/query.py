@@ -116,6 +116,10 @@ def format_tokens(value: int) -> str:
 _TOKEN_UNITS = {"k": 1_000, "m": 1_000_000}
 
 
+# SQLite's largest integer: a larger count would not fit the query (and no model has it).
+MAX_TOKENS = 2**63 - 1
+
+
 def parse_tokens(text: str) -> int:
     """A token count as people write it, in the units :func:`format_tokens` prints:
     ``128000``, ``128,000``, ``128k``, ``1m``, ``1.5M``. Raises ValueError otherwise."""
@@ -128,6 +132,8 @@ def parse_tokens(text: str) -> int:
         raise ValueError(f"'{text}' is not a token count: use a number such as 128000, 128k or 1m") from None
     if amount < 0 or amount != amount or amount in (float("inf"), float("-inf")):
         raise ValueError(f"'{text}' is not a token count: it must be 0 or more")
+    if amount * unit > MAX_TOKENS:
+        raise ValueError(f"'{text}' is not a token count vexy can use: at most {MAX_TOKENS:,}")
     return round(amount * unit)
 
 

@@ -1,14 +1,36 @@
-"""Keeping secrets out of everything vexy writes: errors, logs, the database."""
+"""Keeping secrets out of everything vexy writes: errors, logs, the database, the terminal.
+
+Two layers:
+
+- :func:`mask_sensitive_data` masks key-shaped strings (``sk-...``, ``Bearer ...``, ``?key=``)
+  and the value of every set variable whose name says it is a secret.
+- :class:`Secrets` masks the exact values vexy knows are secret, whatever their variables are
+  called (every key variable of every configured provider, every ``${VAR}`` of a header, a
+  query parameter or a URL, tokens minted at request time), in every form a library or a server
+  may write them back in: as is, stripped, ``repr``-escaped (``b'sk-...\\r'``), JSON-escaped,
+  URL-encoded, HTML-escaped. Masking happens before any text is cut short, so a cut never
+  leaves a key's prefix behind.
+
+:func:`key_problem` says why a variable's value cannot be a key (a line break, a space, a
+non-ASCII character) without ever showing the value.
+"""
 
 from __future__ import annotations
 
+import functools
+import html
+import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
 
-__all__ = ["mask_sensitive_data"]
+__all__ = ["MASK", "Secrets", "key_problem", "literal_secret", "mask_sensitive_data", "value_problem"]
 
 MASK = "***"
+# Shorter values are not masked: they would mask ordinary words and numbers.
+MIN_SECRET_LENGTH = 4
 
 _PATTERNS = [
     # Bearer tokens in headers or pasted error text
@@ -24,6 +46,12 @@ _PATTERNS = [
 _SECRET_NAME_RE = re.compile(r"(?i)(API_KEY|_KEY$|TOKEN|SECRET)")
 
 
+def secret_named_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the set variables whose names say they hold secrets (``*_API_KEY``, ``*TOKEN*``...)."""
+    env = os.environ if environ is None else environ
+    return [env[n] for n in env if _SECRET_NAME_RE.search(n) and env.get(n)]
+
+
 def mask_sensitive_data(text: str, secret_names: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> str:
     """Mask key-shaped strings and the value of every secret variable that is set.
 
@@ -33,15 +61,161 @@ def mask_sensitive_data(text: str, secret_names: Iterable[str] = (), environ: Ma
     if not text:
         return text
     env = os.environ if environ is None else environ
-    names = {name for name in env if _SECRET_NAME_RE.search(name)}
-    names.update(secret_names)
-    # Longest first, so a key that contains another key is masked whole.
-    values = sorted({env[n] for n in names if env.get(n) and len(env[n]) >= 4}, key=len, reverse=True)
-    for value in values:
-        text = text.replace(value, MASK)
+    values = secret_named_values(env) + [env[n] for n in secret_names if env.get(n)]
+    return _secrets_of(frozenset(values)).mask(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _secrets_of(values: frozenset[str]) -> Secrets:
+    # Compiling the masking pattern costs more than most masking: keep the last few.
+    return Secrets(values)
+
+
+def _patterns(text: str) -> str:
     for pattern in _PATTERNS:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + MASK, text)
         else:
             text = pattern.sub(MASK, text)
     return text
+
+
+def _forms(value: str) -> set[str]:
+    """Every form ``value`` may be written back in: as is, stripped, escaped, encoded."""
+    forms = set()
+    for v in {value, value.strip()}:
+        if len(v) < MIN_SECRET_LENGTH:
+            continue
+        forms.update(
+            {
+                v,
+                repr(v)[1:-1],
+                repr(v.encode("utf-8", "surrogatepass"))[2:-1],
+                json.dumps(v)[1:-1],
+                json.dumps(v, ensure_ascii=False)[1:-1],
+                json.dumps(v).replace("/", "\\/")[1:-1],
+                quote(v, safe=""),
+                quote(v),
+                quote_plus(v),
+                html.escape(v),
+            }
+        )
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+class Secrets:
+    """The secret values of a run, masked in every form they may come back in.
+
+    >>> Secrets(["ab12cd34\\r"]).mask("Illegal header value b'ab12cd34\\\\r'")
+    "Illegal header value b'***'"
+    """
+
+    def __init__(self, values: Iterable[str] = (), *, patterns: bool = True):
+        self.values: set[str] = set()
+        self.patterns = patterns
+        self._regex: re.Pattern[str] | None = None
+        self._forms: list[str] = []
+        self.add(*values)
+
+    def add(self, *values: str | None) -> Secrets:
+        new = {v for v in values if v and len(v.strip()) >= MIN_SECRET_LENGTH} - self.values
+        if new:
+            self.values |= new
+            self._regex = None
+        return self
+
+    def __or__(self, other: Secrets) -> Secrets:
+        return Secrets(self.values | other.values, patterns=self.patterns or other.patterns)
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        if self._regex is None and self.values:
+            forms = set()
+            for value in self.values:
+                forms |= _forms(value)
+            # Longest first, so a secret that contains another is masked whole. Case-insensitive:
+            # URL encodings differ in the case of their hex digits.
+            self._forms = sorted(forms, key=len, reverse=True)
+            self._regex = re.compile("|".join(map(re.escape, self._forms)), re.IGNORECASE)
+        return self._regex
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret (in any form) and every key-shaped string masked."""
+        if not text:
+            return text
+        regex = self._compiled()
+        if regex is not None:
+            text = regex.sub(MASK, text)
+        return _patterns(text) if self.patterns else text
+
+    def found_in(self, text: str) -> bool:
+        """True when ``text`` holds one of the secret values (in any form)."""
+        regex = self._compiled()
+        if regex is None or not text:
+            return False
+        lowered = text.lower()
+        # A plain substring test first: the regex is only run when one might match.
+        if not any(form.lower() in lowered for form in self._forms):
+            return False
+        return regex.search(text) is not None
+
+
+# A config field that holds a key, with a literal value (not ${VAR}, $VAR, os.environ/..., {env:...}).
+_LITERAL_KEY_FIELD = re.compile(
+    r"""(?im)^\s*["']?(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|token|secret|password)["']?\s*[:=]\s*"""
+    r"""["']?(?!\$|os\.environ|\{env:|env:)[^\s"'#,}]{8,}"""
+)
+
+
+def literal_secret(text: str, environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``text`` (a config file) holds a secret written out: a key-shaped string, the
+    value of a set secret variable, or a key field (``api_key: ...``) with a literal value."""
+    if not text:
+        return False
+    if _LITERAL_KEY_FIELD.search(text) or _patterns(text) != text:
+        return True
+    return Secrets(secret_named_values(environ), patterns=False).found_in(text)
+
+
+def _describe_char(char: str) -> str:
+    names = {"\r": "a carriage return (\\r)", "\n": "a line break (\\n)", "\t": "a tab", " ": "a space"}
+    if char in names:
+        return names[char]
+    name = unicodedata.name(char, "")
+    return f"the character U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
+
+
+def key_problem(variable: str, value: str) -> str | None:
+    """Why ``value`` (of ``variable``) cannot be sent as a key, naming the variable only; or None.
+
+    A key is visible ASCII: no space, line break or other control character, nothing outside
+    ASCII (a non-breaking space, a typographic quote copied from a web page).
+    """
+    for i, char in enumerate(value):
+        if not "\x21" <= char <= "\x7e":
+            where = "at its start" if i == 0 else ("at its end" if i == len(value) - 1 else f"at character {i + 1}")
+            hint = (
+                " (a file saved with Windows line endings adds one)"
+                if char == "\r"
+                else " (copied with the line break?)"
+                if char == "\n"
+                else ""
+            )
+            return (
+                f"{variable} holds {_describe_char(char)} {where}{hint}: a key is ASCII letters, digits and "
+                f"punctuation only - set {variable} again without it"
+            )
+    return None
+
+
+def value_problem(variable: str, value: str) -> str | None:
+    """Why ``value`` cannot go into an HTTP header (a line break, a control or non-ASCII
+    character, surrounding spaces), naming the variable only; or None."""
+    for i, char in enumerate(value):
+        if not (" " <= char <= "\x7e"):
+            return (
+                f"{variable} holds {_describe_char(char)} at character {i + 1}: a header value is printable "
+                f"ASCII only - set {variable} again without it"
+            )
+    if value != value.strip():
+        return f"{variable} starts or ends with a space: set {variable} again without it"
+    return None

@@ -10,18 +10,24 @@ Decisions (the README's "vexy serve" section says the same to users):
   so URLs (``/vexy/models.json``) and ``metadata.yml`` (``databases: vexy:``) hold for any
   ``--db``. ``datasette FILE --metadata metadata.yml`` names a database after its file stem,
   so there the file has to be called ``vexy.db``.
-- Serving never writes the catalog. Datasette reads through ``mode=ro`` connections (or
-  ``immutable=1`` under ``--public``), so no route can write even by mistake. The one write
-  is at start-up without ``--public``: a catalog whose schema is older than this vexy gets its
-  pending migrations first, as every other vexy command does when it opens the catalog.
-  ``--public`` serves the file as immutable and never migrates: an older schema, or changes
-  still in the ``-wal`` file, stop it with a message saying what to run.
+- Serving never writes the catalog. Datasette reads through ``mode=ro`` connections, so no
+  route can write even by mistake, and each read sees one committed state of the file (a
+  read-only WAL snapshot): a ``vexy fetch`` (or ``prune``) writing the same file meanwhile, from
+  cron say, is never seen half-done, and what it commits is served from the next request on.
+  The one write is at start-up without ``--public``: a catalog whose schema is older than this
+  vexy gets its pending migrations first, as every other vexy command does when it opens the
+  catalog. ``--public`` never migrates: an older schema stops it with a message saying what to
+  run.
 - A missing or empty catalog is served as a page saying to run ``vexy fetch``; the file is
   not created. Without ``--public``, a catalog that appears later is picked up by the next
   visit to ``/``.
-- ``--public``: immutable database, arbitrary SQL off (canned queries stay), CSV streaming
-  off, ``sql_time_limit_ms`` 1000, ``/robots.txt`` disallows everything, CORS only with
-  ``--cors``.
+- ``--public``: arbitrary SQL off (canned queries stay), CSV streaming off, no download of the
+  database file, ``sql_time_limit_ms`` 1000, ``/robots.txt`` disallows everything, CORS only
+  with ``--cors``, and the limits of ``datasette_plugins.guard`` (time and size of every
+  plugin route, heavy work one at a time, no file paths in any answer).
+- The Host header of every request is checked against the address ``vexy serve`` listens on
+  and ``--allow-host`` (see ``datasette_plugins.guard``), so a local server cannot be reached
+  through DNS rebinding.
 
 Datasette is imported inside functions: this module is imported while ``datasette.app`` is
 still loading (by the plugin's entry point, which imports it), and by ``vexy --help``.
@@ -64,6 +70,7 @@ PUBLIC_SETTINGS: dict[str, Any] = {
     **SETTINGS,
     "default_allow_sql": False,
     "allow_csv_stream": False,
+    "allow_download": False,
     "sql_time_limit_ms": 1000,
 }
 
@@ -79,6 +86,9 @@ class ServeOptions:
     path: Path
     public: bool = False
     cors: bool = False
+    # The address the server listens on (None: no server, as for --get) and --allow-host.
+    listen: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
 
 # Options of the Datasette instances `vexy serve` built, by instance. A plain `datasette` run
@@ -167,13 +177,7 @@ def inspect_catalog(path: str | Path, immutable: bool = False) -> CatalogState:
 def prepare_catalog(path: str | Path, public: bool = False) -> CatalogState:
     """The state of the catalog to serve; without ``public``, pending migrations are applied."""
     path = Path(path)
-    wal = path.with_name(path.name + "-wal")
-    if public and path.exists() and wal.exists() and wal.stat().st_size > 0:
-        raise CatalogError(
-            f"{wal} holds changes not yet in {path} (a fetch, or another server, has it open): "
-            "wait for them to finish, or serve without --public"
-        )
-    state = inspect_catalog(path, immutable=public)
+    state = inspect_catalog(path)
     if state.is_catalog and state.pending:
         if public:
             raise CatalogError(
@@ -191,11 +195,20 @@ def prepare_catalog(path: str | Path, public: bool = False) -> CatalogState:
 
 
 def build_datasette(
-    path: str | Path, *, public: bool = False, cors: bool = False, metadata: dict[str, Any] | None = None
+    path: str | Path,
+    *,
+    public: bool = False,
+    cors: bool = False,
+    metadata: dict[str, Any] | None = None,
+    host: str | None = None,
+    allow_hosts: tuple[str, ...] = (),
 ) -> Any:  # -> datasette.app.Datasette
     """A Datasette serving the catalog at ``path`` as ``vexy``, with our metadata and plugin.
 
-    Raises :class:`CatalogError` when the file cannot be served (see the module docstring).
+    ``host`` is the address the server will listen on: requests for another Host name than it,
+    this machine's loopback names and ``allow_hosts`` are refused (None: no check, for a
+    server that only answers in-process requests). Raises :class:`CatalogError` when the file
+    cannot be served (see the module docstring).
     """
     from datasette.app import Datasette
 
@@ -209,30 +222,18 @@ def build_datasette(
     # Datasette adds an in-memory database when given no files; it has no place here.
     if "_memory" in ds.databases:
         ds.remove_database("_memory")
-    _SERVED[ds] = ServeOptions(Path(path), public=public, cors=cors)
+    _SERVED[ds] = ServeOptions(Path(path), public=public, cors=cors, listen=host, allowed_hosts=tuple(allow_hosts))
     if state.is_catalog:
         attach_catalog(ds, state)
     return ds
 
 
 def attach_catalog(datasette: Any, state: CatalogState) -> None:
-    """Serve the catalog file of ``state`` as the database ``vexy`` (immutable under --public)."""
+    """Serve the catalog file of ``state`` as the database ``vexy``, read-only (``mode=ro``:
+    Datasette's "mutable", which only means the file may change while it is served)."""
     from datasette.database import Database
 
-    options = _SERVED[datasette]
-    if options.public:
-        from datasette.inspect import inspect_hash
-
-        # What `datasette inspect` would write: exact table counts for the immutable file.
-        datasette.inspect_data = {
-            CATALOG_DB: {
-                "hash": inspect_hash(state.path),
-                "file": state.path.name,
-                "size": state.path.stat().st_size,
-                "tables": {name: {"count": count} for name, count in state.counts.items()},
-            }
-        }
-    datasette.add_database(Database(datasette, path=str(state.path), is_mutable=not options.public), name=CATALOG_DB)
+    datasette.add_database(Database(datasette, path=str(state.path), is_mutable=True), name=CATALOG_DB)
 
 
 def _run_sync(coro_func: Any) -> Any:

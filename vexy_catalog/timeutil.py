@@ -36,6 +36,10 @@ def parse_time(value: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+# The longest age accepted: older than any catalog, far from the limits of datetime.
+MAX_AGE_SECONDS = 100 * 365 * 86400
+
+
 def parse_age(value: str | timedelta | None) -> timedelta | None:
     """``90s``, ``30m``, ``1h``, ``2d``, ``1w`` (or a bare number of seconds) as a timedelta."""
     if value is None or isinstance(value, timedelta):
@@ -48,7 +52,10 @@ def parse_age(value: str | timedelta | None) -> timedelta | None:
         raise ValueError(f"'{value}' is not an age: use a number and a unit, such as 90s, 30m, 1h or 2d") from None
     if amount < 0:
         raise ValueError(f"'{value}' is not an age: it must not be negative")
-    return timedelta(seconds=amount * _AGE_UNITS[unit])
+    seconds = amount * _AGE_UNITS[unit]
+    if not seconds <= MAX_AGE_SECONDS:  # also NaN and infinity
+        raise ValueError(f"'{value}' is not an age vexy can use: at most 100 years (36500d)")
+    return timedelta(seconds=seconds)
 
 
 def format_age(seconds: float | None) -> str:

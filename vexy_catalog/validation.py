@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .providers import ProviderConfig, expand, template_variables
-from .security import mask_sensitive_data
+from .security import key_problem, mask_sensitive_data, value_problem
 
 __all__ = [
     "ProviderValidator",
     "ValidationResult",
     "ValidationSeverity",
     "describe_missing",
+    "foreign_key_refusal",
     "is_loopback",
     "plain_http_refusal",
 ]
@@ -69,11 +70,65 @@ def plain_http_refusal(provider: ProviderConfig, url: str, sent: Iterable[str]) 
     )
 
 
+def _origin(provider: ProviderConfig) -> str | None:
+    """``scheme://host:port`` of the provider's list (placeholders as stand-ins)."""
+    sample, _ = expand(provider.models_url, {n: "x" for n in template_variables(provider.models_url)})
+    parts = urlsplit(sample)
+    if not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{parts.hostname.lower()}:{port}"
+
+
+def foreign_key_refusal(provider: ProviderConfig, configured: Iterable[ProviderConfig]) -> str | None:
+    """Why ``provider`` must not send what it would send, or None: a header, parameter or URL
+    of it that reads another provider's key variable sends that provider's key to another host.
+
+    A provider's own credential (``api_key_env``, ``auth``) is its own choice and is not
+    judged here; nor is a variable both providers send to the same origin.
+    """
+    own = {provider.api_key_env, *provider.credential_variables()}
+    origin = _origin(provider)
+    for other in configured:
+        if other.name == provider.name or not other.list_auth.sends_key:
+            continue
+        for variable in {other.api_key_env, *other.credential_variables()} - own - {None}:
+            where = _reads(provider, str(variable))
+            if where and _origin(other) != origin:
+                return (
+                    f"{where} reads {variable}, the key of provider {other.name}: it would send that key to "
+                    f"{origin or 'another host'} - if that is meant, copy the value into a variable of this "
+                    "provider's own"
+                )
+    return None
+
+
+def _reads(provider: ProviderConfig, variable: str) -> str | None:
+    """Which part of ``provider`` (other than its credential) reads ``variable``, in words."""
+    for name, value in provider.all_headers.items():
+        if variable in template_variables(value):
+            return f"header {name}"
+    for name, value in provider.params.items():
+        if variable in template_variables(value):
+            return f"parameter {name}"
+    if variable in template_variables(provider.models_url):
+        return "the models URL"
+    return None
+
+
 class ProviderValidator:
     """The seed's validator: ``validate_provider(provider) -> ValidationResult``."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, configured: Iterable[ProviderConfig] | None = None
+    ):
         self.environ = os.environ if environ is None else environ
+        # Every configured provider: a header that reads another one's key variable is an error.
+        self.configured = list(configured or [])
 
     def validate_provider(self, provider: ProviderConfig) -> ValidationResult:
         errors: list[str] = []
@@ -109,8 +164,19 @@ class ProviderValidator:
             warnings.append(f"{describe_missing(missing)}: 'vexy fetch' skips {provider.name}")
         for variable in dict.fromkeys([provider.api_key_env or "", *provider.credential_variables()]):
             value = self.environ.get(variable) if variable else None
-            if value and (value != value.strip() or value[:1] in "'\"" or value[-1:] in "'\""):
-                warnings.append(f"{variable} has surrounding spaces or quotes: the provider will refuse it")
+            problem = key_problem(variable, value) if value and provider.list_auth.sends_key else None
+            if problem:
+                errors.append(problem)  # 'vexy fetch' refuses to send it
+            elif value and (value[:1] in "'\"" or value[-1:] in "'\""):
+                warnings.append(f"{variable} has surrounding quotes: the provider will refuse it")
+        for variable in dict.fromkeys(provider.header_env_vars()):
+            value = self.environ.get(variable)
+            problem = value_problem(variable, value) if value else None
+            if problem:
+                errors.append(problem)
+        refusal = foreign_key_refusal(provider, self.configured)
+        if refusal:
+            errors.append(refusal)
         auth = provider.list_auth
         literal = auth.value is not None and not template_variables(auth.value)
         if literal and mask_sensitive_data(str(auth.value)) != auth.value:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ..query import ModelFilter
 
 __all__ = [
+    "MAX_MERGE_BYTES",
     "MERGEABLE",
     "SINGLE_FILE",
     "TOOLS",
@@ -219,10 +220,25 @@ def read_merge_target(tool: str, path: str | os.PathLike[str]) -> dict[str, str]
     current: dict[str, str] = {}
     if tool == "codex" and path.parent.is_dir():
         for profile in sorted(path.parent.glob(f"*{codex.PROFILE_SUFFIX}")):
-            current[profile.name] = profile.read_text(encoding="utf-8")
+            current[profile.name] = _merge_text(profile)
     if path.is_file():
-        current[merge_filename(tool)] = path.read_text(encoding="utf-8")
+        current[merge_filename(tool)] = _merge_text(path)
     return current
+
+
+# The largest file --merge reads. A client's config is a few kilobytes; a round-trip merge keeps
+# every comment and takes about 13 s a megabyte, so a file far past this would run for hours.
+MAX_MERGE_BYTES = 2 * 1024 * 1024
+
+
+def _merge_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_MERGE_BYTES:
+        raise MergeError(
+            f"{path} is {size:,} bytes; --merge reads files of at most {MAX_MERGE_BYTES:,} (a client's config is a "
+            "few kilobytes) - export to a file of its own with -o and copy what you need"
+        )
+    return path.read_text(encoding="utf-8")
 
 
 def write_export(

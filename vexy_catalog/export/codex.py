@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..text import bounded_name, one_line
 from . import codex_catalog
 from .common import ExportData, Provider, chat_model, slug, unique
 from .emit import Unsupported, toml_comment, toml_value
@@ -40,7 +41,7 @@ HEADER = (
 
 
 def provider_id(provider: Provider) -> str:
-    pid = slug(provider.name) or "provider"
+    pid = bounded_name(slug(provider.name) or "provider")
     return f"vexy-{pid}" if pid in RESERVED_IDS else pid
 
 
@@ -60,7 +61,8 @@ def profiles(data: ExportData) -> list[tuple[str, Provider, dict[str, Any]]]:
     for provider, models in selected(data):
         pid = provider_id(provider)
         for row in models:
-            name = unique(slug(f"{pid}-{row['model_id']}"), taken)
+            # A file name: bounded (an id may be hundreds of characters) and unique.
+            name = unique(bounded_name(slug(f"{pid}-{row['model_id']}")), taken)
             out.append((name, provider, row))
     return out
 
@@ -140,7 +142,8 @@ def _new_config(data: ExportData) -> str:
 def render_profile(
     provider: Provider, row: dict[str, Any], name: str, existing: str | None = None, catalog: str | None = None
 ) -> str:
-    comments = [f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`"]
+    # A comment is one line with no control character (TOML allows neither in one).
+    comments = [one_line(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`")]
     if row["max_output_tokens"] is not None:
         comments.append(f"Max output {int(row['max_output_tokens'])} tokens (Codex has no setting for it)")
     values = profile_values(provider, row)

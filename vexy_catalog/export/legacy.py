@@ -13,45 +13,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text import bounded_name, one_line
 from .common import ExportData, load_payload
 from .merge import dump_json
 
+# How a stored answer is read: (list_path, id_field, strict), see vexy_catalog.records.parse_shape.
+Reading = tuple[str | None, str | None, bool]
+DETECTED: Reading = (None, None, False)
 
-def _record_id(record: Any) -> str | None:
-    from ..fetch import AnswerShapeError, extract_records
 
+def filter_payload(payload: Any, keep: set[str], reading: Reading = DETECTED) -> Any:
+    """``payload`` in the same shape, with only the records whose id is in ``keep`` (ids read
+    as the fetch read them: a provider's list_path, models.dev's ``<provider>/<id>``)."""
+    from ..errors import AnswerShapeError
+    from ..records import keep_records
+
+    list_path, id_field, strict = reading
     try:
-        records, _, _ = extract_records([record])
+        return keep_records(payload, keep, list_path, id_field, fallback=not strict)
     except AnswerShapeError:
-        return None
-    return records[0][0] if records else None
+        return payload
 
 
-def filter_payload(payload: Any, keep: set[str]) -> Any:
-    """``payload`` in the same shape, with only the records whose id is in ``keep``."""
-    from ..fetch import NOT_MODELS
+def answer_ids(payload: Any, reading: Reading = DETECTED) -> list[str]:
+    from ..errors import AnswerShapeError
+    from ..records import find_records
 
-    if isinstance(payload, list):
-        return [r for r in payload if _record_id(r) in keep]
-    if isinstance(payload, dict):
-        for key in ("data", "models"):
-            if isinstance(payload.get(key), list):
-                return {**payload, key: [r for r in payload[key] if _record_id(r) in keep]}
-        return {k: v for k, v in payload.items() if k not in NOT_MODELS and k in keep}
-    return payload
-
-
-def answer_ids(payload: Any) -> list[str]:
-    from ..fetch import AnswerShapeError, extract_records
-
+    list_path, id_field, strict = reading
     try:
-        records, _, _ = extract_records(payload)
+        return [model_id for model_id, _ in find_records(payload, list_path, id_field, fallback=not strict).records]
     except AnswerShapeError:
         return []
-    return [model_id for model_id, _ in records]
 
 
 def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
+    from ..db import stored_reading
+
     selected: dict[str, list[str]] = {}
     for row in data.models:
         selected.setdefault(row["provider"], []).append(row["model_id"])
@@ -61,15 +58,17 @@ def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
         if not ids:
             continue
         payload = load_payload(db, provider.payload_hash)
+        reading = stored_reading(db, name, provider.payload_hash) if payload is not None else DETECTED
         if tool == "json":
             if payload is None:
                 continue
             if data.narrowed:
-                payload = filter_payload(payload, set(ids))
-            files[f"models_{name}.json"] = dump_json(payload)
+                payload = filter_payload(payload, set(ids), reading)
+            files[f"models_{bounded_name(name)}.json"] = dump_json(payload)
         else:
             wanted = set(ids)
-            order = [i for i in answer_ids(payload) if i in wanted] if payload is not None else []
+            order = [i for i in answer_ids(payload, reading) if i in wanted] if payload is not None else []
             rest = sorted(wanted - set(order))
-            files[f"models_{name}.txt"] = "".join(f"{i}\n" for i in order + rest)
+            # One id a line: an id holding a line break (or another control character) shows it escaped.
+            files[f"models_{bounded_name(name)}.txt"] = "".join(f"{one_line(i)}\n" for i in order + rest)
     return files

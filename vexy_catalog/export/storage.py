@@ -15,6 +15,10 @@ first run left it.
 - A user's file that is replaced is first copied to a numbered backup: ``<name>.bak``, then
   ``<name>.bak.2``, ``<name>.bak.3``... An earlier backup is never overwritten.
 - Folders are created as needed, never over a file; a target that is a folder is refused.
+- A target that is a symbolic link (a dotfile kept in a repository, say) is written through:
+  the file it points to gets the new content, the link stays. A link to nothing is refused.
+- A file that holds a literal secret (a key the user wrote into the config vexy merged into,
+  or the merged file was private) is written readable by its owner only (0600).
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ class ExportWriteError(ValueError):
     """An export that cannot be written as asked; the message names the path and the fix."""
 
 
-def _write_temp(path: Path, data: bytes, mode_from: Path | None, sync: bool = True) -> Path:
-    """``data`` in a new temporary file beside ``path`` (flushed to disk unless not ``sync``:
-    then :func:`_sync_all` does it)."""
+def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool = False, sync: bool = True) -> Path:
+    """``data`` in a new temporary file beside ``path`` (owner-only when ``private``; flushed
+    to disk unless not ``sync``: then :func:`_sync_all` does it)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -61,6 +65,8 @@ def _write_temp(path: Path, data: bytes, mode_from: Path | None, sync: bool = Tr
                 os.fsync(f.fileno())
         if mode_from is not None and mode_from.exists():
             shutil.copymode(mode_from, tmp)
+        if private:
+            os.chmod(tmp, 0o600)
     except BaseException:
         os.unlink(tmp)
         raise
@@ -165,6 +171,45 @@ class Written:
     backup: Path | None = None
 
 
+def _simple(name: str) -> bool:
+    """A file name right in the folder (no folder part)."""
+    return name not in ("", ".", "..") and "/" not in name and os.sep not in name
+
+
+def _place(folder: Path, name: str, root: Path | None = None) -> tuple[Path, Path]:
+    """``(path, real)``: where ``name`` goes in ``folder`` (``root``: the folder resolved, when
+    known), and the file written there (the one a symbolic link points to, so the link stays a
+    link). A name that would leave the folder, or a link to nothing, is refused."""
+    path = folder / name
+    if not _simple(name):  # a plain name stays in the folder: no folder to resolve per file
+        root = root or folder.resolve()
+        parent = path.parent.resolve()
+        if parent != root and root not in parent.parents:
+            raise ExportWriteError(f"'{name}' is outside {folder}")
+    if not path.is_symlink():
+        return path, path
+    real = path.resolve()
+    if not real.exists():
+        raise ExportWriteError(
+            f"{path} is a symbolic link to {os.readlink(path)}, which does not exist: fix the link, or remove it "
+            "to write a new file there"
+        )
+    return path, real
+
+
+def _resolved(path: Path, real: Path, root: Path) -> Path:
+    """``real.resolve()`` (``root``: the folder resolved), without resolving the folder again
+    for a file right in it that is not a link (a whole catalog's codex export writes thousands)."""
+    if real is path and _simple(path.name):
+        return root / path.name
+    return real.resolve()
+
+
+def _private(paths: Iterable[Path]) -> bool:
+    """True when one of ``paths`` is readable by its owner only (its content stays that way)."""
+    return any(p.is_file() and not p.stat().st_mode & 0o077 for p in paths)
+
+
 def _refusal(path: Path, merge_ok: bool) -> str:
     fix = (
         f"add vexy's entries to it with --merge {path} (everything else in it stays), or replace it"
@@ -194,28 +239,33 @@ def write_files(
     and for a path that cannot be written, with the reason.
     """
     from ..files import describe_os_error, ensure_folder
+    from ..security import literal_secret
 
     folder = Path(folder)
     merged = {Path(p).resolve() for p in merged_from}
-    storage = StorageManager(folder)
+    # What was merged from a private file (0600: a key written in it, say) stays private.
+    private_source = _private(merged)
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
         ensure_folder(folder)
+        root = folder.resolve()
         manifest = _read_manifest(folder)
         plan = []
         for name, text in files.items():
-            path = current = storage.path(name, "")
+            path, real = _place(folder, name, root)
+            current = path
             data = text.encode("utf-8")
-            if path.is_dir():
+            if real.is_dir():
                 raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
-            if not path.exists():
-                plan.append((path, data, "new", False))
-            elif path.read_bytes() == data:
-                plan.append((path, data, "unchanged", False))
-            elif path in merged or force:
-                plan.append((path, data, "replaced", not _recorded(path, manifest)))
+            private = private_source or literal_secret(text)
+            if not real.exists():
+                plan.append((path, real, data, "new", False, private))
+            elif real.read_bytes() == data:
+                plan.append((path, real, data, "unchanged", False, private))
+            elif _resolved(path, real, root) in merged or force:
+                plan.append((path, real, data, "replaced", not _recorded(path, manifest), private))
             elif _recorded(path, manifest):
-                plan.append((path, data, "replaced", False))
+                plan.append((path, real, data, "replaced", False, private))
             else:
                 raise ExportWriteError(_refusal(path, merge_ok))
         results = []
@@ -224,26 +274,28 @@ def write_files(
         # disk before the first is renamed over its target.
         temps: dict[Path, Path] = {}
         try:
-            for path, data, status, keep in plan:
+            for path, real, data, status, keep, private in plan:
                 current = path
                 if status == "unchanged":
+                    if private and real.stat().st_mode & 0o077:
+                        os.chmod(real, 0o600)
                     results.append(Written(path, status))
                     continue
-                bak = _backup(path) if keep else None
-                if path in temps:  # two names for one file (a link): the last text wins, as before
-                    temps.pop(path).unlink()
-                temps[path] = _write_temp(path, data, path if path.exists() else None, sync=False)
+                bak = _backup(real) if keep else None
+                if real in temps:  # two names for one file (links): the last text wins, as before
+                    temps.pop(real).unlink()
+                temps[real] = _write_temp(real, data, real if real.exists() else None, private, sync=False)
                 results.append(Written(path, status, bak))
             _sync_all(list(temps.values()))
-            for path, tmp in list(temps.items()):
-                current = path
-                os.replace(tmp, path)
-                del temps[path]
+            for real, tmp in list(temps.items()):
+                current = real
+                os.replace(tmp, real)
+                del temps[real]
         finally:
             for tmp in temps.values():
                 tmp.unlink(missing_ok=True)
-        for path, data, _status, _keep in plan:
-            if path in merged:
+        for path, real, data, *_ in plan:
+            if _resolved(path, real, root) in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
                 manifest.pop(path.name, None)
             else:
@@ -272,21 +324,10 @@ class StorageManager:
 
     def __init__(self, root_path: str | os.PathLike[str] | None = None):
         self.root_path = Path(root_path) if root_path is not None else Path.cwd()
-        self._root: Path | None = None
 
     def path(self, filename: str, subdirectory: str = "models") -> Path:
-        """Where ``filename`` lives (symbolic links resolved); refuses names that would leave
-        the root."""
-        if self._root is None or not self._root.is_dir():
-            self._root = self.root_path.resolve()
-        root = self._root
-        if not subdirectory and filename not in ("", ".", "..") and os.sep not in filename and "/" not in filename:
-            # A file right in the root: resolved already unless it is itself a link (a whole
-            # catalog's codex export names thousands of files; resolving each costs a stat
-            # per folder above it).
-            plain = root / filename
-            if not os.path.islink(plain):
-                return plain
+        """Where ``filename`` lives; refuses names that would leave the root."""
+        root = self.root_path.resolve()
         target = (root / subdirectory / filename).resolve()
         if target != root and root not in target.parents:
             raise ValueError(f"'{Path(subdirectory) / filename}' is outside {self.root_path}")

@@ -24,7 +24,7 @@ from .plausibility import BOUNDS, Dispute
 from .reading import Reading, read_generic
 from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch
 from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, MODALITIES, MODEL_TYPES, PRICE_FIELDS
-from .stated import normalize_record, read_record
+from .stated import normalize_record, read_record, reading_of_facts
 
 __all__ = [
     "BOUNDS",
@@ -47,5 +47,6 @@ __all__ = [
     "normalize_record",
     "read_generic",
     "read_record",
+    "reading_of_facts",
     "resolve_provider",
 ]

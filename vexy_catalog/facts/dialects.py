@@ -310,12 +310,6 @@ def _read_poe(r: Rec, out: Reading) -> None:
 
 
 def _read_modelsdev(r: Rec, out: Reading) -> None:
-    if isinstance(r.get("models"), dict):
-        # A stored answer's row is one provider of models.dev, its models inside: the row is no
-        # model (its models are references, see references.py), so it states no model facts.
-        _put(out, "name", r, ("name",), values.text)
-        r.done = True
-        return
     _put(out, "context_window", r, ("limit", "context"), values.tokens)
     _put(out, "max_output_tokens", r, ("limit", "output"), values.tokens)
     _price(out, "input_price", r, ("cost", "input"), PER_1M)

@@ -158,10 +158,17 @@ def resolve_provider(
     fact_map: FactMap | None = None,
     fetched_at: str | None = None,
     prices_from_any_host: bool = False,
+    read: Mapping[str, Reading] | None = None,
 ) -> list[ModelFacts]:
-    """Facts, sources, fact_sources rows and disputes of every listed model of ``provider``."""
+    """Facts, sources, fact_sources rows and disputes of every listed model of ``provider``.
+
+    ``records`` are raw records; ``read`` adds models already read (model id -> Reading), such
+    as :func:`.stated.reading_of_facts` of the change log's facts for a moment whose answer is
+    no longer stored. Both go through every step below together.
+    """
     order = {r.name: i for i, r in enumerate(references)}
     readings = {model_id: read_record(provider, raw, fact_map) for model_id, raw in records}
+    readings.update(read or {})
     all_matches: dict[str, list[ReferenceMatch]] = {}
     matches: dict[str, list[ReferenceMatch]] = {}
     for model_id, reading in readings.items():

@@ -7,8 +7,10 @@ models.dev's provider id (``groq/llama-3.3-70b-versatile`` under ``groq``), and 
 itself for OpenRouter's records. ``LITELLM_PROVIDERS`` and ``MODELSDEV_PROVIDERS`` map our
 provider names to theirs where they differ.
 
-A stored models.dev answer is an object of providers, each with ``models``: each provider is one
-row of the ``modelsdev`` provider, and its models are indexed here as ``<provider>/<model id>``.
+models.dev's ``api.json`` is an object of providers, each with ``models``; its list is read
+through them (``list_path: "*.models"``, see :mod:`vexy_catalog.records`), so each row of the
+``modelsdev`` provider is one model, its id qualified by models.dev's provider id
+(``groq/llama-3.3-70b-versatile``): that provider is the record's host.
 
 ``match`` finds, per reference, the best record of the provider's own host and the best record
 of any host. Levels, strongest first: ``qualified`` (the host's own key: litellm's
@@ -149,17 +151,6 @@ class ReferenceMatch:
         return f"{self.reference}:{self.key}"
 
 
-def modelsdev_records(records: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, str, Any]]:
-    """(key, host, model record) of a models.dev answer stored as one row per provider."""
-    for provider_id, entry in records:
-        models = entry.get("models") if isinstance(entry, dict) else None
-        if not isinstance(models, dict):
-            continue
-        for model_id, model in models.items():
-            if isinstance(model_id, str) and isinstance(model, dict):
-                yield f"{provider_id}/{model_id}", provider_id, model
-
-
 class ReferenceIndex:
     """A reference catalog, read once and indexed for dict-speed matching."""
 
@@ -167,11 +158,7 @@ class ReferenceIndex:
         self.name = reference_name
         self._facts: dict[str, Facts] = {}
         self._hosts: dict[str, str] = {}
-        if reference_name == "modelsdev":
-            triples: Iterable[tuple[str, str, Any]] = modelsdev_records(records)  # type: ignore[arg-type]
-        else:
-            triples = self._plain(records)
-        for key, host, raw in triples:
+        for key, host, raw in self._hosted(records):
             # Ids repeat in some lists; the first record of an id is the one we keep.
             if not key or key == "sample_spec" or key in self._facts:
                 continue
@@ -190,11 +177,16 @@ class ReferenceIndex:
             if normalized:
                 self._normalized.setdefault(normalized, []).append(key)
 
-    def _plain(self, records: Iterable[tuple[str, object]]) -> Iterator[tuple[str, str, Any]]:
+    def _hosted(self, records: Iterable[tuple[str, object]]) -> Iterator[tuple[str, str, Any]]:
+        """(key, host, record): litellm names the host in the record, models.dev's ids are
+        qualified by it, and everything else (OpenRouter) is its own host."""
         for key, raw in records:
             if not isinstance(key, str):
                 continue
-            host = raw.get("litellm_provider") if isinstance(raw, dict) else None
+            if self.name == "modelsdev":
+                host: Any = key.partition("/")[0] if "/" in key else None
+            else:
+                host = raw.get("litellm_provider") if isinstance(raw, dict) else None
             yield key, host if isinstance(host, str) else self.name, raw
 
     def _bare_part(self, key: str) -> str | None:

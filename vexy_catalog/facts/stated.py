@@ -21,9 +21,9 @@ from . import values
 from .dialects import DIALECTS, GENERIC_SKIP, Rec
 from .reading import Reading, read_generic
 from .schema import FACT_FIELDS, PRICE_FIELDS
-from .units import PriceClaim, key_words, unit_from_words
+from .units import PER_1M, PriceClaim, Unit, key_words, unit_from_words
 
-__all__ = ["FACT_PARSERS", "FactMap", "normalize_record", "read_record", "unit_of_map"]
+__all__ = ["FACT_PARSERS", "FactMap", "normalize_record", "read_record", "reading_of_facts", "unit_of_map"]
 
 FactMap = Mapping[str, Mapping[str, Any]]
 
@@ -135,3 +135,22 @@ def normalize_record(provider: str, model_id: str, raw: object, fact_map: FactMa
     facts: dict[str, object] = {f: reading.facts.get(f) for f in FACT_FIELDS}
     facts["sources"] = {f: "provider" for f in FACT_FIELDS if facts[f] is not None}
     return facts
+
+
+def reading_of_facts(facts: Mapping[str, Any]) -> Reading:
+    """A record's facts as :func:`normalize_record` gave them (the change log keeps them, in
+    vexy's units: prices in USD per 1M tokens), read again as a :class:`~.reading.Reading`, so
+    they go through the provider-wide steps like a raw record: for a moment whose answer is no
+    longer stored."""
+    out = Reading()
+    for fact, value in facts.items():
+        if fact not in FACT_FIELDS or value is None:
+            continue
+        if fact in PRICE_FIELDS:
+            amount = values.decimal(value)
+            if amount is not None:
+                out.price(PriceClaim(fact, fact, value, amount, Unit(per_tokens=PER_1M, basis="change log")))
+            continue
+        out.put(fact, value, fact, value)
+    out.settle_prices()
+    return out
