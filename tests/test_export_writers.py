@@ -343,3 +343,66 @@ def test_toml_writers_write_what_tomlkit_writes():
             assert any(c in text for c in "\x00\x07\x1b\x7f\n\t\x0b\x0c\r")
     for value in (0, 128000, -5, True, False):
         assert emit.toml_value(value) == tomlkit.item(value).as_string()
+
+
+def test_secret_check_on_repeated_blocks_finds_what_the_whole_text_holds():
+    """The write path reads a large file's repeated blocks once when it looks for a literal
+    secret (storage.write_files -> security.literal_secret): the checks must find a match in the
+    distinct blocks exactly when the whole text has one, including matches across lines."""
+    from vexy_catalog.security import _LITERAL_KEY_FIELD, _distinct_text, _patterns, literal_secret
+
+    fragments = [
+        "api_key",
+        "API-KEY",
+        "apikey",
+        "access_token",
+        "token",
+        "secret",
+        "password",
+        "\u017fecret",  # long s: case-insensitive matching takes it for "s"
+        "\u212aey",  # Kelvin sign: taken for "k"
+        "Bearer",
+        "bearer",
+        ":",
+        "=",
+        " ",
+        "\t",
+        "'",
+        '"',
+        "abcdefghijk",
+        "12345678901",
+        "sk-abcdefgh123",
+        "hf_abcdefghij",
+        "https://",
+        "user:pa55word@host",
+        "?key=",
+        "&token=",
+        "***",
+        "$VAR",
+        "os.environ/X",
+        "{env:X}",
+        "x",
+    ]
+    rng = random.Random(11)
+    seen = {"field": 0, "shape": 0}
+    for _ in range(3000):
+        block = "".join(
+            rng.choice(fragments) + rng.choice(["", "", " ", "\n", "\n  ", "\n\n"]) for _ in range(rng.randint(1, 8))
+        )
+        text = "".join(rng.choice([block, block, rng.choice(fragments) + "\n"]) for _ in range(rng.randint(1, 6)))
+        distinct = _distinct_text(text)
+        field = _LITERAL_KEY_FIELD.search(text) is not None
+        shape = _patterns(text) != text
+        assert (_LITERAL_KEY_FIELD.search(distinct) is not None) == field, repr(text)
+        assert (_patterns(distinct) != distinct) == shape, repr(text)
+        seen["field"] += field
+        seen["shape"] += shape
+    assert seen["field"] > 30 and seen["shape"] > 30  # both kinds were found, often
+
+    # A file past the size where blocks are read once: a secret split over two lines at its end,
+    # and one written once among thousands of repeated blocks, are still found.
+    prompt = '      "base_instructions": "' + "You are Codex. " * 2000 + '",\n'
+    big = "{\n" + prompt * 60 + '  "api_key":\n    "literal-value-1234"\n}\n'
+    assert len(big) > 1_000_000 and literal_secret(big, environ={})
+    assert literal_secret(prompt * 30 + "  Authorization: Bearer abcdefghijklmnop\n" + prompt * 30, environ={})
+    assert not literal_secret("{\n" + prompt * 60 + '  "api_key": "$OPENAI_API_KEY"\n}\n', environ={})

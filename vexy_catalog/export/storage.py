@@ -53,16 +53,13 @@ class ExportWriteError(ValueError):
     """An export that cannot be written as asked; the message names the path and the fix."""
 
 
-def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool = False, sync: bool = True) -> Path:
-    """``data`` in a new temporary file beside ``path`` (owner-only when ``private``; flushed
-    to disk unless not ``sync``: then :func:`_sync_all` does it)."""
+def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool = False) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            if sync:
-                os.fsync(f.fileno())
+            os.fsync(f.fileno())
         if mode_from is not None and mode_from.exists():
             shutil.copymode(mode_from, tmp)
         if private:
@@ -73,26 +70,37 @@ def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool =
     return Path(tmp)
 
 
-def _sync_all(paths: list[Path]) -> None:
-    """Flush ``paths`` to disk, many at a time: one ``fsync`` after another waits a disk round
-    trip each (a codex export of a whole catalog writes thousands of files), while concurrent
-    ones share the filesystem's commits."""
+def _write_temps(pending: dict[Path, tuple[bytes, Path | None, bool]]) -> dict[Path, Path]:
+    """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
+    the temporary file of each target. Many are written at a time: a whole catalog's codex
+    export writes thousands of files, and one ``fsync`` after another waits a disk round trip
+    each, where concurrent ones share the file system's commits. On an error none is left."""
+    if len(pending) < 2:
+        temps = {}
+        for target, args in pending.items():
+            try:
+                temps[target] = _write_temp(target, *args)
+            except OSError as e:
+                raise _TempWriteFailed(target, e) from None
+        return temps
+    from concurrent.futures import ThreadPoolExecutor, wait
 
-    def sync(path: Path) -> None:
-        fd = os.open(path, os.O_RDWR)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
+        futures = {target: pool.submit(_write_temp, target, *args) for target, args in pending.items()}
+        wait(futures.values())
+    failed = [(target, f.exception()) for target, f in futures.items() if f.exception() is not None]
+    if failed:
+        for future in futures.values():
+            if future.exception() is None:
+                future.result().unlink(missing_ok=True)
+        raise _TempWriteFailed(*failed[0])
+    return {target: future.result() for target, future in futures.items()}
 
-    if len(paths) < 2:
-        for path in paths:
-            sync(path)
-        return
-    from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
-        list(pool.map(sync, paths))
+class _TempWriteFailed(Exception):
+    def __init__(self, target: Path, error: BaseException):
+        super().__init__(target, error)
+        self.target, self.error = target, error
 
 
 _BACKUP_RE = re.compile(r"\.bak(?:\.(\d+))?$")
@@ -239,12 +247,13 @@ def write_files(
     and for a path that cannot be written, with the reason.
     """
     from ..files import describe_os_error, ensure_folder
-    from ..security import literal_secret
+    from ..security import Secrets, literal_secret, secret_named_values
 
     folder = Path(folder)
     merged = {Path(p).resolve() for p in merged_from}
     # What was merged from a private file (0600: a key written in it, say) stays private.
     private_source = _private(merged)
+    secrets = Secrets(secret_named_values(), patterns=False)  # read once for every file
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
         ensure_folder(folder)
@@ -257,7 +266,7 @@ def write_files(
             data = text.encode("utf-8")
             if real.is_dir():
                 raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
-            private = private_source or literal_secret(text)
+            private = private_source or literal_secret(text, secrets=secrets)
             if not real.exists():
                 plan.append((path, real, data, "new", False, private))
             elif real.read_bytes() == data:
@@ -272,21 +281,25 @@ def write_files(
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         # Every new text goes to a temporary file beside its target first; all of them are on
         # disk before the first is renamed over its target.
-        temps: dict[Path, Path] = {}
+        pending: dict[Path, tuple[bytes, Path | None, bool]] = {}
+        for path, real, data, status, keep, private in plan:
+            current = path
+            if status == "unchanged":
+                if private and real.stat().st_mode & 0o077:
+                    os.chmod(real, 0o600)
+                results.append(Written(path, status))
+                continue
+            bak = _backup(real) if keep else None
+            # Two names for one file (links): the last text wins, as it did written in turn.
+            pending.pop(real, None)
+            pending[real] = (data, real if real.exists() else None, private)
+            results.append(Written(path, status, bak))
         try:
-            for path, real, data, status, keep, private in plan:
-                current = path
-                if status == "unchanged":
-                    if private and real.stat().st_mode & 0o077:
-                        os.chmod(real, 0o600)
-                    results.append(Written(path, status))
-                    continue
-                bak = _backup(real) if keep else None
-                if real in temps:  # two names for one file (links): the last text wins, as before
-                    temps.pop(real).unlink()
-                temps[real] = _write_temp(real, data, real if real.exists() else None, private, sync=False)
-                results.append(Written(path, status, bak))
-            _sync_all(list(temps.values()))
+            temps = _write_temps(pending)
+        except _TempWriteFailed as failed:
+            current = failed.target
+            raise failed.error from None
+        try:
             for real, tmp in list(temps.items()):
                 current = real
                 os.replace(tmp, real)
