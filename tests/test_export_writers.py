@@ -98,7 +98,12 @@ def old_load_data(db: Any, model_filter: Any = None, as_of: str | None = None) -
 def old_export(monkeypatch: pytest.MonkeyPatch, db: Any, tool: str, **options: Any) -> Any:
     with monkeypatch.context() as m, reference_writers():
         m.setattr(common, "load_data", old_load_data)
-        return build_export(db, tool, **options)
+        export = build_export(db, tool, **options)
+        # Empty as it was decided: the new file is the one a selection of no model gives.
+        fresh = build_export(db, tool, **{k: v for k, v in options.items() if k != "merge_into"})
+        nothing = build_export(db, tool, model_filter=ModelFilter(query="\x00no model\x00"), as_of=options.get("as_of"))
+        export.empty = fresh.files == nothing.files
+        return export
 
 
 SELECTIONS = {
@@ -107,6 +112,8 @@ SELECTIONS = {
     "narrowed": {"model_filter": ModelFilter(query="a", tools=True)},
     "with removed": {"model_filter": ModelFilter(include_removed=True, providers=["groq", "corp-gateway"])},
     "nothing": {"model_filter": ModelFilter(query="no model has this in its id")},
+    # Models, but none a client config takes (a price list): empty for those formats.
+    "a reference list only": {"model_filter": ModelFilter(providers=["litellm"])},
 }
 
 

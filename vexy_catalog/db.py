@@ -675,6 +675,11 @@ def m008_serving_indexes(db: Database) -> None:
     # and the models added since, read as a range of the same index; with removed_at, the
     # models each provider lists are counted in it too (health, the home page).
     db["models"].create_index(["provider", "first_seen", "removed_at"], if_not_exists=True)
+    # The latest changes (the home page leaves out each provider's first fetch) are read newest
+    # first off the index on at: with the provider and the kind of change in it too, the rows
+    # left out are skipped in the index, without reading each one (100k on a new catalog).
+    db.execute("DROP INDEX IF EXISTS idx_model_changes_at")
+    db["model_changes"].create_index(["at", "provider", "change"], if_not_exists=True)
 
 
 def reference_indexes(db: Database, references: tuple[str, ...] = REFERENCE_PROVIDERS) -> list[Any]:
