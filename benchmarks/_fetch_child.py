@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--providers-file", required=True)
     parser.add_argument("--max-bytes", type=int, default=0)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=0, help="0: vexy's default")
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
 
@@ -48,7 +48,7 @@ def main() -> None:
 
     timed("record_fetch")
     timed("refresh_facts")
-    options: dict[str, Any] = {"concurrency": args.concurrency}
+    options: dict[str, Any] = {"concurrency": args.concurrency} if args.concurrency else {}
     if args.max_bytes:
         options["max_bytes"] = args.max_bytes  # vexy's default cap is 50 MB; the large sizes send more
     t0 = time.perf_counter()

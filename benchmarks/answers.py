@@ -64,6 +64,13 @@ SIZES: list[tuple[str, int, int]] = [
     ("zai", 2, 194),
 ]
 
+# The built-ins with no recording: their SIZES rows are estimates.
+ESTIMATED = frozenset(
+    {"avian", "friendli", "mancer", "morphllm", "nineteenai", "novita", "targon", "togetherai", "xai"}
+)
+# The providers whose answers were recorded (shared/snapshots): what the fetch rows serve.
+RECORDED = [name for name, _, _ in SIZES if name not in ESTIMATED]
+
 KINDS = {"anthropic": "anthropic", "litellm": "url"}
 
 _WORDS = (

@@ -19,7 +19,7 @@ from datasette import hookimpl
 
 from vexy_catalog.serve import CATALOG_DB
 
-from . import catalogs, downloads, explore, feeds, guard, health, models_table, pages, render
+from . import catalogs, downloads, explore, feeds, guard, health, models_table, pages, render, web
 from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
@@ -35,6 +35,12 @@ def register_routes(datasette):
 @hookimpl
 def asgi_wrapper(datasette):
     return guard.asgi_wrapper(datasette)
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if database == CATALOG_DB:
+        web.tune_connection(conn)
 
 
 @hookimpl

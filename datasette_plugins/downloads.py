@@ -74,7 +74,7 @@ async def config_page(request: Any, datasette: Any) -> Any:
     """``/-/vexy/config``: the filters in effect, how many models match, a link per format."""
     from datasette.utils.asgi import Response
 
-    from vexy_catalog.query import MODEL_TYPES, count_models
+    from vexy_catalog.query import MODEL_TYPES, count_models, model_providers
 
     db = catalog_db(datasette)
     if db is None:
@@ -83,7 +83,7 @@ async def config_page(request: Any, datasette: Any) -> Any:
     dropped = [v for k, v in pairs if k == "_dropped"]
     pairs = [(k, v) for k, v in pairs if k != "_dropped"]
     known = await known_providers(db)
-    listing = await db.execute("select distinct provider from models where removed_at is null order by 1")
+    listing = await db.execute_fn(lambda conn: model_providers(conn, listed_only=True))
     problems: list[str] = []
     count = None
     model_filter = None
@@ -102,9 +102,11 @@ async def config_page(request: Any, datasette: Any) -> Any:
             "dropped": dropped,
             "count": count,
             "criteria": describe_filter(model_filter) if model_filter else [],
+            # No criterion but listed/removed: a download would be every model of the catalog.
+            "whole_catalog": model_filter is not None and describe_filter(model_filter)[:-1] == [],
             "downloads": downloads,
             "filter": model_filter,
-            "providers": [row[0] for row in listing.rows],
+            "providers": listing,
             "model_types": MODEL_TYPES,
             "models_href": datasette.urls.table(CATALOG_DB, "models"),
         },

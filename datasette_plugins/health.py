@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from vexy_catalog.health import DEFAULT_MAX_AGE, catalog_metrics, health_problems, provider_health, quick_check
+from vexy_catalog.query import listed_per_provider
 from vexy_catalog.serve import CATALOG_DB, serve_options
 from vexy_catalog.timeutil import format_age, parse_age
 
@@ -66,9 +67,7 @@ async def health_report(datasette: Any, max_age: timedelta) -> tuple[dict[str, A
 
         sdb = sqlite_utils_db(conn)
         providers = provider_health(sdb, max_age, now)
-        listed = dict(
-            conn.execute("select provider, count(*) from models where removed_at is null group by provider").fetchall()
-        )
+        listed = listed_per_provider(conn)
         for row in providers:
             row["models_listed"] = listed.get(row["name"], 0)
         metrics = catalog_metrics(sdb, db.path, integrity=checked)

@@ -15,7 +15,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from vexy_catalog.serve import CATALOG_DB
 
@@ -88,17 +88,19 @@ def _url(path: str, pairs: list[tuple[str, str]]) -> str:
 
 
 def cell_html(cell: dict[str, Any], row: Any, table_url: str) -> Any:
-    """One cell of the models table, compact: the raw value formatted for reading."""
+    """One cell of the models table, compact: the raw value formatted for reading. (Markup is
+    built with escape() and f-strings: Markup.format goes through string.Formatter in Python,
+    a tenth of a table page's time.)"""
     column, raw = cell["column"], cell.get("raw")
     if column == "model_id":
         try:
             name = row["name"]
         except KeyError:
             name = None
-        href = f"{table_url}/{tilde(str(row['provider']))},{tilde(str(raw))}"
+        href = escape(f"{table_url}/{tilde(str(row['provider']))},{tilde(str(raw))}")
         if name and name != raw:
-            return Markup('<a href="{}" title="{}">{}</a>').format(href, name, raw)
-        return Markup('<a href="{}">{}</a>').format(href, raw)
+            return Markup(f'<a href="{href}" title="{escape(name)}">{escape(raw)}</a>')
+        return Markup(f'<a href="{href}">{escape(raw)}</a>')
     if column in FLAG_COLUMNS:
         return mark(column, raw)
     if raw is None:
@@ -107,11 +109,13 @@ def cell_html(cell: dict[str, Any], row: Any, table_url: str) -> Any:
         return cell["value"]
     if column in _TOKEN_COLUMNS:
         short = tokens(raw)
-        return Markup('<span title="{:,} tokens">{}</span>').format(raw, short) if short != f"{raw:,}" else short
+        if short == f"{raw:,}":
+            return short
+        return Markup(f'<span title="{escape(format(raw, ","))} tokens">{escape(short)}</span>')
     if column in _PRICE_COLUMNS:
         return price(raw) or raw
     if column in _TIME_COLUMNS:
-        return Markup('<time title="{}">{}</time>').format(raw, day(raw) or raw)
+        return Markup(f'<time title="{escape(raw)}">{escape(day(raw) or raw)}</time>')
     if column == "raw":
         size = len(str(raw).encode("utf-8")) / 1024
         return Markup('<code class="vexy-json-preview">{}</code> <small>{:.1f} KB</small>').format(

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from vexy_catalog.db import FACT_COLUMNS
+from vexy_catalog.query import listed_per_provider
 from vexy_catalog.serve import CATALOG_DB, CatalogError, attach_catalog, inspect_catalog, serve_options
 from vexy_catalog.timeutil import format_age
 
@@ -78,9 +79,7 @@ def _home(conn: sqlite3.Connection, datasette: Any, max_age: Any) -> dict[str, A
     from vexy_catalog.health import provider_health
 
     providers = provider_health(sqlite_utils_db(conn), max_age, datetime.now(timezone.utc))
-    listed = dict(
-        conn.execute("select provider, count(*) from models where removed_at is null group by provider").fetchall()
-    )
+    listed = listed_per_provider(conn)
     for row in providers:
         row["models_listed"] = listed.get(row["name"], 0)
         row["age"] = format_age(row["age_seconds"])

@@ -161,7 +161,7 @@ def history(
 @dataclass
 class _Identity:
     version: tuple[Any, ...]
-    groups: dict[str, list[tuple[str, str]]]
+    groups: dict[str, tuple[tuple[str, str], ...]]
 
 
 # The normalized-id index of a catalog, per Datasette: building it reads every model id once
@@ -175,17 +175,20 @@ def _version(conn: sqlite3.Connection) -> tuple[Any, ...]:
     ).fetchone()
 
 
-def identity_groups(conn: sqlite3.Connection, owner: Any) -> dict[str, list[tuple[str, str]]]:
-    """normalized id -> [(provider, model_id)] of listed models, cached per ``owner``."""
+def identity_groups(conn: sqlite3.Connection, owner: Any) -> dict[str, tuple[tuple[str, str], ...]]:
+    """normalized id -> ((provider, model_id), ...) of listed models, cached per ``owner``."""
     version = _version(conn)
     cached = _IDENTITIES.get(owner)
     if cached is not None and cached.version == version:
         return cached.groups
-    groups: dict[str, list[tuple[str, str]]] = {}
+    building: dict[str, list[tuple[str, str]]] = {}
     for provider, model_id in conn.execute("select provider, model_id from models where removed_at is null"):
         key = normalize_id(model_id)
         if key:
-            groups.setdefault(key, []).append((provider, model_id))
+            building.setdefault(key, []).append((provider, model_id))
+    # Tuples of strings, which the garbage collector stops tracking: as lists, the 100k groups
+    # of a large catalog were walked by every full collection of the server, ~80 ms each.
+    groups = {key: tuple(found) for key, found in building.items()}
     _IDENTITIES[owner] = _Identity(version, groups)
     return groups
 
@@ -249,11 +252,14 @@ def catalog_overview(conn: sqlite3.Connection, recent: int = 12) -> dict[str, An
         "(select count(*) from model_changes)"
     ).fetchone()
     # A provider's first fetch is the catalog learning what it lists, not news: left out.
+    # "cross join" reads the changes newest first (through the index on at, provider and
+    # change) and stops at the last one shown; a plain join sorted every change of every
+    # provider first (0.2 s on 100k models).
     changes = _rows(
         conn,
         "with firsts as (select provider, min(at) as at from model_changes group by provider) "
         "select c.id, c.provider, c.model_id, c.change, c.fields, c.facts, c.at, m.name "
-        "from model_changes c join firsts f on f.provider = c.provider "
+        "from model_changes c cross join firsts f on f.provider = c.provider "
         "left join models m on m.provider = c.provider and m.model_id = c.model_id "
         "where not (c.change = 'added' and c.at = f.at) "
         "order by c.at desc, c.id desc limit ?",

@@ -36,6 +36,37 @@ def json_pretty(value: str) -> str | None:
         return None
 
 
+class Deferred:
+    """A cell's HTML, made when a template writes it. Datasette renders every column of a page
+    of rows, and the models table shows a dozen of them: the record as indented JSON (pure
+    Python, the most expensive cell) is then made only on the row page."""
+
+    __slots__ = ("_html", "_make")
+
+    def __init__(self, make: Any):
+        self._make = make
+        self._html: Any = None
+
+    def __html__(self) -> str:
+        if self._html is None:
+            self._html = self._make()
+        return self._html
+
+    def __str__(self) -> str:
+        return str(self.__html__())
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _raw_html(value: str, parsed: Any) -> Any:
+    from markupsafe import Markup
+
+    size = f"{len(value.encode('utf-8')) / 1024:.1f} KB"
+    pretty = json.dumps(parsed, indent=2, ensure_ascii=False)
+    return Markup('<details class="vexy-json"><summary>JSON, {}</summary><pre>{}</pre></details>').format(size, pretty)
+
+
 def source_notes(sources: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     """``(fact, source, note)`` per fact of a ``sources`` object, by fact: ``_notes`` (why a fact
     is unknown, or that its value is another host's) joined to the fact it explains."""
@@ -52,19 +83,31 @@ def source_notes(sources: dict[str, Any]) -> list[tuple[str, str | None, str | N
     ]
 
 
+def _sources_html(sources: dict[str, Any]) -> Any:
+    from markupsafe import Markup
+
+    items = Markup("").join(
+        Markup("<li><code>{}</code>: {}{}</li>").format(
+            fact,
+            source if source is not None else Markup("<em>unknown</em>"),
+            Markup(' <span class="vexy-note">({})</span>').format(note) if note else "",
+        )
+        for fact, source, note in source_notes(sources)
+    )
+    return Markup('<ul class="vexy-sources">{}</ul>').format(items)
+
+
 def render_cell(value: Any, column: str, table: str, database: str) -> Any:
     if database != CATALOG_DB or not isinstance(value, str):
         return None
     from markupsafe import Markup, escape
 
     if table == "models" and column == "raw":
-        pretty = json_pretty(value)
-        if pretty is None:
+        try:
+            parsed = json.loads(value)  # not JSON: Datasette draws it as text
+        except ValueError:
             return None
-        size = f"{len(value.encode('utf-8')) / 1024:.1f} KB"
-        return Markup('<details class="vexy-json"><summary>JSON, {}</summary><pre>{}</pre></details>').format(
-            size, pretty
-        )
+        return Deferred(lambda: _raw_html(value, parsed))
     if table == "models" and column in ("input_modalities", "output_modalities"):
         try:
             items = json.loads(value)
@@ -78,15 +121,7 @@ def render_cell(value: Any, column: str, table: str, database: str) -> Any:
             return None
         if not isinstance(sources, dict):
             return None
-        items = Markup("").join(
-            Markup("<li><code>{}</code>: {}{}</li>").format(
-                fact,
-                source if source is not None else Markup("<em>unknown</em>"),
-                Markup(' <span class="vexy-note">({})</span>').format(note) if note else "",
-            )
-            for fact, source, note in source_notes(sources)
-        )
-        return Markup('<ul class="vexy-sources">{}</ul>').format(items)
+        return Deferred(lambda: _sources_html(sources))
     if (table, column) in (("providers", "last_status"), ("fetches", "status")):
         return Markup('<span class="vexy-status vexy-status-{}">{}</span>').format(value, escape(value))
     return None
@@ -150,18 +185,23 @@ def day(value: Any) -> str:
     return value[:10] if isinstance(value, str) else ""
 
 
+# (column, state) -> its mark: a page of the models table draws hundreds of the same few.
+_MARKS: dict[tuple[str, str], Any] = {}
+
+
 def mark(column: str, value: Any) -> Any:
     """A capability flag as one readable character: yes, no, or unknown (never a guess)."""
-    from markupsafe import Markup
+    state = "unknown" if value is None else "yes" if value else "no"
+    found = _MARKS.get((column, state))
+    if found is None:
+        from markupsafe import Markup
 
-    name = FLAG_NAMES.get(column, column)
-    if value is None:
-        state, symbol, word = "unknown", "?", "unknown"
-    elif value:
-        state, symbol, word = "yes", "\u2713", "yes"
-    else:
-        state, symbol, word = "no", "\u2715", "no"
-    return Markup('<abbr class="vexy-mark vexy-{}" title="{}: {}">{}</abbr>').format(state, name, word, symbol)
+        name = FLAG_NAMES.get(column, column)
+        symbol, word = {"unknown": ("?", "unknown"), "yes": ("\u2713", "yes"), "no": ("\u2715", "no")}[state]
+        found = Markup('<abbr class="vexy-mark vexy-{}" title="{}: {}">{}</abbr>').format(state, name, word, symbol)
+        if len(_MARKS) < 256:
+            _MARKS[(column, state)] = found
+    return found
 
 
 def short_text(value: Any, limit: int = 80) -> str:

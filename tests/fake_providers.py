@@ -33,6 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: concurrent fetches (several processes at once,
+    # a loaded machine) would see connections refused that no real provider refuses.
+    request_queue_size = 128
+
     # A client that hangs up mid-answer (timeouts, size caps) is expected here, not an error.
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass
@@ -108,7 +112,10 @@ class FakeProviders:
     # A fixed Last-Modified, so If-Modified-Since can match exactly.
     LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        # host: any loopback address (127.0.0.2, ...) gives a server an origin of its own, as
+        # every real provider has (vexy's per-host limits are keyed by host).
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.sequences: dict[str, list[Route]] = {}
         self.requests: list[SeenRequest] = []
@@ -116,7 +123,7 @@ class FakeProviders:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         handler = self._make_handler()
-        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer((host, 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -131,7 +138,7 @@ class FakeProviders:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def base_url(self, name: str) -> str:
         route = self.routes[name]

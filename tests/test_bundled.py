@@ -128,6 +128,18 @@ def test_no_snapshot_for_a_provider_the_user_turned_off(tmp_path, no_internet):
     assert result.exit_code == 1 and "bundled" not in result.stderr
 
 
+def test_no_snapshot_when_the_failed_providers_have_none(tmp_path, server, no_internet):
+    """A user's own keyless provider answering something that is not a model list is no sign
+    of being offline, and says nothing about LiteLLM's list: nothing is loaded for it."""
+    server.set("acme", Route(body={"result": {"total": 1}}, kind="url"))
+    providers_file = tmp_path / "providers.yaml"
+    providers_file.write_text(f"acme:\n  base_url: {server.base_url('acme')}\n  auth: none\n")
+    result = run(tmp_path / "v.db", "fetch", "acme", "--retries", "0", providers_file=providers_file)
+    assert result.exit_code == 1 and "Failed acme" in result.stderr
+    assert "bundled" not in result.stderr
+    assert sql(tmp_path / "v.db", "select count(*) from models") == [(0,)]
+
+
 def test_the_snapshot_is_shipped_with_its_source_date_and_licence():
     (snapshot,) = bundled_lists()
     assert snapshot.provider == "litellm" and snapshot.licence == "MIT" and snapshot.date == "2025-09"

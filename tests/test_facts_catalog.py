@@ -112,6 +112,23 @@ def test_doctor_names_what_it_could_not_read(gateway):
     assert run(*base, "doctor", "no-such-provider").exit_code == 2
 
 
+def test_doctor_names_an_answer_it_could_not_read_at_all(gateway, server):
+    base, _, _, _ = gateway
+    server.set("gateway", Route(body={"object": "list", "result": {"total": 3, "pages": 1}}))
+    assert run(*base, "fetch", "gateway").exit_code == 1
+    result = run(*base, "doctor")  # found without being named: its answer was not read
+    assert result.exit_code == 1
+    assert "gateway (3 models): PROBLEMS" in result.output
+    assert "last answer not read: the answer is not a model list" in result.output
+    assert "result (an object with total, pages)" in result.output
+    (report,) = [r for r in json.loads(run(*base, "doctor", "--json").output) if r["provider"] == "gateway"]
+    assert report["problems"] is True and "list_path" in report["unreadable"]
+    # Once the answer is read again, the doctor has nothing to say about it.
+    server.set("gateway", Route(body=GATEWAY))
+    assert run(*base, "fetch", "gateway").exit_code == 0
+    assert json.loads(run(*base, "doctor", "gateway", "--json").output)[0]["unreadable"] is None
+
+
 def test_a_suspect_unit_makes_doctor_fail_until_the_facts_map_fixes_it(gateway, server):
     base, db_path, providers_file, entries = gateway
     # The gateway now sends bare numbers whose unit nothing states and no magnitude decides.

@@ -200,6 +200,22 @@ def test_sigkill_at_any_moment_leaves_a_good_catalog(providers, server):
             "where provider != 'openrouter' order by 1, 2",
         )
         assert others == [row for row in good if row[0] != "openrouter"]
+    # One kill that surely lands after the fetch row is written (on a loaded machine the fixed
+    # delays above may all land before the interpreter has even started).
+    last_id = sql(db_path, "select max(id) from fetches")[0][0]
+    proc = subprocess.Popen(
+        _fetch_command(db_path, providers_file, "openrouter"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not sql(db_path, f"select count(*) from fetches where status = 'running' and id > {last_id}")[0][0]:
+        assert proc.poll() is None and time.monotonic() < deadline, "the fetch never wrote its running row"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert sql(db_path, "pragma integrity_check")[0][0] == "ok"
     # The killed runs are in the history as what they were, once the next run looks.
     summary = ModelCatalog(db_path=db_path, providers_file=providers_file).fetch(["groq"])
     assert summary.ok

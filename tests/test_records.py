@@ -92,6 +92,10 @@ def test_a_keyed_object_with_a_few_nested_lists_is_still_keyed():
         ([{"slug": "a", "name": "A"}], "slug", ["a"]),
         ([{"name": "a"}], "name", ["a"]),
         ([{"id": 7}], "id", ["7"]),
+        # By meaning: other spellings of the same names, never the display name first.
+        ([{"modelName": "acme/foo-7b", "displayName": "Foo 7B"}], "modelName", ["acme/foo-7b"]),
+        ([{"Model-ID": "a", "name": "A"}], "Model-ID", ["a"]),
+        ([{"model_slug": "a", "name": "A"}], "model_slug", ["a"]),
     ],
 )
 def test_the_id_field_by_priority(records, field, expected):
@@ -135,6 +139,8 @@ def test_a_wrong_list_path_names_the_keys_seen():
             "the answer has keys: object (str), count (int), meta (an object with page)",
         ),
         ({"items": [1, 2, 3]}, "set list_path (and id_field) for this provider"),
+        # One object under one key is a wrapper, not a catalog holding one model called "result".
+        ({"result": {"total": 1}}, "the answer has keys: result (an object with total)"),
         ("text", "not a model list (got a JSON str)"),
     ],
 )

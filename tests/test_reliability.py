@@ -145,11 +145,13 @@ def test_host_minimum_interval(server):
     names = [f"p{i}" for i in range(3)]
     for name in names:
         server.set(name, Route(body=GOOD))
-    providers = [provider(server, n, min_interval=0.25) for n in names]
+    # Gaps are read where the server receives each request, which a loaded machine delays unevenly:
+    # 0.5 s apart, at least 0.3 s apart on arrival.
+    providers = [provider(server, n, min_interval=0.5) for n in names]
     anyio.run(ModelFetcher(concurrency=8).fetch_all, providers)
     seen = sorted(server.requests, key=lambda r: r.at)
     gaps = [b.at - a.at for a, b in zip(seen, seen[1:], strict=False)]
-    assert len(gaps) == 2 and min(gaps) >= 0.2
+    assert len(gaps) == 2 and min(gaps) >= 0.3
 
 
 def test_rate_limiter_seed_api(server):

@@ -667,6 +667,13 @@ async def test_config_page(served, catalog):
     assert "owned_by=Meta" in page.text
     for tool in _tools():
         assert f'href="/-/vexy/config/{tool}?provider=groq&amp;tools=1"' in page.text
+    # The downloads come after the filters, so narrowing comes before the first click; the
+    # page says when a link is the whole catalog.
+    assert page.text.index("</form>") < page.text.index('class="vexy-download"')
+    assert "the whole catalog" not in page.text
+    everything = await served.get("/-/vexy/config")
+    assert everything.text.index("</form>") < everything.text.index('class="vexy-download"')
+    assert "the whole catalog" in everything.text
     bad = await served.get("/-/vexy/config?min_context=lots", status=400)
     assert "min_context must be a number of tokens" in bad.text
 

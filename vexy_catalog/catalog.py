@@ -296,9 +296,9 @@ class ModelCatalog:
         except KeyboardInterrupt:
             raise FetchInterrupted(summary) from None
 
-    def _load_bundled(self, db: Any) -> list[dict[str, Any]]:
-        """Store each bundled list of a configured provider (see :mod:`vexy_catalog.bundled`);
-        returns their ``fetches`` rows."""
+    def _load_bundled(self, db: Any, failed: set[str]) -> list[dict[str, Any]]:
+        """Store the bundled list of each provider in ``failed`` that has one (see
+        :mod:`vexy_catalog.bundled`); returns their ``fetches`` rows."""
         from . import bundled
         from .db import record_fetch, write_transaction
         from .fetch import FetchResult, extract_records
@@ -306,7 +306,7 @@ class ModelCatalog:
         rows = []
         for snapshot in bundled.bundled_lists():
             provider = self.providers.get(snapshot.provider)
-            if provider is None:
+            if provider is None or snapshot.provider not in failed:
                 continue
             payload = snapshot.payload()
             records, unidentified, duplicates = extract_records(payload)
@@ -338,12 +338,10 @@ class ModelCatalog:
         changed but whose answer was not stored again. Returns the model rows re-enriched."""
         from .db import write_transaction
 
-        if (
-            self._unreachable(summary, by_name)
-            and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]
-        ):
+        unreachable = self._unreachable(summary)
+        if unreachable and not db.execute("select exists(select 1 from models where removed_at is null)").fetchone()[0]:
             # Offline on a new catalog: something to browse, labelled as what it is.
-            summary.bundled = self._load_bundled(db)
+            summary.bundled = self._load_bundled(db, unreachable)
         ingest = prepared["ingest"]
         applied = {f["provider"] for f in summary.fetches if f["status"] == "ok"}
         # A provider whose facts: map changed is read again, whatever its answer did.
@@ -355,14 +353,14 @@ class ModelCatalog:
         return updated + ingest.settle()
 
     @staticmethod
-    def _unreachable(summary: FetchSummary, by_name: dict[str, ProviderConfig]) -> bool:
-        """True when every provider tried failed, public lists among them: no network."""
+    def _unreachable(summary: FetchSummary) -> set[str]:
+        """The providers tried, when every one of them failed (no network, as far as vexy can
+        tell); empty when any answered. Only a bundled list whose own provider is among them is
+        loaded: 'vexy fetch acme' failing says nothing about LiteLLM's list."""
         tried = [f for f in summary.fetches if f["status"] != "skipped"]
-        return (
-            bool(tried)
-            and all(f["status"] == "failed" for f in tried)
-            and any(not by_name[f["provider"]].needs_key for f in tried if f["provider"] in by_name)
-        )
+        if tried and all(f["status"] == "failed" for f in tried):
+            return {f["provider"] for f in tried}
+        return set()
 
     async def afetch(
         self,

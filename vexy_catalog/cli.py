@@ -1119,7 +1119,8 @@ def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     For each provider (all with listed models when no NAMES): fact-like keys of its records
     that vexy could not read (with an example value), disputes (suspect units, implausible
     values, disagreeing sources), placeholders dropped, prices not in USD, and facts filled
-    from another host's record. Exit status 1 when a price dispute or a suspect unit exists.
+    from another host's record, and answers that were not a model list vexy could read. Exit
+    status 1 when a price dispute, a suspect unit or an unreadable answer exists.
 
     \b
     Examples:
@@ -1144,7 +1145,7 @@ def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         click.echo(terminal(render(reports), keep_lines=True) if reports else "No models in the catalog yet.")
         bad = [r.provider for r in reports if r.problems]
         if bad:
-            click.echo(f"Price disputes or suspect units at: {', '.join(bad)}", err=True)
+            click.echo(f"Price disputes, suspect units or unreadable answers at: {', '.join(bad)}", err=True)
     if any(r.problems for r in reports):
         ctx.exit(1)
 

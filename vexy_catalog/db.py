@@ -716,6 +716,20 @@ def m007_fact_sources(db: Database) -> None:
 
 
 @migrations()
+def m008_serving_indexes(db: Database) -> None:
+    # Each provider's first listing (the canned query models_added_recently leaves out a
+    # provider's first fetch): one index seek per provider instead of a pass over every model,
+    # and the models added since, read as a range of the same index; with removed_at, the
+    # models each provider lists are counted in it too (health, the home page).
+    db["models"].create_index(["provider", "first_seen", "removed_at"], if_not_exists=True)
+    # The latest changes (the home page leaves out each provider's first fetch) are read newest
+    # first off the index on at: with the provider and the kind of change in it too, the rows
+    # left out are skipped in the index, without reading each one (100k on a new catalog).
+    db.execute("DROP INDEX IF EXISTS idx_model_changes_at")
+    db["model_changes"].create_index(["at", "provider", "change"], if_not_exists=True)
+
+
+@migrations()
 def m009_ingest_keys(db: Database) -> None:
     # An answer's hash as it arrived (its raw bytes) -> its payload hash (of the canonical JSON,
     # the contract): an answer seen before is known without encoding it again.

@@ -11,10 +11,12 @@ Per provider, from the tables the last enrichment pass wrote (``unread_keys``, `
   ``placeholder`` (values dropped: one ``created`` on every model, all-zero cache prices,
   owners such as ``system``), ``disagreement`` (sources differ; the stored value stands);
 - **not USD**: prices stated in another currency, kept in ``fact_sources`` only;
-- **filled from another host**: facts taken from a reference record of another host.
+- **filled from another host**: facts taken from a reference record of another host;
+- **unreadable answer**: the last fetch got an answer (HTTP 2xx) that was not a model list vexy
+  could read (the error names the keys it holds; ``list_path``/``id_field`` fix it).
 
-A provider *has problems* when it has a price dispute (``unit`` or ``implausible`` on a price)
-or any ``unit`` dispute: ``vexy doctor`` then exits with status 1.
+A provider *has problems* when it has a price dispute (``unit`` or ``implausible`` on a price),
+any ``unit`` dispute, or an unreadable answer: ``vexy doctor`` then exits with status 1.
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ class ProviderDoctor:
     placeholders: list[dict[str, Any]] = field(default_factory=list)
     not_usd: list[dict[str, Any]] = field(default_factory=list)
     other_host: dict[str, int] = field(default_factory=dict)
+    unreadable: str | None = None  # the error of a last fetch whose 2xx answer could not be read
 
     @property
     def problems(self) -> bool:
-        return bool(self.price_disputes or self.suspect_units)
+        return bool(self.price_disputes or self.suspect_units or self.unreadable)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "problems": self.problems}
@@ -61,10 +64,18 @@ def _value(text: Any) -> Any:
 
 
 def doctor(db: Database, providers: list[str] | None = None) -> list[ProviderDoctor]:
-    """One report per provider (those named, or every provider with listed models)."""
+    """One report per provider (those named, or every provider with listed models or an
+    unreadable last answer)."""
     if providers is None:
+        # Every provider with listed models, and every one whose answer could not be read.
         providers = [
-            p for (p,) in db.execute("select distinct provider from models where removed_at is null order by provider")
+            p
+            for (p,) in db.execute(
+                "select provider from models where removed_at is null "
+                "union select provider from fetches f where status = 'failed' and http_status between 200 and 299 "
+                "and id = (select max(id) from fetches where provider = f.provider "
+                "and status not in ('skipped', 'running')) order by provider"
+            )
         ]
     reports = []
     for provider in providers:
@@ -121,6 +132,13 @@ def doctor(db: Database, providers: list[str] | None = None) -> list[ProviderDoc
             [provider],
         ):
             report.other_host[fact] = count
+        last = db.execute(
+            "select status, http_status, error from fetches where provider = ? "
+            "and status not in ('skipped', 'running') order by id desc limit 1",
+            [provider],
+        ).fetchone()
+        if last and last[0] == "failed" and last[1] is not None and 200 <= last[1] < 300:
+            report.unreadable = last[2]
         reports.append(report)
     return reports
 
@@ -131,6 +149,8 @@ def render(reports: list[ProviderDoctor]) -> str:
     for r in reports:
         verdict = "PROBLEMS" if r.problems else "ok"
         lines.append(f"{r.provider} ({r.models:,} models): {verdict}")
+        if r.unreadable:
+            lines.append(f"  last answer not read: {r.unreadable}")
         if r.unread:
             lines.append("  unread keys (the facts they may state stay unknown; add a 'facts:' entry to read them):")
             for u in r.unread[:EXAMPLES]:

@@ -585,7 +585,7 @@ class ModelFetcher:
             answer = await self._request(call, url, params, headers, validators)
             if answer.not_modified:
                 return answer
-            answer.found = find_records(answer.payload, provider.list_path, provider.id_field)
+            answer.found = _read_answer(answer, provider.list_path, provider.id_field)
             answer.shape = _shape(answer.found.shape, provider)
             hint = more_pages_hint(answer.payload)
             if hint:
@@ -631,7 +631,7 @@ class ModelFetcher:
             else:
                 raw_hash = None
             list_path = provider.list_path if provider.list_path is not None else _joined(path)
-            page = find_records(answer.payload, list_path, provider.id_field)
+            page = _read_answer(answer, list_path, provider.id_field)
             if page.path is None:
                 raise AnswerShapeError("a paged answer must hold a list, not an object keyed by model id")
             path = page.path
@@ -843,6 +843,16 @@ class ModelFetcher:
         except FetchError as e:
             e.http_status = response.status_code
             raise
+
+
+def _read_answer(answer: _Answer, list_path: str | None, id_field: str | None) -> Found:
+    """The records of a received answer; an answer that holds no model list keeps its HTTP
+    status in the error, so the fetch row tells "answered, but unreadable" from "no answer"."""
+    try:
+        return find_records(answer.payload, list_path, id_field)
+    except AnswerShapeError as e:
+        e.http_status = answer.http_status
+        raise
 
 
 def _signed_headers(request: httpx.Request) -> dict[str, str]:

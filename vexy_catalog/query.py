@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,8 @@ __all__ = [
     "format_price",
     "format_tokens",
     "get_model",
+    "listed_per_provider",
+    "model_providers",
     "parse_tokens",
     "query_models",
     "stats",
@@ -62,11 +66,14 @@ class ModelFilter:
     model_type: str | None = None
     include_removed: bool = False
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, removed_index: bool = True) -> tuple[str, list[Any]]:
+        """The SQL condition and its parameters. ``removed_index=False`` keeps SQLite from
+        reading the rows through the index on ``removed_at`` (which it prefers without
+        statistics, though nearly every row is listed), for a query in key order."""
         clauses: list[str] = []
         params: list[Any] = []
         if not self.include_removed:
-            clauses.append("removed_at is null")
+            clauses.append("removed_at is null" if removed_index else "+removed_at is null")
         if self.query:
             # A case-insensitive substring of the id or the display name.
             clauses.append("(instr(lower(model_id), ?) > 0 or instr(lower(coalesce(name, '')), ?) > 0)")
@@ -141,15 +148,17 @@ def format_price(value: float) -> str:
     return f"{whole}.{digits.rstrip('0').ljust(2, '0')}"
 
 
+_JSON_COLUMNS = ("input_modalities", "output_modalities", "sources", "raw")
+_FLAG_COLUMNS = ("supports_tools", "supports_vision", "supports_reasoning")
+
+
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for column in ("input_modalities", "output_modalities", "sources"):
+    for column in _JSON_COLUMNS:
         if isinstance(row.get(column), str):
             row[column] = json.loads(row[column])
-    for column in ("supports_tools", "supports_vision", "supports_reasoning"):
+    for column in _FLAG_COLUMNS:
         if row.get(column) is not None:
             row[column] = bool(row[column])
-    if isinstance(row.get("raw"), str):
-        row["raw"] = json.loads(row["raw"])
     return row
 
 
@@ -159,17 +168,35 @@ def query_models(
     sort: str = "name",
     limit: int | None = None,
     raw: bool = False,
+    columns: Sequence[str] = MODEL_COLUMNS,
 ) -> list[dict[str, Any]]:
-    """Model rows matching ``model_filter``, decoded: flags as booleans, JSON columns parsed."""
+    """Model rows matching ``model_filter``, decoded: flags as booleans, JSON columns parsed.
+    ``columns`` (of :data:`MODEL_COLUMNS`) names the keys each row has."""
     if sort not in SORTS:
         raise ValueError(f"Unknown sort '{sort}': use one of {', '.join(SORTS)}")
-    where, params = (model_filter or ModelFilter()).where()
-    columns = ", ".join(MODEL_COLUMNS + (("raw",) if raw else ()))
-    sql = f"select {columns} from models where {where} order by {SORTS[sort]}"
+    # In key order, reading along the primary key needs no sort (see ModelFilter.where).
+    where, params = (model_filter or ModelFilter()).where(removed_index=sort != "provider")
+    names = list(columns) + (["raw"] if raw else [])
+    sql = f"select {', '.join(names)} from models where {where} order by {SORTS[sort]}"
     if limit is not None:
         sql += " limit ?"
         params.append(limit)
-    return [_decode(row) for row in db.query(sql, params)]
+    # Plain sqlite3 (sqlite-utils' query() costs a third more on a whole catalog), decoding only
+    # the columns read.
+    json_columns = [(i, c) for i, c in enumerate(names) if c in _JSON_COLUMNS]
+    flag_columns = [(i, c) for i, c in enumerate(names) if c in _FLAG_COLUMNS]
+    loads = json.loads
+    rows = []
+    for values in db.execute(sql, params):
+        row = dict(zip(names, values, strict=True))
+        for i, column in json_columns:
+            if isinstance(values[i], str):
+                row[column] = loads(values[i])
+        for i, column in flag_columns:
+            if values[i] is not None:
+                row[column] = bool(values[i])
+        rows.append(row)
+    return rows
 
 
 def get_model(db: Database, provider: str, model_id: str) -> dict[str, Any] | None:
@@ -182,6 +209,37 @@ def get_model(db: Database, provider: str, model_id: str) -> dict[str, Any] | No
 def count_models(db: Database, model_filter: ModelFilter | None = None) -> int:
     where, params = (model_filter or ModelFilter()).where()
     return db.execute(f"select count(*) from models where {where}", params).fetchone()[0]
+
+
+# Per provider, a recursive walk of the index on provider: one seek per provider, where
+# "select distinct provider from models" reads every entry of the index.
+_PROVIDERS_OF_MODELS = """
+with recursive listed(provider) as (
+  select min(provider) from models
+  union all
+  select (select min(provider) from models where provider > listed.provider) from listed
+  where listed.provider is not null
+)
+select provider from listed where provider is not null
+"""
+
+
+def model_providers(db: Database | sqlite3.Connection, listed_only: bool = False) -> list[str]:
+    """The providers of the catalog's models, in name order (``listed_only``: those listing
+    a model now), read without a pass over the models."""
+    names = [row[0] for row in db.execute(_PROVIDERS_OF_MODELS)]
+    if not listed_only:
+        return names
+    listed = "select 1 from models where provider = ? and removed_at is null limit 1"
+    return [name for name in names if db.execute(listed, [name]).fetchone()]
+
+
+def listed_per_provider(db: Database | sqlite3.Connection) -> dict[str, int]:
+    """How many models each provider lists now (providers listing none left out), counted in
+    the index on (provider, first_seen, removed_at): "+" keeps SQLite off the index on
+    removed_at, through which it would read every listed model's row."""
+    sql = "select provider, count(*) from models where +removed_at is null group by provider"
+    return dict(db.execute(sql).fetchall())
 
 
 _STATS_SQL = """

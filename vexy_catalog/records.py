@@ -16,14 +16,15 @@ and the rule that matched is recorded as the fetch's ``shape``):
    an empty answer is an empty list, not an error).
 5. Otherwise the largest list of objects that carry an id-like field, found anywhere within a
    few levels of wrapping objects (``{"payload": {"items": [...]}}``), unless
-6. the answer is an object whose values are all objects, keyed by model id (LiteLLM's price
+6. the answer is an object of at least two entries whose values are all objects, keyed by model id (LiteLLM's price
    file; its ``sample_spec`` entry documents the fields and is not a model) and holding more
    entries than that list.
 7. An empty list under one of the common names inside wrappers (``{"result": {"models": []}}``).
 
 Each record's id is ``id_field`` when the providers file names one; otherwise the first of
-``id``, ``model_id``, ``modelId``, ``model``, ``slug``, ``name`` that at least half of the
-list's records carry (so one list uses one field), falling back record by record through the same
+``id``, ``model_id``, ``model``, ``model_slug``, ``slug``, ``model_name``, ``name`` (matched by
+meaning: case, ``_`` and ``-`` aside, so ``modelId`` and ``modelName`` count) that at least half
+of the list's records carry (so one list uses one field), falling back record by record through the same
 names. Strings in a list are ids themselves. In an object keyed by id, the key is the id (unless
 ``id_field`` names a field). Records found through a ``*`` are *qualified* by the entry they sit
 in: ``<entry key>/<id>`` (``groq/llama-3.3-70b-versatile``; in a list, the entry's own id
@@ -58,7 +59,20 @@ __all__ = [
     "shape_rule",
 ]
 
-ID_FIELDS = ("id", "model_id", "modelId", "model", "slug", "name")
+ID_FIELDS = ("id", "model_id", "model", "model_slug", "slug", "model_name", "name")
+# Id fields are matched by meaning: case, '_' and '-' aside (model_id, modelId, Model-ID, modelName).
+_ID_RANK = {name.replace("_", ""): rank for rank, name in enumerate(ID_FIELDS)}
+
+
+def _id_rank(key: Any) -> int | None:
+    """The priority of a record key as an id field (0 is best), or None when it is not one."""
+    return _ID_RANK.get(key.replace("_", "").replace("-", "").lower()) if isinstance(key, str) else None
+
+
+def _id_keys(record: dict[Any, Any]) -> list[Any]:
+    """The record's own keys that name its id, best first."""
+    ranked = [(rank, key) for key in record if (rank := _id_rank(key)) is not None]
+    return [key for _, key in sorted(ranked, key=lambda rk: rk[0])]
 # The names most providers put their list under, in the order they are tried.
 LIST_KEYS = ("data", "models", "result")
 # Names an empty list may hide under inside wrappers (rule 7).
@@ -159,7 +173,9 @@ def _list_id_field(items: list[Any]) -> str | None:
     dicts = [r for r in items if isinstance(r, dict)]
     if not dicts:
         return None
-    for name in ID_FIELDS:
+    # The id-like keys the list's objects use (their first 50 tell), best first.
+    names = sorted({k for r in dicts[:50] for k in _id_keys(r)}, key=lambda k: _id_rank(k))
+    for name in names:
         carried = sum(1 for r in dicts if _id_value(r.get(name)) is not None)
         if carried and carried * 2 >= len(dicts):
             return name
@@ -170,7 +186,7 @@ def _own_id(record: Any) -> str | None:
     """A record's id by the first id-like field it carries."""
     if not isinstance(record, dict):
         return None
-    return next((v for v in map(_id_value, map(record.get, ID_FIELDS)) if v is not None), None)
+    return next((v for v in map(_id_value, map(record.get, _id_keys(record))) if v is not None), None)
 
 
 def _identify(items: list[Any], id_field: str | None, fallback: bool) -> Iterator[tuple[str | None, Any]]:
@@ -288,7 +304,8 @@ def _locate(payload: Any) -> tuple[tuple[str, ...], list[_Group]] | None:
     candidates = [(p, items) for p, items in lists if items and _record_list(items)]
     best = max(candidates, key=lambda c: (len(c[1]), -len(c[0])), default=None)
     entries = _keyed_entries(payload)
-    keyed = bool(entries) and "error" not in payload and _record_map(payload)
+    # One entry is a wrapper ({"result": {...}}), not a catalog of one model.
+    keyed = len(entries) >= 2 and "error" not in payload and _record_map(payload)
     empty = next((p for p, items in lists if not items and p[-1] in _EMPTY_LIST_KEYS), None)
     if keyed and (len(entries) > len(best[1]) if best else empty is None):
         return (), [((), payload)]

@@ -184,14 +184,49 @@ _LITERAL_KEY_FIELD = re.compile(
 )
 
 
-def literal_secret(text: str, environ: Mapping[str, str] | None = None) -> bool:
+# A line ending that a key field or a Bearer token may continue past, over the line break: a
+# key word (with its quote) or a ":"/"=", then only whitespace. Nothing else these checks look
+# for spans a line break (their values exclude whitespace).
+# (Matched against the line's last characters, whitespace stripped as \s would match it.)
+_CONTINUED = re.compile(r"""(?i)(?:(?:bearer|key|token|secret|password)["']?|[:=])\Z""")
+
+
+def _distinct_text(text: str) -> str:
+    """``text`` with each repeated block of lines kept once: the key-shape and key-field checks
+    find a match in it exactly when they find one in ``text``. Blocks end at line breaks no
+    match can cross (not after ``_CONTINUED``, nor after the blank lines that follow one), so
+    every match lies inside one block, and the last block (which may end open) stays last. A
+    whole catalog's codex export repeats Codex's 25 kB system prompt in every model: 200 MB of
+    text, 1 MB of distinct blocks."""
+    blocks: dict[str, None] = {}
+    current: list[str] = []
+    for line in text.split("\n"):
+        current.append(line)
+        stripped = line.rstrip()
+        # Blank lines after such an ending are whitespace the match may still run over.
+        if not _CONTINUED.search(stripped[-12:]) and (stripped or len(current) == 1):
+            blocks["\n".join(current)] = None
+            current = []
+    if current:
+        blocks.pop("\n".join(current), None)
+        blocks["\n".join(current)] = None
+    return "\n".join(blocks)
+
+
+def literal_secret(text: str, environ: Mapping[str, str] | None = None, secrets: Secrets | None = None) -> bool:
     """True when ``text`` (a config file) holds a secret written out: a key-shaped string, the
-    value of a set secret variable, or a key field (``api_key: ...``) with a literal value."""
+    value of a set secret variable, or a key field (``api_key: ...``) with a literal value.
+    ``secrets``: those values, when the caller checks many texts (``Secrets(secret_named_values())``)."""
     if not text:
         return False
-    if _LITERAL_KEY_FIELD.search(text) or _patterns(text) != text:
+    # Past a few MB, the checks read each repeated block once (at a few dozen MB a second,
+    # they cost more than a line-by-line pass that finds the blocks).
+    distinct = _distinct_text(text) if len(text) > 1_000_000 else text
+    if _LITERAL_KEY_FIELD.search(distinct) or _patterns(distinct) != distinct:
         return True
-    return Secrets(secret_named_values(environ), patterns=False).found_in(text)
+    if secrets is None:
+        secrets = _secrets_of(frozenset(secret_named_values(environ)))
+    return secrets.found_in(text)
 
 
 def _describe_char(char: str) -> str:

@@ -57,6 +57,7 @@ __all__ = [
     "mcp_available",
     "run",
     "run_mcp_stdio",
+    "settle_heap",
     "serve_options",
 ]
 
@@ -309,6 +310,7 @@ def run(datasette: Any, host: str, port: int, open_browser: bool = False, sock: 
     if sock is None:
         sock = listen(host, port)
     _run_sync(datasette.invoke_startup)
+    settle_heap()
     if open_browser:
         import webbrowser
 
@@ -316,6 +318,17 @@ def run(datasette: Any, host: str, port: int, open_browser: bool = False, sock: 
         webbrowser.open(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{where}")
     config = uvicorn.Config(datasette.app(), host=host, port=port, log_level="info", lifespan="on", workers=1)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def settle_heap() -> None:
+    """Take what start-up allocated (Datasette, its plugins, templates and modules: ~115k
+    objects) out of the garbage collector's reach, for a server that lives long. Otherwise a
+    full collection walks them all, every ~20 pages, and the page it lands on waits for it:
+    ~65 ms on a 2-core machine, the p95 of most pages on a 100k-model catalog."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 MCP_MISSING = (

@@ -189,8 +189,15 @@ def build_export(
     export.kept = list(kept)
     # Empty when the selection adds nothing to a new file of the format.
     nothing = replace(data, models=[])
-    fresh = export if not merge_into else _render(db, tool, data, None, as_of)
-    export.empty = not data.models or fresh.files == _render(db, tool, nothing, None, as_of).files
+    if not data.models:
+        export.empty = True
+    elif tool == "litellm-costmap":
+        from . import costmap
+
+        export.empty = costmap.adds_nothing(data, costmap.base_map(db, as_of))
+    else:
+        fresh = export if not merge_into else _render(db, tool, data, None, as_of)
+        export.empty = fresh.files == _render(db, tool, nothing, None, as_of).files
     return export
 
 

@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, default_model, price, slug
-from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value, yaml_types
 
 FILENAME = "config.yaml"
 NAME_RE = re.compile(r"^[a-z0-9_]+$")
@@ -125,18 +125,17 @@ def model_entries(provider: Provider, rows: list[dict[str, Any]]) -> list[dict[s
 
 def render(data: ExportData, existing: str | None = None) -> str:
     """The config: a new one, or ``existing`` with our clients added or updated."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     doc = load_yaml(existing, "The aichat config")
     fresh = doc is None
+    Map, Seq = yaml_types(doc)
     if fresh:
-        doc = CommentedMap()
+        doc = Map()
         doc.yaml_set_start_comment(HEADER)
     if not isinstance(doc, dict):
         raise MergeError("The aichat config is not a mapping at the top level")
     clients = doc.get("clients")
     if clients is None:
-        clients = doc["clients"] = CommentedSeq()
+        clients = doc["clients"] = Seq()
     if not isinstance(clients, list):
         raise MergeError("'clients' in the aichat config is not a list")
     by_name: dict[str, Any] = {}
@@ -154,7 +153,7 @@ def render(data: ExportData, existing: str | None = None) -> str:
         name = names[provider.name]
         client = by_name.get(name)
         if client is None:
-            client = CommentedMap()
+            client = Map()
             clients.append(client)
         set_value(client, "type", client_type(provider))
         set_value(client, "name", name)
@@ -170,16 +169,15 @@ def render(data: ExportData, existing: str | None = None) -> str:
 
 
 def _merge_models(client: Any, models: list[dict[str, Any]]) -> None:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
+    Map, Seq = yaml_types(client)
     current = client.get("models")
     if not isinstance(current, list):
-        current = client["models"] = CommentedSeq()
+        current = client["models"] = Seq()
     index = {m.get("name"): m for m in current if isinstance(m, dict)}
     for model in models:
         target = index.get(model["name"])
         if target is None:
-            target = CommentedMap()
+            target = Map()
             current.append(target)
         for key, value in model.items():
             set_value(target, key, value)

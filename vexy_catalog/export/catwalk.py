@@ -27,10 +27,10 @@ context window; else the first and last model.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .common import ExportData, Provider, chat_groups, display_name, key_variable, known, output_limit, price
+from .merge import dump_json
 
 FILENAME = "providers.json"
 MEDIA_TYPE = "application/json"
@@ -101,7 +101,7 @@ def build(data: ExportData) -> list[dict[str, Any]]:
 
 
 def render(data: ExportData) -> str:
-    return json.dumps(build(data), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(build(data))
 
 
 def hint(data: ExportData) -> str | None:

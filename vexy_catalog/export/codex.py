@@ -21,12 +21,14 @@ has no setting for a model's output limit or prices.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..text import bounded_name, one_line
 from . import codex_catalog
 from .common import ExportData, Provider, chat_model, slug, unique
-from .merge import MergeError, load_toml, set_value
+from .emit import Unsupported, toml_comment, toml_value
+from .merge import MergeError, load_toml, set_value, use_fast_writers
 
 CONFIG = "config.toml"
 PROFILE_SUFFIX = ".config.toml"
@@ -72,12 +74,27 @@ def profile_values(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def provider_settings(provider: Provider) -> dict[str, Any]:
+    """``[model_providers.<id>]`` of a provider (``name`` only where the table has none)."""
+    settings: dict[str, Any] = {"name": provider.name, "base_url": provider.api_base}
+    if provider.api_key_env:
+        settings["env_key"] = provider.api_key_env
+    settings["wire_api"] = "responses"
+    return settings
+
+
 def render_config(data: ExportData, existing: str | None = None) -> str:
     """``config.toml``: a new one, or ``existing`` with our providers added or updated."""
+    fresh = not existing or not existing.strip()
+    if fresh and use_fast_writers():
+        try:
+            return _new_config(data)
+        except Unsupported:
+            pass  # tomlkit writes it
     import tomlkit
 
     doc = load_toml(existing, "The Codex config.toml")
-    if not existing or not existing.strip():
+    if fresh:
         for line in HEADER.splitlines():
             doc.add(tomlkit.comment(line))
         doc.add(tomlkit.nl())
@@ -94,29 +111,58 @@ def render_config(data: ExportData, existing: str | None = None) -> str:
         if entry is None:
             table[pid] = tomlkit.table()
             entry = table[pid]
-        if not entry.get("name"):  # a display name the user chose stays
-            set_value(entry, "name", provider.name)
-        set_value(entry, "base_url", provider.api_base)
-        if provider.api_key_env:
-            set_value(entry, "env_key", provider.api_key_env)
-        set_value(entry, "wire_api", "responses")
+        for key, value in provider_settings(provider).items():
+            if key != "name" or not entry.get("name"):  # a display name the user chose stays
+                set_value(entry, key, value)
     return tomlkit.dumps(doc)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def _new_config(data: ExportData) -> str:
+    """A new ``config.toml`` as tomlkit writes it (:mod:`.emit`)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for provider, _models in selected(data):
+        pid = provider_id(provider)
+        if not _BARE_KEY.match(pid):
+            raise Unsupported(f"table name {pid!r}")
+        entry = tables.setdefault(pid, {})
+        for key, value in provider_settings(provider).items():
+            if key != "name" or not entry.get("name"):
+                entry[key] = value
+    lines = [toml_comment(line) for line in HEADER.splitlines()]
+    lines.append("\n")
+    for n, (pid, entry) in enumerate(tables.items()):
+        lines.append(("\n" if n else "") + f"[model_providers.{pid}]\n")
+        lines += [f"{key} = {toml_value(value)}\n" for key, value in entry.items()]
+    return "".join(lines)
 
 
 def render_profile(
     provider: Provider, row: dict[str, Any], name: str, existing: str | None = None, catalog: str | None = None
 ) -> str:
-    import tomlkit
-
-    doc = load_toml(existing, f"The Codex profile {name}{PROFILE_SUFFIX}")
-    if not existing or not existing.strip():
-        # A comment is one line with no control character (TOML allows neither in one).
-        doc.add(tomlkit.comment(one_line(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`")))
-        if row["max_output_tokens"] is not None:
-            doc.add(tomlkit.comment(f"Max output {int(row['max_output_tokens'])} tokens (Codex has no setting for it)"))
+    # A comment is one line with no control character (TOML allows neither in one).
+    comments = [one_line(f"{provider.name}: {row['model_id']} - use it with `codex -p {name}`")]
+    if row["max_output_tokens"] is not None:
+        comments.append(f"Max output {int(row['max_output_tokens'])} tokens (Codex has no setting for it)")
     values = profile_values(provider, row)
     if catalog is not None:
         values[codex_catalog.CATALOG_KEY] = catalog
+    fresh = not existing or not existing.strip()
+    if fresh and use_fast_writers():
+        try:
+            return "".join(toml_comment(c) for c in comments) + "".join(
+                f"{key} = {toml_value(value)}\n" for key, value in values.items()
+            )
+        except Unsupported:
+            pass  # tomlkit writes it
+    import tomlkit
+
+    doc = load_toml(existing, f"The Codex profile {name}{PROFILE_SUFFIX}")
+    if fresh:
+        for comment in comments:
+            doc.add(tomlkit.comment(comment))
     for key, value in values.items():
         set_value(doc, key, value)
     return tomlkit.dumps(doc)

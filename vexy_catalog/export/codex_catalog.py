@@ -112,5 +112,7 @@ def model_entry(row: dict[str, Any], priority: int, instructions: str) -> dict[s
 
 
 def render(rows: list[dict[str, Any]], instructions: str) -> str:
+    from .merge import dump_json
+
     models = [model_entry(row, i, instructions) for i, row in enumerate(rows, start=1)]
-    return json.dumps({"models": models}, indent=2, ensure_ascii=False) + "\n"
+    return dump_json({"models": models})

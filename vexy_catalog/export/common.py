@@ -17,6 +17,9 @@ from typing import Any
 # not an API to send prompts to, so client configs leave them out.
 CALLABLE_KINDS = ("openai", "anthropic")
 
+# Model columns no format writes (read by nobody here: not loaded).
+UNEXPORTED = ("sources", "description", "owned_by")
+
 # Model types a chat client can use. NULL (unknown: many lists carry ids only) counts as chat,
 # since most models served by a chat-completions API are chat models.
 CHAT_TYPES = (None, "chat")
@@ -95,12 +98,18 @@ class ExportData:
     # The moment the models are as of (ISO 8601 UTC), or None for the catalog as it stands.
     as_of: str | None = None
 
+    # The models by provider (computed once: a render asks several times).
+    _grouped: dict[str, list[dict[str, Any]]] | None = field(default=None, init=False, repr=False, compare=False)
+
     def by_provider(self, kinds: Iterable[str] = CALLABLE_KINDS) -> list[tuple[Provider, list[dict[str, Any]]]]:
         """Callable providers of ``kinds`` that have selected models, with their models."""
         kinds = tuple(kinds)
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in self.models:
-            grouped.setdefault(row["provider"], []).append(row)
+        grouped = self._grouped
+        if grouped is None:
+            grouped = {}
+            for row in self.models:
+                grouped.setdefault(row["provider"], []).append(row)
+            self._grouped = grouped
         out = []
         for name in sorted(grouped):
             provider = self.providers.get(name)
@@ -114,7 +123,7 @@ def load_data(db: Any, model_filter: Any = None, as_of: str | None = None) -> Ex
     """Read providers and the models ``model_filter`` selects (the rows ``vexy models`` shows);
     with ``as_of`` (an ISO 8601 UTC moment), the models listed then, with their facts then."""
     from ..history import models_as_of
-    from ..query import ModelFilter, query_models
+    from ..query import MODEL_COLUMNS, ModelFilter, query_models
 
     model_filter = model_filter or ModelFilter()
     providers = {
@@ -130,7 +139,9 @@ def load_data(db: Any, model_filter: Any = None, as_of: str | None = None) -> Ex
     if as_of is not None:
         models = models_as_of(db, as_of, model_filter, sort="provider")
     else:
-        models = query_models(db, model_filter, sort="provider")
+        # One query, in key order, of the columns the formats write.
+        columns = [c for c in MODEL_COLUMNS if c not in UNEXPORTED]
+        models = query_models(db, model_filter, sort="provider", columns=columns)
     narrowed = bool(
         model_filter.query
         or model_filter.min_context is not None

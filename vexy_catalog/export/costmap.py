@@ -26,6 +26,7 @@ from typing import Any
 
 from . import litellm
 from .common import ExportData, Provider, day, known, per_token
+from .merge import dump_json
 
 FILENAME = "model_prices_and_context_window.json"
 MEDIA_TYPE = "application/json"
@@ -123,7 +124,24 @@ def build(data: ExportData, base: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def render(data: ExportData, base: dict[str, Any] | None) -> str:
-    return json.dumps(build(data, base), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(build(data, base))
+
+
+def adds_nothing(data: ExportData, base: dict[str, Any] | None) -> bool:
+    """Whether :func:`render` of ``data`` is the text it is for no model: LiteLLM's own map (most
+    of the file) with none of our entries changing a byte of it. Compared entry by entry, where
+    rendering the whole map twice took most of a one-provider feed's time."""
+    ours = entries(data)
+    if base is None:
+        return not ours
+    for key, entry in ours.items():
+        if key not in base:
+            return False
+        theirs = base[key]
+        merged = {**theirs, **entry} if isinstance(theirs, dict) else entry
+        if dump_json(merged) != dump_json(theirs):
+            return False
+    return True
 
 
 def model_count(cost_map: dict[str, Any]) -> int:

@@ -11,11 +11,11 @@ model id a line, in the order of the answer (models only listed earlier, selecte
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..text import bounded_name, one_line
 from .common import ExportData, load_payload
+from .merge import dump_json
 
 # How a stored answer is read: (list_path, id_field, strict), see vexy_catalog.records.parse_shape.
 Reading = tuple[str | None, str | None, bool]
@@ -64,7 +64,7 @@ def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
                 continue
             if data.narrowed:
                 payload = filter_payload(payload, set(ids), reading)
-            files[f"models_{bounded_name(name)}.json"] = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+            files[f"models_{bounded_name(name)}.json"] = dump_json(payload)
         else:
             wanted = set(ids)
             order = [i for i in answer_ids(payload, reading) if i in wanted] if payload is not None else []

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, per_token
-from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value, yaml_types
 
 FILENAME = "litellm-config.yaml"
 # Our provider name -> LiteLLM's route for an OpenAI-compatible API it knows natively.
@@ -109,30 +109,29 @@ def deployments(data: ExportData) -> list[dict[str, Any]]:
 
 
 def render(data: ExportData, existing: str | None = None) -> str:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     doc = load_yaml(existing, "The LiteLLM config")
+    Map, Seq = yaml_types(doc)
     if doc is None:
-        doc = CommentedMap()
+        doc = Map()
         doc.yaml_set_start_comment(HEADER)
     if not isinstance(doc, dict):
         raise MergeError("The LiteLLM config is not a mapping at the top level")
     model_list = doc.get("model_list")
     if model_list is None:
-        model_list = doc["model_list"] = CommentedSeq()
+        model_list = doc["model_list"] = Seq()
     if not isinstance(model_list, list):
         raise MergeError("'model_list' in the LiteLLM config is not a list")
     index = {d.get("model_name"): d for d in model_list if isinstance(d, dict)}
     for deployment in deployments(data):
         target = index.get(deployment["model_name"])
         if target is None:
-            target = CommentedMap()
+            target = Map()
             model_list.append(target)
         set_value(target, "model_name", deployment["model_name"])
         for section in ("litellm_params", "model_info"):
             current = target.get(section)
             if not isinstance(current, dict):
-                current = target[section] = CommentedMap()
+                current = target[section] = Map()
             for key, value in deployment[section].items():
                 if section == "litellm_params" and key in SETTINGS:
                     set_setting(current, key, value, f"{deployment['model_name']}.{section}")

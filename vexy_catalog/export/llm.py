@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider
-from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, set_value, yaml_types
 
 FILENAME = "extra-openai-models.yaml"
 HEADER = (
@@ -67,11 +67,10 @@ def key_providers(data: ExportData) -> list[Provider]:
 
 
 def render(data: ExportData, existing: str | None = None) -> str:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     doc = load_yaml(existing, "The llm extra-openai-models.yaml")
+    Map, Seq = yaml_types(doc)
     if doc is None:
-        doc = CommentedSeq()
+        doc = Seq()
         doc.yaml_set_start_comment(HEADER)
     if not isinstance(doc, list):
         raise MergeError("The llm extra-openai-models.yaml is not a list")
@@ -79,7 +78,7 @@ def render(data: ExportData, existing: str | None = None) -> str:
     for entry in entries(data):
         target = index.get(entry["model_id"])
         if target is None:
-            target = CommentedMap()
+            target = Map()
             doc.append(target)
         for key, value in entry.items():
             if key in SETTINGS:

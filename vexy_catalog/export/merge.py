@@ -2,7 +2,10 @@
 
 YAML goes through ruamel.yaml and TOML through tomlkit, both of which keep comments, key order,
 quoting and layout of what they do not touch. Values are only assigned when they differ, so a
-second merge of the same catalog produces the same bytes as the first.
+second merge of the same catalog produces the same bytes as the first. A new file (nothing to
+merge into) is built from :mod:`.emit`'s containers and written by its writers, which write
+the same bytes as those libraries, faster (:func:`yaml_types`); :func:`reference_writers`
+writes new files through the libraries too (what the fast writers are tested against).
 
 Two kinds of values: *facts* from the catalog (a model's context window, its prices), which a
 merge keeps current with :func:`set_value`, and *settings* (where to connect, which key
@@ -28,12 +31,46 @@ __all__ = [
     "load_json",
     "load_toml",
     "load_yaml",
+    "reference_writers",
     "set_setting",
     "set_value",
+    "use_fast_writers",
+    "yaml_types",
 ]
 
 # (replace settings?, the settings kept so far) for the export being rendered.
 _SETTINGS: contextvars.ContextVar[tuple[bool, list[str]] | None] = contextvars.ContextVar("vexy_settings", default=None)
+# False while reference_writers() is in effect.
+_FAST: contextvars.ContextVar[bool] = contextvars.ContextVar("vexy_fast_writers", default=True)
+
+
+@contextlib.contextmanager
+def reference_writers() -> Iterator[None]:
+    """While in effect, new files too are built and written by ruamel.yaml, tomlkit and
+    ``json.dumps``, as a merge is: the reference :mod:`.emit`'s writers are held to."""
+    token = _FAST.set(False)
+    try:
+        yield
+    finally:
+        _FAST.reset(token)
+
+
+def use_fast_writers() -> bool:
+    """Whether a new file is written by :mod:`.emit` (not inside :func:`reference_writers`)."""
+    return _FAST.get()
+
+
+def yaml_types(node: Any) -> tuple[Any, Any]:
+    """(mapping type, sequence type) for the nodes a renderer adds to the document ``node``
+    belongs to (None: a new document): :mod:`.emit`'s for a new file, ruamel.yaml's
+    round-trip containers for a user's file (and inside :func:`reference_writers`)."""
+    from .emit import YamlMap, YamlSeq
+
+    if _FAST.get() and (node is None or isinstance(node, YamlMap | YamlSeq)):
+        return YamlMap, YamlSeq
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    return CommentedMap, CommentedSeq
 
 
 class MergeError(ValueError):
@@ -66,6 +103,13 @@ def load_yaml(text: str | None, what: str) -> Any:
 
 
 def dump_yaml(doc: Any) -> str:
+    from . import emit
+
+    if _FAST.get() and type(doc) in (emit.YamlMap, emit.YamlSeq, dict, list):
+        try:
+            return emit.yaml_text(doc, top_level_list=isinstance(doc, list))
+        except emit.Unsupported:
+            doc = emit.to_ruamel(doc)  # ruamel.yaml writes what emit does not
     if isinstance(doc, list) and not doc:
         # ruamel.yaml 0.19 cannot emit an empty top-level sequence: write it (and its comments).
         comment = getattr(doc, "ca", None) and doc.ca.comment
@@ -112,6 +156,11 @@ def child(parent: dict[str, Any], key: str, kind: type, what: str) -> Any:
 
 
 def dump_json(doc: Any) -> str:
+    """``doc`` as indented JSON (``json.dumps(doc, indent=2, ensure_ascii=False)``) and a newline."""
+    if _FAST.get():
+        from .emit import json_text
+
+        return json_text(doc)
     import json
 
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

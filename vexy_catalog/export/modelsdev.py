@@ -31,7 +31,6 @@ fetched from, so OpenCode calls the endpoint the catalog knows.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .common import (
@@ -46,6 +45,7 @@ from .common import (
     output_limit,
     price,
 )
+from .merge import dump_json
 
 FILENAME = "api.json"
 MEDIA_TYPE = "application/json"
@@ -120,7 +120,7 @@ def build(data: ExportData) -> dict[str, Any]:
 
 
 def render(data: ExportData) -> str:
-    return json.dumps(build(data), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(build(data))
 
 
 def hint(data: ExportData) -> str | None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import CHAT_TYPES, ExportData, Provider, default_model
-from .merge import MergeError, dump_yaml, load_yaml, set_setting
+from .merge import MergeError, dump_yaml, load_yaml, set_setting, yaml_types
 
 FILENAME = "mods.yml"
 CHARS_PER_TOKEN = 3
@@ -72,11 +72,10 @@ def selected(data: ExportData) -> tuple[list[tuple[str, Provider, list[dict[str,
 
 
 def render(data: ExportData, existing: str | None = None) -> str:
-    from ruamel.yaml.comments import CommentedMap
-
     doc = load_yaml(existing, "The mods config")
+    Map, _ = yaml_types(doc)
     if doc is None:
-        doc = CommentedMap()
+        doc = Map()
         doc.yaml_set_start_comment(HEADER)
     if not isinstance(doc, dict):
         raise MergeError("The mods config is not a mapping at the top level")
@@ -90,7 +89,7 @@ def render(data: ExportData, existing: str | None = None) -> str:
             doc[key] = value
     apis = doc.get("apis")
     if apis is None:
-        apis = doc["apis"] = CommentedMap()
+        apis = doc["apis"] = Map()
     if not isinstance(apis, dict):
         raise MergeError("'apis' in the mods config is not a mapping")
 
@@ -108,7 +107,7 @@ def render(data: ExportData, existing: str | None = None) -> str:
     for name, provider, models in groups:
         api = apis.get(name)
         if api is None:
-            api = apis[name] = CommentedMap()
+            api = apis[name] = Map()
         set_setting(api, "base-url", provider.api_base, f"apis.{name}")
         if provider.api_key_env:
             set_setting(api, "api-key-env", provider.api_key_env, f"apis.{name}")
@@ -117,11 +116,11 @@ def render(data: ExportData, existing: str | None = None) -> str:
             api.yaml_add_eol_comment(KEYLESS_COMMENT, "api-key")
         current = api.get("models")
         if not isinstance(current, dict):
-            current = api["models"] = CommentedMap()
+            current = api["models"] = Map()
         for row in models:
             model = current.get(row["model_id"])
             if model is None:
-                model = current[row["model_id"]] = CommentedMap()
+                model = current[row["model_id"]] = Map()
             alias = f"{name}/{row['model_id']}"
             if alias not in used:
                 used.add(alias)

@@ -70,6 +70,39 @@ def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool =
     return Path(tmp)
 
 
+def _write_temps(pending: dict[Path, tuple[bytes, Path | None, bool]]) -> dict[Path, Path]:
+    """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
+    the temporary file of each target. Many are written at a time: a whole catalog's codex
+    export writes thousands of files, and one ``fsync`` after another waits a disk round trip
+    each, where concurrent ones share the file system's commits. On an error none is left."""
+    if len(pending) < 2:
+        temps = {}
+        for target, args in pending.items():
+            try:
+                temps[target] = _write_temp(target, *args)
+            except OSError as e:
+                raise _TempWriteFailed(target, e) from None
+        return temps
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
+        futures = {target: pool.submit(_write_temp, target, *args) for target, args in pending.items()}
+        wait(futures.values())
+    failed = [(target, f.exception()) for target, f in futures.items() if f.exception() is not None]
+    if failed:
+        for future in futures.values():
+            if future.exception() is None:
+                future.result().unlink(missing_ok=True)
+        raise _TempWriteFailed(*failed[0])
+    return {target: future.result() for target, future in futures.items()}
+
+
+class _TempWriteFailed(Exception):
+    def __init__(self, target: Path, error: BaseException):
+        super().__init__(target, error)
+        self.target, self.error = target, error
+
+
 _BACKUP_RE = re.compile(r"\.bak(?:\.(\d+))?$")
 
 
@@ -146,15 +179,21 @@ class Written:
     backup: Path | None = None
 
 
-def _place(folder: Path, name: str) -> tuple[Path, Path]:
-    """``(path, real)``: where ``name`` goes in ``folder``, and the file written there (the one
-    a symbolic link points to, so the link stays a link). A name that would leave the folder,
-    or a link to nothing, is refused."""
+def _simple(name: str) -> bool:
+    """A file name right in the folder (no folder part)."""
+    return name not in ("", ".", "..") and "/" not in name and os.sep not in name
+
+
+def _place(folder: Path, name: str, root: Path | None = None) -> tuple[Path, Path]:
+    """``(path, real)``: where ``name`` goes in ``folder`` (``root``: the folder resolved, when
+    known), and the file written there (the one a symbolic link points to, so the link stays a
+    link). A name that would leave the folder, or a link to nothing, is refused."""
     path = folder / name
-    root = folder.resolve()
-    parent = path.parent.resolve()
-    if parent != root and root not in parent.parents:
-        raise ExportWriteError(f"'{name}' is outside {folder}")
+    if not _simple(name):  # a plain name stays in the folder: no folder to resolve per file
+        root = root or folder.resolve()
+        parent = path.parent.resolve()
+        if parent != root and root not in parent.parents:
+            raise ExportWriteError(f"'{name}' is outside {folder}")
     if not path.is_symlink():
         return path, path
     real = path.resolve()
@@ -164,6 +203,14 @@ def _place(folder: Path, name: str) -> tuple[Path, Path]:
             "to write a new file there"
         )
     return path, real
+
+
+def _resolved(path: Path, real: Path, root: Path) -> Path:
+    """``real.resolve()`` (``root``: the folder resolved), without resolving the folder again
+    for a file right in it that is not a link (a whole catalog's codex export writes thousands)."""
+    if real is path and _simple(path.name):
+        return root / path.name
+    return real.resolve()
 
 
 def _private(paths: Iterable[Path]) -> bool:
@@ -200,29 +247,31 @@ def write_files(
     and for a path that cannot be written, with the reason.
     """
     from ..files import describe_os_error, ensure_folder
-    from ..security import literal_secret
+    from ..security import Secrets, literal_secret, secret_named_values
 
     folder = Path(folder)
     merged = {Path(p).resolve() for p in merged_from}
     # What was merged from a private file (0600: a key written in it, say) stays private.
     private_source = _private(merged)
+    secrets = Secrets(secret_named_values(), patterns=False)  # read once for every file
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
         ensure_folder(folder)
+        root = folder.resolve()
         manifest = _read_manifest(folder)
         plan = []
         for name, text in files.items():
-            path, real = _place(folder, name)
+            path, real = _place(folder, name, root)
             current = path
             data = text.encode("utf-8")
             if real.is_dir():
                 raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
-            private = private_source or literal_secret(text)
+            private = private_source or literal_secret(text, secrets=secrets)
             if not real.exists():
                 plan.append((path, real, data, "new", False, private))
             elif real.read_bytes() == data:
                 plan.append((path, real, data, "unchanged", False, private))
-            elif real.resolve() in merged or force:
+            elif _resolved(path, real, root) in merged or force:
                 plan.append((path, real, data, "replaced", not _recorded(path, manifest), private))
             elif _recorded(path, manifest):
                 plan.append((path, real, data, "replaced", False, private))
@@ -230,17 +279,36 @@ def write_files(
                 raise ExportWriteError(_refusal(path, merge_ok))
         results = []
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Every new text goes to a temporary file beside its target first; all of them are on
+        # disk before the first is renamed over its target.
+        pending: dict[Path, tuple[bytes, Path | None, bool]] = {}
         for path, real, data, status, keep, private in plan:
             current = path
             if status == "unchanged":
                 if private and real.stat().st_mode & 0o077:
                     os.chmod(real, 0o600)
                 results.append(Written(path, status))
-            else:
-                bak = _backup(real) if keep else None
-                os.replace(_write_temp(real, data, real if real.exists() else None, private), real)
-                results.append(Written(path, status, bak))
-            if real.resolve() in merged:
+                continue
+            bak = _backup(real) if keep else None
+            # Two names for one file (links): the last text wins, as it did written in turn.
+            pending.pop(real, None)
+            pending[real] = (data, real if real.exists() else None, private)
+            results.append(Written(path, status, bak))
+        try:
+            temps = _write_temps(pending)
+        except _TempWriteFailed as failed:
+            current = failed.target
+            raise failed.error from None
+        try:
+            for real, tmp in list(temps.items()):
+                current = real
+                os.replace(tmp, real)
+                del temps[real]
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        for path, real, data, *_ in plan:
+            if _resolved(path, real, root) in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
                 manifest.pop(path.name, None)
             else:
