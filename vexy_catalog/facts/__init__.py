@@ -19,7 +19,7 @@ from __future__ import annotations
 from .dialects import DIALECTS
 from .enrichment import enrich
 from .identity import identity, normalize_id
-from .pipeline import ModelFacts, iter_resolved, resolve_provider
+from .pipeline import FACT_SOURCE_COLUMNS, ModelFacts, iter_resolved, resolve_provider
 from .plausibility import BOUNDS, Dispute
 from .reading import Reading, read_generic
 from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch, match_tokens
@@ -30,6 +30,7 @@ __all__ = [
     "BOUNDS",
     "DIALECTS",
     "ENRICHABLE_FIELDS",
+    "FACT_SOURCE_COLUMNS",
     "FACT_FIELDS",
     "LITELLM_PROVIDERS",
     "MODALITIES",

@@ -37,7 +37,24 @@ from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, FLAG_FIELDS, LIMIT_FIELDS, L
 from .stated import FactMap, read_record
 from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
 
-__all__ = ["STREAM_ABOVE", "ModelFacts", "iter_resolved", "resolve_provider"]
+__all__ = ["FACT_SOURCE_COLUMNS", "STREAM_ABOVE", "ModelFacts", "iter_resolved", "resolve_provider"]
+
+# The columns of a fact_sources row, in the order of ModelFacts.source_rows.
+FACT_SOURCE_COLUMNS = (
+    "provider",
+    "model_id",
+    "fact",
+    "source",
+    "value",
+    "unit",
+    "raw_value",
+    "path",
+    "host",
+    "level",
+    "same_host",
+    "chosen",
+    "reason",
+)
 
 
 @dataclass(slots=True)
@@ -45,12 +62,19 @@ class ModelFacts:
     model_id: str
     facts: dict[str, Any]
     sources: dict[str, Any]
-    fact_sources: list[dict[str, Any]] = field(default_factory=list)
+    # What every source said of every fact: FACT_SOURCE_COLUMNS values (tuples: a provider of
+    # 100k models has a million of them).
+    source_rows: list[tuple[Any, ...]] = field(default_factory=list)
     disputes: list[Dispute] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)
     # The facts as the record alone states them (read_record's, in the record's own key order),
     # before any provider-wide step; None where that order could change them (read it again).
     read_facts: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fact_sources(self) -> list[dict[str, Any]]:
+        """The ``fact_sources`` rows as dicts of column -> value."""
+        return [dict(zip(FACT_SOURCE_COLUMNS, row, strict=True)) for row in self.source_rows]
 
 
 _DIRECTION_WORDS = frozenset(
@@ -374,7 +398,7 @@ def _finish(
     )
     result.sources.setdefault(NOTES, {})
     _disagreements(provider, result, all_matches)
-    result.fact_sources = _fact_source_rows(provider, result, reading, all_matches, matches)
+    result.source_rows = _fact_source_rows(provider, result, reading, all_matches, matches)
     if not result.sources[NOTES]:
         result.sources.pop(NOTES)
 
@@ -572,10 +596,10 @@ def _fact_source_rows(
     reading: Reading,
     found: Sequence[ReferenceMatch],
     usable_matches: Sequence[ReferenceMatch],
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     notes = result.sources.get(NOTES, {})
-    base = {"provider": provider, "model_id": result.model_id}
+    model_id = result.model_id
 
     def add(
         fact: str,
@@ -591,20 +615,21 @@ def _fact_source_rows(
         same_host: bool = True,
     ) -> None:
         rows.append(
-            {
-                **base,
-                "fact": fact,
-                "source": source,
-                "value": _jsonable(value),
-                "unit": unit,
-                "raw_value": _jsonable(raw),
-                "path": path,
-                "host": host,
-                "level": level,
-                "same_host": int(same_host),
-                "chosen": int(chosen),
-                "reason": None if chosen else reason,
-            }
+            (
+                provider,
+                model_id,
+                fact,
+                source,
+                float(value) if type(value) is Decimal else value,
+                unit,
+                float(raw) if type(raw) is Decimal else raw,
+                path,
+                host,
+                level,
+                int(same_host),
+                int(chosen),
+                None if chosen else reason,
+            )
         )
 
     seen_paths: set[tuple[str, str]] = set()

@@ -459,15 +459,17 @@ class Reading:
 
     def best_price(self, fact: str) -> PriceClaim | None:
         """The claim for a price fact: USD with a decided unit, else USD undecided, else any."""
-        claims = [c for c in self.prices if c.field == fact]
-        if not claims:
-            return None
-
-        def rank(claim: PriceClaim) -> tuple[int, int]:
-            usd = claim.unit.currency == "USD"
-            return (0 if usd and claim.unit.decided else 1 if usd else 2, claim.path.count("."))
-
-        return min(claims, key=rank)
+        best: PriceClaim | None = None
+        best_rank = (3, 0)
+        for claim in self.prices:
+            if claim.field != fact:
+                continue
+            unit = claim.unit
+            usd = unit.currency == "USD"
+            rank = (0 if usd and unit.decided else 1 if usd else 2, claim.path.count("."))
+            if rank < best_rank:  # the first of the best wins
+                best, best_rank = claim, rank
+        return best
 
     def settle_prices(self) -> None:
         """Put each price whose unit is decided (and in USD) into ``facts``."""
@@ -711,14 +713,19 @@ def _action(words: tuple[tuple[str, ...], ...], kind: str, unit: Unit | None) ->
 Step = tuple[tuple[str, ...], str, tuple[Any, ...], tuple[str, ...]]
 
 
-def _signature(obj: Mapping[str, Any], depth: int) -> tuple[Any, ...] | None:
-    """Everything :func:`leaves` and :func:`plan` read of a record except its values: key order,
-    each value's :func:`_kind`, the text of unit and currency keys, and nesting. Two records with
-    one signature walk into the same leaves with the same plans. None for a record holding a list
-    of objects (property lists and price entries turn values into keys): read leaf by leaf."""
+def _signature(obj: Mapping[str, Any], depth: int, parts: list[Any]) -> bool:
+    """Append to ``parts`` everything :func:`leaves` and :func:`plan` read of a record except its
+    values: key order, each value's :func:`_kind`, the text of unit and currency keys, and
+    nesting. Two records with one signature walk into the same leaves with the same plans.
+    False for a record holding a list of objects (property lists and price entries turn values
+    into keys): read leaf by leaf.
+
+    The signature is flat (one tuple of strings and markers, cheap to hash): after each key
+    comes its kind, or ``_UNIT`` and the unit text, or ``_OPEN``, the object's entries and
+    ``_CLOSE``; keys and kinds are text and the markers are not, so it reads back one way."""
     if depth > MAX_DEPTH:
-        return ()
-    parts: list[Any] = []
+        return True
+    append = parts.append
     for key, value in obj.items():
         unitish = _UNITISH.get(key)
         if unitish is None:
@@ -728,27 +735,35 @@ def _signature(obj: Mapping[str, Any], depth: int) -> tuple[Any, ...] | None:
             unitish = _UNITISH[key] = lowered in _UNIT_KEYS or lowered in _CURRENCY_KEYS
         if unitish:
             # Read for the unit of their object even when None; never leaves themselves.
-            parts.append((key, "=", value if isinstance(value, str) else None))
+            append(key)
+            append(_UNIT)
+            append(value if isinstance(value, str) else None)
             continue
         kind = _SCALAR_KINDS.get(type(value))
         if kind is not None:
-            parts.append((key, kind))
+            append(key)
+            append(kind)
         elif value is None:
             continue
         elif isinstance(value, dict):
-            inner = _signature(value, depth + 1)
-            if inner is None:
-                return None
-            parts.append((key, inner))
+            append(key)
+            append(_OPEN)
+            if not _signature(value, depth + 1, parts):
+                return False
+            append(_CLOSE)
         elif isinstance(value, list):
             if any(isinstance(v, dict) for v in value):
-                return None
-            parts.append((key, _kind(value)))
+                return False
+            append(key)
+            append(_kind(value))
         else:
-            parts.append((key, _kind(value)))
-    return tuple(parts)
+            append(key)
+            append(_kind(value))
+    return True
 
 
+# The markers of a signature (see _signature): never a key, a kind or a unit text.
+_OPEN, _CLOSE, _UNIT = 0, 1, 2
 # Whether a key names a unit or currency (see _entry_unit), by key: records repeat their keys.
 _UNITISH: dict[Any, bool] = {}
 # _kind of the values whose type alone decides it.
@@ -813,13 +828,13 @@ _MAX_SHAPES = 1 << 12
 def _planned(raw: Mapping[str, Any], canonical: bool) -> tuple[list[Step], list[Any], bool]:
     """The record's steps, the value each one reads, and whether their order is free. With
     ``canonical`` the steps walk every object's keys in sorted order."""
-    signature = _signature(raw, 0)
-    if signature is None:
+    parts: list[Any] = []
+    if not _signature(raw, 0, parts):
         walked = canonical_order(raw) if canonical else raw
         found = list(leaves(walked))
         steps = [_step(leaf) for leaf in found]
         return steps, [leaf.value for leaf in found], _order_free(steps)
-    key = (canonical, signature)
+    key = (canonical, tuple(parts))
     planned = _STEPS.get(key)
     if planned is None:
         if len(_STEPS) >= _MAX_SHAPES:

@@ -110,6 +110,10 @@ def read_record(provider: str, raw: object, fact_map: FactMap | None = None, can
     # record must not stop a whole fetch.
     except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError, RecursionError):
         return Reading()
+    if not fact_map and dialect is None and provider != "poe":
+        # Nothing was read before the generic reader: its reading is the record's (the merge
+        # below would copy it fact by fact into an empty one).
+        return generic
     claimed = {c.field for c in out.prices}
     for fact in FACT_FIELDS:
         if fact in generic.paths and out.facts.get(fact) is None and fact not in claimed:
