@@ -630,15 +630,30 @@ _LIST_FACTS = ("input_modalities", "output_modalities")
 
 def fact_columns(facts: dict[str, Any]) -> dict[str, Any]:
     """Facts as stored: booleans as 1/0, lists and sources as canonical JSON, None as NULL."""
-    row: dict[str, Any] = {"name": facts.get("name")}
-    for column in FACT_COLUMNS:
-        value = facts.get(column)
-        if column in _BOOL_FACTS and value is not None:
-            value = int(bool(value))
-        elif (column in _LIST_FACTS or column == "sources") and value is not None:
-            value = canonical_json(value) if value else None
-        row[column] = value
-    return row
+    return dict(zip(_STORED_FACT_COLUMNS, fact_values(facts, facts.get("sources")), strict=True))
+
+
+def fact_values(facts: Mapping[str, Any], sources: Any) -> list[Any]:
+    """:func:`fact_columns` of ``facts`` with ``sources``, as the values of ``name`` and
+    ``FACT_COLUMNS`` in order (without the merged dict: a fetch stores 100k models)."""
+    values: list[Any] = [facts.get("name")]
+    for column, kind in _COLUMN_KINDS:
+        value = sources if kind == _SOURCES else facts.get(column)
+        if value is not None and kind:
+            if kind == _BOOL:
+                value = int(bool(value))
+            else:
+                value = canonical_json(value) if value else None
+        values.append(value)
+    return values
+
+
+_BOOL, _LIST, _SOURCES = 1, 2, 3
+# Each fact column and how it is stored (0: as it is).
+_COLUMN_KINDS = tuple(
+    (c, _BOOL if c in _BOOL_FACTS else _LIST if c in _LIST_FACTS else _SOURCES if c == "sources" else 0)
+    for c in FACT_COLUMNS
+)
 
 
 def _stored_facts(row: dict[str, Any]) -> dict[str, Any]:
@@ -832,8 +847,21 @@ def refresh_changed(db: Database, changed: set[str]) -> int:
 
 def _fact_source_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A ``ModelFacts.source_rows`` row as stored: its value and raw value as JSON."""
-    provider, model_id, fact, source, value, unit, raw, *rest = row
-    return (provider, model_id, fact, source, _json_or_none(value), unit, _json_or_none(raw), *rest)
+    return (
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        _json_or_none(row[4]),
+        row[5],
+        _json_or_none(row[6]),
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+    )
 
 
 def _dispute_row(d: Any) -> tuple[Any, ...]:
@@ -1419,8 +1447,7 @@ class Ingest:
             else:
                 raw_json = canonical_json(raw)
                 digest = _sha256(raw_json)
-            columns = fact_columns({**facts.facts, "sources": facts.sources})
-            values = [columns[c] for c in _STORED_FACT_COLUMNS]
+            values = fact_values(facts.facts, facts.sources)
             old = existing.get(model_id)
             if old is None:
                 log.added(model_id, _stated(name, raw, fact_map, facts))
@@ -1617,16 +1644,15 @@ def _has_match_tokens(db: Database) -> bool:
 
 
 def _stated(provider: str, raw: Any, fact_map: Any, resolved: Any) -> dict[str, Any]:
-    """The facts one record states (for the change log), as
-    :func:`vexy_catalog.facts.normalize_record` gives them: read in the record's own key order."""
+    """The tracked facts one record states (for the change log: :func:`tracked` of
+    :func:`vexy_catalog.facts.normalize_record`'s facts), read in the record's own key order."""
     from .facts import read_record
 
     read_facts = resolved.read_facts
     if read_facts is None:
         read_facts = read_record(provider, raw, fact_map).facts
-    facts: dict[str, Any] = {f: read_facts.get(f) for f in FACT_FIELDS}
-    facts["sources"] = {f: "provider" for f in FACT_FIELDS if facts[f] is not None}
-    return facts
+    # Every fact the record states has the source "provider": tracked() keeps the known ones.
+    return {f: value for f in TRACKED_FIELDS if (value := read_facts.get(f)) is not None}
 
 
 class _FactsWriter:
@@ -1682,8 +1708,7 @@ class _FactsWriter:
         old = self.stored.get(model_id)
         if not written and old is not None:
             if values is None:
-                columns = fact_columns({**result.facts, "sources": result.sources})
-                values = [columns[c] for c in _STORED_FACT_COLUMNS]
+                values = fact_values(result.facts, result.sources)
             if list(old[4:]) != values:
                 # name and description are in the search index: their trigger fires when they
                 # are set, so they are set only when they changed.
@@ -1804,12 +1829,13 @@ class ChangeLog:
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
-    def added(self, model_id: str, facts: Mapping[str, Any]) -> None:
-        self.events.append(("added", model_id, {}, tracked(facts)))
+    def added(self, model_id: str, new: dict[str, Any]) -> None:
+        """A model listed for the first time, with its :func:`tracked` facts."""
+        self.events.append(("added", model_id, {}, new))
 
-    def changed(self, model_id: str, facts: Mapping[str, Any], returned: bool = False) -> None:
+    def changed(self, model_id: str, new: dict[str, Any], returned: bool = False) -> None:
+        """A model whose record changed, with its :func:`tracked` facts now."""
         old = self._last_facts(model_id)
-        new = tracked(facts)
         diff = {f: [old.get(f), new.get(f)] for f in TRACKED_FIELDS if old.get(f) != new.get(f)}
         if returned:
             self.events.append(("returned", model_id, diff, new))
@@ -1827,7 +1853,15 @@ class ChangeLog:
             "insert into model_changes (fetch_id, provider, model_id, change, fields, facts, at) "
             "values (?, ?, ?, ?, ?, ?, ?)",
             [
-                (self.fetch_id, self.provider, model_id, change, canonical_json(fields), canonical_json(facts), self.at)
+                (
+                    self.fetch_id,
+                    self.provider,
+                    model_id,
+                    change,
+                    canonical_json(fields) if fields else "{}",
+                    canonical_json(facts),
+                    self.at,
+                )
                 for change, model_id, fields, facts in self.events
             ],
         )

@@ -59,7 +59,7 @@ def fill(
     """Fill unknown, unstated facts in place from ``matches`` (already ordered)."""
     notes: dict[str, str] = sources.setdefault(NOTES, {})
     has_own = any(m.same_host for m in matches)
-    for field in ENRICHABLE_FIELDS:
+    for field in ENRICHABLE_FIELDS if matches else ():
         if facts.get(field) is not None or field in stated:
             continue
         for found in matches:

@@ -549,6 +549,8 @@ def _differs(fact: str, a: Any, b: Any) -> bool:
 
 
 def _disagreements(provider: str, result: ModelFacts, matches: Sequence[ReferenceMatch]) -> None:
+    if not matches:
+        return
     for fact in (*LIMIT_FIELDS, *PRICE_FIELDS, *FLAG_FIELDS):
         value = result.facts.get(fact)
         source = result.sources.get(fact)
@@ -581,13 +583,8 @@ def _disagreements(provider: str, result: ModelFacts, matches: Sequence[Referenc
                 )
 
 
-def _unit_of(fact: str, reading: Reading) -> str | None:
-    if fact in LIMIT_FIELDS:
-        return "tokens"
-    if fact in PRICE_FIELDS:
-        claim = next((c for c in reading.prices if c.field == fact and c.path == reading.paths.get(fact)), None)
-        return claim.unit.label() if claim is not None else None
-    return None
+# A fact with no path (see _fact_source_rows).
+_UNSET = object()
 
 
 def _fact_source_rows(
@@ -633,27 +630,32 @@ def _fact_source_rows(
         )
 
     seen_paths: set[tuple[str, str]] = set()
+    paths, sources = reading.paths, result.sources
     for fact in FACT_FIELDS:
-        if fact in reading.paths:
-            chosen = result.sources.get(fact) == "provider"
-            value = (
-                reading.facts.get(fact)
-                if fact not in PRICE_FIELDS
-                else (result.facts.get(fact) if chosen else _claim_value(reading, fact))
-            )
-            add(
-                fact,
-                "provider",
-                value,
-                _unit_of(fact, reading),
-                reading.raw_values.get(fact),
-                reading.paths[fact],
-                provider,
-                None,
-                chosen,
-                notes.get(fact) or "not stored",
-            )
-            seen_paths.add((fact, reading.paths[fact]))
+        path = paths.get(fact, _UNSET)
+        if path is _UNSET:
+            continue
+        chosen = sources.get(fact) == "provider"
+        if fact in PRICE_FIELDS:
+            value = result.facts.get(fact) if chosen else _claim_value(reading, fact)
+            claim = next((c for c in reading.prices if c.field == fact and c.path == path), None)
+            unit = claim.unit.label() if claim is not None else None
+        else:
+            value = reading.facts.get(fact)
+            unit = "tokens" if fact in LIMIT_FIELDS else None
+        add(
+            fact,
+            "provider",
+            value,
+            unit,
+            reading.raw_values.get(fact),
+            path,
+            provider,
+            None,
+            chosen,
+            notes.get(fact) or "not stored",
+        )
+        seen_paths.add((fact, path))
     for claim in reading.prices:
         if (claim.field, claim.path) in seen_paths:
             continue

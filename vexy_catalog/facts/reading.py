@@ -439,7 +439,6 @@ class Reading:
     other_prices: list[tuple[str, Any, str]] = field(default_factory=list)
     stated: set[str] = field(default_factory=set)
     unread: list[Unread] = field(default_factory=list)
-    consumed: set[tuple[str, ...]] = field(default_factory=set)
     # Whether the facts are the same whatever order the record's keys come in.
     order_free: bool = field(default=True, repr=False, compare=False)
 
@@ -473,8 +472,8 @@ class Reading:
 
     def settle_prices(self) -> None:
         """Put each price whose unit is decided (and in USD) into ``facts``."""
-        if not self.prices:
-            return
+        if not any(c.unit.currency == "USD" and c.unit.decided for c in self.prices):
+            return  # no claim gives a USD amount: nothing to put
         for fact in PRICE_FIELDS:
             if self.facts.get(fact) is not None:
                 continue
@@ -554,6 +553,7 @@ def _modality_direction(words: tuple[tuple[str, ...], ...]) -> str | None:
 
 
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "supported", "unsupported", "enabled", "disabled"})
+_LONGEST_BOOLEAN_WORD = max(map(len, _BOOLEAN_WORDS))
 
 
 def _looks_like_fact(words: tuple[tuple[str, ...], ...], value: Any) -> bool:
@@ -743,6 +743,11 @@ def _signature(obj: Mapping[str, Any], depth: int, parts: list[Any]) -> bool:
         if kind is not None:
             append(key)
             append(kind)
+        elif type(value) is str:
+            append(key)
+            # No longer than the longest yes/no word, once stripped: a plain text (no lowering).
+            long = len(value) > _LONGEST_BOOLEAN_WORD and not value[0].isspace() and not value[-1].isspace()
+            append("str" if long else _kind(value))
         elif value is None:
             continue
         elif isinstance(value, dict):
@@ -904,9 +909,7 @@ def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset(), can
             type_values.append((action[1], dotted, value, _term(value) or ""))
         elif what == "none":
             handled = False
-        if handled:
-            reading.consumed.add(path)
-        elif states and _meaningful(value):
+        if not handled and states and _meaningful(value):
             unread.append((path, dotted, value, states))
     for fact, (_rank, dotted, value, raw_value) in best.items():
         reading.put(fact, value, dotted, raw_value)

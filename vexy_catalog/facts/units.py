@@ -189,9 +189,7 @@ class Unit:
         if self.per_tokens is None:
             return f"{self.currency} per ? tokens (undecided)"
         money = self.currency if self.scale == 1 else f"{_fmt(self.scale)} {self.currency}"
-        per = {PER_TOKEN: "token", PER_1K: "1K tokens", PER_1M: "1M tokens", PER_100M: "100M tokens"}.get(
-            self.per_tokens, f"{_fmt(self.per_tokens)} tokens"
-        )
+        per = _PER_NAMES.get(self.per_tokens) or f"{_fmt(self.per_tokens)} tokens"
         return f"{money} per {per}"
 
     def per_million(self, amount: Decimal) -> float | None:
@@ -201,6 +199,9 @@ class Unit:
         assert self.per_tokens is not None
         value = float(f"{float(amount * self.scale * _MILLION / self.per_tokens):.10g}")
         return value
+
+
+_PER_NAMES = {PER_TOKEN: "token", PER_1K: "1K tokens", PER_1M: "1M tokens", PER_100M: "100M tokens"}
 
 
 def _fmt(number: Decimal) -> str:
