@@ -630,7 +630,7 @@ def _fact_source_rows(
         )
 
     seen_paths: set[tuple[str, str]] = set()
-    paths, sources = reading.paths, result.sources
+    paths, sources, raw_values = reading.paths, result.sources, reading.raw_values
     for fact in FACT_FIELDS:
         path = paths.get(fact, _UNSET)
         if path is _UNSET:
@@ -643,17 +643,24 @@ def _fact_source_rows(
         else:
             value = reading.facts.get(fact)
             unit = "tokens" if fact in LIMIT_FIELDS else None
-        add(
-            fact,
-            "provider",
-            value,
-            unit,
-            reading.raw_values.get(fact),
-            path,
-            provider,
-            None,
-            chosen,
-            notes.get(fact) or "not stored",
+        raw = raw_values.get(fact)
+        # The row add() makes, built here directly: most rows of a fetch are these.
+        rows.append(
+            (
+                provider,
+                model_id,
+                fact,
+                "provider",
+                float(value) if type(value) is Decimal else value,
+                unit,
+                float(raw) if type(raw) is Decimal else raw,
+                path,
+                provider,
+                None,
+                1,
+                1 if chosen else 0,
+                None if chosen else notes.get(fact) or "not stored",
+            )
         )
         seen_paths.add((fact, path))
     for claim in reading.prices:

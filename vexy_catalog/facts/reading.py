@@ -849,14 +849,13 @@ def _planned(raw: Mapping[str, Any], canonical: bool) -> tuple[list[Step], list[
         steps = [step for step in steps if step[2] != ("none",) or step[3]]
         planned = _STEPS[key] = (steps, _order_free(steps))
     steps, free = planned
-    return steps, [_value_at(raw, step[0]) for step in steps], free
-
-
-def _value_at(raw: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = raw
-    for key in path:
-        value = value[key]
-    return value
+    found: list[Any] = []
+    for step in steps:
+        value: Any = raw
+        for key in step[0]:
+            value = value[key]
+        found.append(value)
+    return steps, found, free
 
 
 def read_generic(raw: Mapping[str, Any], skip: frozenset[str] = frozenset(), canonical: bool = False) -> Reading:
