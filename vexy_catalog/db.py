@@ -28,7 +28,6 @@ changes every stored hash.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import math
@@ -46,6 +45,7 @@ from sqlite_utils import Database, Migrations
 
 from .conditional import last_shape, reread
 from .facts import FACT_FIELDS, FACT_SOURCE_COLUMNS, REFERENCE_NAMES
+from .gcpause import paused_collection
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -1327,7 +1327,7 @@ class Ingest:
                     if source != bundled.SOURCE and bundled.is_current(db, name):
                         bundled.forget(db, name)
                     fetched_at = result.finished_at if source != bundled.SOURCE else previous[2]
-                    with _no_cycle_collection():
+                    with paused_collection():
                         counts, touched = self._apply(provider, result, fetch_id, fetched_at, prepared)
                     if name in self.references and prepared is None:
                         # Stored without prepare(): its index (if loaded) is stale now.
@@ -1620,21 +1620,6 @@ class Ingest:
 # lookup per token); statements carry at most _CHUNK parameters.
 _LOAD_ALL_TOKENS = 2_000
 _CHUNK = 500
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused: it walks every live object each time enough of them
-    were allocated, and storing an answer keeps a reading per model alive (a sixth of a 100k
-    model fetch went to it). What is stored makes no reference cycles: reference counting
-    frees it all the same. Collection resumes, where it was on, when the block ends."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _has_match_tokens(db: Database) -> bool:

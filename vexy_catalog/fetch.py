@@ -40,6 +40,7 @@ from . import __version__
 from .auth import Credentials, MissingExtra, credentials_for
 from .decoding import ACCEPT_ENCODING, Budget, read_body
 from .errors import AnswerShapeError, FetchError
+from .gcpause import paused_collection
 from .providers import ProviderConfig, Resolved, template_variables
 from .ratelimit import RateLimiter
 from .records import NOT_MODELS, Found, extract_records, find_records, merged, more_pages_hint
@@ -181,7 +182,8 @@ def _text_of(body: bytes) -> tuple[str, bool]:
 
 def _parse(text: str, lone: bool, secrets: Secrets | None) -> Any:
     try:
-        payload = json.loads(text, parse_constant=_reject_constant)
+        with paused_collection():
+            payload = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise FetchError("the answer is JSON nested too deeply to read") from None
     except ValueError as e:
@@ -849,7 +851,8 @@ def _read_answer(answer: _Answer, list_path: str | None, id_field: str | None) -
     """The records of a received answer; an answer that holds no model list keeps its HTTP
     status in the error, so the fetch row tells "answered, but unreadable" from "no answer"."""
     try:
-        return find_records(answer.payload, list_path, id_field)
+        with paused_collection():
+            return find_records(answer.payload, list_path, id_field)
     except AnswerShapeError as e:
         e.http_status = answer.http_status
         raise
