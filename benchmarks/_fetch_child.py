@@ -2,9 +2,10 @@
 
 ``python _fetch_child.py --db DB --providers-file FILE [--max-bytes N] [NAME ...]`` prints
 ``{"seconds", "db_seconds", "facts_seconds", "counts", "totals", "errors"}``: ``db_seconds`` is the
-time spent inside ``vexy_catalog.db.record_fetch`` (the storage of each answer),
-``facts_seconds`` inside ``refresh_facts`` (the enrichment pass after a fetch that changed
-something). Its own process gives the parent a clean peak-RSS reading.
+time spent inside ``vexy_catalog.db.Ingest.record`` (the storage of each answer, its facts decided
+as it is stored), ``facts_seconds`` inside ``Ingest.settle`` (the re-enrichment of models a
+changed reference record can match, after the last answer). Its own process gives the parent a
+clean peak-RSS reading.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ def main() -> None:
     from vexy_catalog import db as dbmod
     from vexy_catalog.catalog import ModelCatalog
 
-    timers = {"record_fetch": 0.0, "refresh_facts": 0.0}
+    timers = {"record": 0.0, "settle": 0.0}
 
-    # afetch looks these up on the module at call time, so wrapping them here times every
-    # store (and the enrichment pass after the fetch, where there is one) without touching
-    # the package.
+    # Methods are looked up on the class at call time, so wrapping them here times every store
+    # (and the re-enrichment after the last answer, where there is one) without touching the
+    # package.
     def timed(name: str) -> None:
-        original = getattr(dbmod, name, None)
+        original = getattr(dbmod.Ingest, name, None)
         if original is None:
             return
 
@@ -44,10 +45,10 @@ def main() -> None:
             finally:
                 timers[name] += time.perf_counter() - t0
 
-        setattr(dbmod, name, wrapper)
+        setattr(dbmod.Ingest, name, wrapper)
 
-    timed("record_fetch")
-    timed("refresh_facts")
+    timed("record")
+    timed("settle")
     options: dict[str, Any] = {"concurrency": args.concurrency} if args.concurrency else {}
     if args.max_bytes:
         options["max_bytes"] = args.max_bytes  # vexy's default cap is 50 MB; the large sizes send more
@@ -58,8 +59,8 @@ def main() -> None:
         json.dumps(
             {
                 "seconds": seconds,
-                "db_seconds": timers["record_fetch"],
-                "facts_seconds": timers["refresh_facts"],
+                "db_seconds": timers["record"],
+                "facts_seconds": timers["settle"],
                 "counts": summary.as_dict()["counts"],
                 "totals": summary.totals(),
                 "errors": summary.failed,

@@ -545,8 +545,9 @@ def bench_ingest(served: Served, workdir: Path, repeats: int) -> list[Row]:
             "<= 60 us/model",
             check_value=60,
             notes=f"median of {repeats}: fetch {statistics.median(vexy_s):.3f} s in process, bare GET + parse "
-            f"{statistics.median(ref_s):.3f} s; of the fetch, record_fetch {statistics.median(store_s):.3f} s and "
-            f"the enrichment pass after it {statistics.median(facts_s):.3f} s",
+            f"{statistics.median(ref_s):.3f} s; of the fetch, storing the answers (facts "
+            f"decided as each is stored) {statistics.median(store_s):.3f} s and re-enrichment after the last "
+            f"{statistics.median(facts_s):.3f} s",
             extra={"runs_us": per_model},
         )
     ]
@@ -622,7 +623,7 @@ def bench_scale(fp: Any, server: Any, workdir: Path, quick: bool) -> tuple[list[
     def detail(r: dict[str, Any]) -> str:
         return (
             f"{r['n']:,} models, {r['bytes'] / MB:.0f} MB answer: in-process {r['seconds']:.2f} s "
-            f"(record_fetch {r['db_seconds']:.2f} s, refresh_facts {r['facts_seconds']:.2f} s), "
+            f"(storing {r['db_seconds']:.2f} s, re-enrichment {r['facts_seconds']:.2f} s), "
             f"{per_model(r):.1f} us/model, peak RSS {r['rss_mb']:,.0f} MB"
             + ("; answer cap raised from 50 MB (--max-bytes) for this size" if r["cap_raised"] else "")
         )

@@ -25,7 +25,6 @@ from .filters import (
     config_params_from_table,
     describe_filter,
     filter_pairs,
-    parse_model_filter,
     parse_selection,
 )
 from .pages import missing_page
@@ -74,6 +73,7 @@ async def config_page(request: Any, datasette: Any) -> Any:
     """``/-/vexy/config``: the filters in effect, how many models match, a link per format."""
     from datasette.utils.asgi import Response
 
+    from vexy_catalog.history import models_as_of
     from vexy_catalog.query import MODEL_TYPES, count_models, model_providers
 
     db = catalog_db(datasette)
@@ -87,10 +87,18 @@ async def config_page(request: Any, datasette: Any) -> Any:
     problems: list[str] = []
     count = None
     model_filter = None
+    as_of = None
     try:
-        model_filter = parse_model_filter(pairs, known)
-        count = await guard.run(datasette, db, lambda conn: count_models(sqlite_utils_db(conn), model_filter))
-        query = urlencode(filter_pairs(model_filter))
+        model_filter, as_of = parse_selection(pairs, known)
+        if as_of is None:
+            count = await guard.run(datasette, db, lambda conn: count_models(sqlite_utils_db(conn), model_filter))
+        else:
+            # The models listed then, as the download will build them (from the stored answers).
+            count = await guard.run(
+                datasette, db, lambda conn: len(models_as_of(sqlite_utils_db(conn), as_of, model_filter))
+            )
+        # A link pins the moment it was resolved to: "30d" would move with the clock.
+        query = urlencode(filter_pairs(model_filter) + ([("as_of", as_of)] if as_of else []))
     except BadParameters as e:
         problems = e.problems
         query = ""
@@ -101,7 +109,9 @@ async def config_page(request: Any, datasette: Any) -> Any:
             "problems": problems,
             "dropped": dropped,
             "count": count,
-            "criteria": describe_filter(model_filter) if model_filter else [],
+            "criteria": (describe_filter(model_filter) if model_filter else [])
+            + ([f"as listed at {as_of}"] if as_of else []),
+            "as_of": next((v for k, v in pairs if k == "as_of"), ""),
             # No criterion but listed/removed: a download would be every model of the catalog.
             "whole_catalog": model_filter is not None and describe_filter(model_filter)[:-1] == [],
             "downloads": downloads,

@@ -149,9 +149,10 @@ def test_merge_into_codex_config(catalog, tmp_path):
     doc = tomllib.loads(text)
     assert (doc["model"], doc["approval_policy"], doc["history"]) == ("gpt-5", "on-request", {"persistence": "none"})
     groq = doc["model_providers"]["groq"]
+    assert catalog.provider("groq")["base_url"].rstrip("/") != "https://api.groq.com/openai/v1"
     assert groq == {
         "name": "Groq",  # the user's display name stays
-        "base_url": catalog.provider("groq")["base_url"].rstrip("/"),
+        "base_url": "https://api.groq.com/openai/v1",  # and where the user connects
         "env_key": "GROQ_API_KEY",
         "stream_max_retries": 10,
         "wire_api": "responses",
@@ -280,3 +281,16 @@ def test_an_unmergeable_file_is_left_alone(catalog, tmp_path, tool, text, messag
     result = catalog.run("export", tool, "--merge", str(path))
     assert result.exit_code == 1 and "Cannot merge into" in result.stderr and message in result.stderr
     assert path.read_text() == text and not os.path.exists(str(path) + ".bak")
+
+
+def test_a_codex_merge_keeps_where_the_user_connects_unless_asked(catalog, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(CODEX_USER)
+    result = catalog.export("codex", "--merge", str(config), "--provider", "groq")
+    assert "Kept 1 value you set (model_providers.groq.base_url)" in result.stderr
+    assert tomllib.loads(config.read_text())["model_providers"]["groq"]["base_url"] == "https://api.groq.com/openai/v1"
+    result = catalog.export("codex", "--merge", str(config), "--provider", "groq", "--replace-settings")
+    assert "Kept" not in result.stderr
+    groq = tomllib.loads(config.read_text())["model_providers"]["groq"]
+    assert groq["base_url"] == catalog.provider("groq")["base_url"].rstrip("/")
+    assert groq["stream_max_retries"] == 10, "only the settings change"

@@ -219,6 +219,63 @@ def test_control_characters_never_reach_the_terminal(providers, server):
     assert json.loads(raw)["name"] == evil
 
 
+def _on_a_terminal(args: list[str]) -> str:
+    """What ``vexy ARGS`` prints with its standard output on a real pseudo-terminal."""
+    import pty
+
+    leader, follower = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        # Read as it is written: a terminal's buffer is a few kB, a page is more.
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the other end is closed: all was read
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vexy_catalog.cli", *args],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+    finally:
+        os.close(follower)
+    reader.join(10)
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_json_and_csv_output_keep_the_value_but_never_drive_a_terminal(providers, server):
+    providers_file, db_path = providers
+    evil = "\x1b]0;pwned\x07\x9b31m\u2028\u202eevil"
+    server.set("openrouter", Route(body={"data": [{"id": f"m-{evil}", "name": evil}]}))
+    assert vexy(db_path, providers_file, "fetch", "openrouter").exit_code == 0
+    common = ["--db", str(db_path), "--providers-file", str(providers_file)]
+    # JSON: the same value, every such character escaped, to a pipe as to a terminal.
+    piped = vexy(db_path, providers_file, "models", "--provider", "openrouter", "--json").output
+    assert not any(c in piped for c in "\x1b\x07\x9b\u202e\u2028"), piped
+    assert [m["name"] for m in json.loads(piped)] == [evil]
+    # CSV to a pipe (or a file) holds the value as stored ...
+    piped_csv = vexy(db_path, providers_file, "models", "--provider", "openrouter", "--csv").output
+    assert evil in piped_csv
+    # ... and on a terminal, shows it escaped.
+    shown = _on_a_terminal([*common, "models", "--provider", "openrouter", "--csv"])
+    assert "m-\\x1b]0;pwned\\x07" in shown
+    assert not any(c in shown for c in "\x1b\x07\x9b\u202e\u2028"), shown
+    page = _on_a_terminal([*common, "serve", "--get", "/vexy/models?provider=openrouter"])
+    assert "pwned" in page and not any(c in page for c in "\x1b\x07\x9b\u202e"), page
+
+
 # --------------------------------------------------------------------------- masking
 
 

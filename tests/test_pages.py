@@ -5,10 +5,12 @@ test_browser.py's."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import sqlite3
+import zipfile
 from html import unescape
 from urllib.parse import quote
 
@@ -364,3 +366,26 @@ def test_every_new_route_answers_without_writing(history_catalog):
         .invoke(cli, ["--db", str(history_catalog.db_path), "serve", "--get", "/vexy/models.json?_shape=array&_size=1"])
         .output
     )
+
+
+@pytest.mark.anyio
+async def test_config_page_carries_as_of_into_its_downloads_pinned_to_the_moment(served, history_catalog):
+    page = (await served.get("/-/vexy/config?provider=litellm&q=llama-3.3&as_of=30d")).text
+    # Thirty days ago: after litellm's list first held groq's llama, before its price changed.
+    moment = re.search(r"as listed at (\d{4}-\d\d-\d\dT[\d:.]+Z)", page).group(1)
+    assert history_catalog.first_on < moment[:10] < history_catalog.changed_on
+    assert 'name="as_of"' in page and 'value="30d"' in page
+    link = re.search(r'href="(/-/vexy/config/json\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "as_of=" + moment.replace(":", "%3A") in link, "the link is pinned, not '30d'"
+    def files(response) -> str:
+        with zipfile.ZipFile(io.BytesIO(response.content)) as z:
+            return "".join(z.read(name).decode() for name in z.namelist())
+
+    then = files(await served.get(link))
+    now = files(await served.get("/-/vexy/config/json?provider=litellm&q=llama-3.3"))
+    assert "groq/llama-3.3-70b-versatile" in then
+    # The json format is each provider's answer as it was: the one stored before the change.
+    assert '"input_cost_per_token": 5.9e-07' in then and "4.9e-07" not in then
+    assert '"input_cost_per_token": 4.9e-07' in now
+    bad = await served.get("/-/vexy/config?as_of=someday", status=400)
+    assert "as_of" in bad.text

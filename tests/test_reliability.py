@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import time
 from email.utils import formatdate
@@ -94,6 +95,28 @@ def test_connection_refused_fails_cleanly():
     result = fetch(p, retries=1)
     assert result.status == "failed"
     assert "connection failed" in result.error and "http://127.0.0.1:9/v1/models" in result.error
+
+
+@pytest.mark.parametrize("errno", [socket.EAI_NONAME, socket.EAI_AGAIN], ids=["unknown-name", "resolver-down"])
+def test_a_name_that_does_not_resolve_is_asked_once_more_not_at_length(monkeypatch, errno):
+    # Offline: the resolver answers at once that it cannot. The resolver is the one part
+    # replaced here (no test may send a DNS query); everything above it is real.
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host  # asyncio passes IDNA bytes
+        if name == "models.offline.test":
+            asked.append(name)
+            raise socket.gaierror(errno, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    p = ProviderConfig(name="far", base_url="https://models.offline.test/v1")
+    result = fetch(p, retries=3)
+    assert result.status == "failed"
+    assert "connection failed" in result.error and "(after 2 attempts)" in result.error
+    assert asked == ["models.offline.test"] * 2
 
 
 def test_a_huge_body_without_content_length_is_cut_off_while_streaming(server):

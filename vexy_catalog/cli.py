@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .text import terminal
+from .text import json_text, terminal
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -85,6 +85,13 @@ def _catalog(ctx: click.Context):  # -> ModelCatalog
     from .catalog import ModelCatalog
 
     return ModelCatalog(db_path=ctx.obj["db"], providers_file=ctx.obj["providers_file"])
+
+
+def _to_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def _terminal_width() -> int | None:
@@ -744,7 +751,7 @@ def changes(ctx: click.Context, since: str, providers: tuple[str, ...], limit: i
         finally:
             db.close()
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json_text(rows))
         return
     if not rows:
         click.echo(f"No changes since {moment}.", err=True)
@@ -995,16 +1002,22 @@ def models(
         finally:
             db.close()
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json_text(rows))
         return
     if as_csv:
         import csv
 
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
+        # To a file or a pipe, every value as stored; on a terminal, control characters shown
+        # as escapes (a provider's id must not drive the terminal).
+        shown = _to_terminal()
         if rows:
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
+                cells = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()}
+                if shown:
+                    cells = {k: terminal(v, keep_lines=True) if isinstance(v, str) else v for k, v in cells.items()}
+                writer.writerow(cells)
         return
     if not rows:
         click.echo("No models match.", err=True)
@@ -1139,7 +1152,7 @@ def doctor(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         finally:
             db.close()
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in reports], indent=2, ensure_ascii=False))
+        click.echo(json_text([r.as_dict() for r in reports]))
     else:
         # Model ids and answer keys come from providers: no control character reaches the terminal.
         click.echo(terminal(render(reports), keep_lines=True) if reports else "No models in the catalog yet.")
@@ -1409,7 +1422,9 @@ def serve(
     if get_path is not None:
         response = serving.get(ds, get_path)
         if response.is_text:
-            click.echo(response.body.decode("utf-8", "replace"))
+            text = response.body.decode("utf-8", "replace")
+            # A page to a terminal shows control characters as escapes; to a file, as served.
+            click.echo(terminal(text, keep_lines=True) if _to_terminal() else text)
         else:
             click.echo(response.body, nl=False)
         ctx.exit(0 if response.status == 200 else 1)

@@ -22,6 +22,8 @@ class FetchError(Exception):
         self.retry_after = retry_after
         # Nothing accepted the connection (refused, no route): a local server that is not running.
         self.connect_failed = False
+        # The host name did not resolve (offline, or no DNS): asked again once, not at length.
+        self.unresolved = False
 
 
 class AnswerShapeError(FetchError):

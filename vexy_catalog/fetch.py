@@ -26,6 +26,7 @@ import logging
 import os
 import random
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -699,7 +700,9 @@ class ModelFetcher:
                 self.rate_limiter.record_request(provider.name, True)
                 return answer
             self.rate_limiter.record_request(provider.name, False)
-            if not error.retryable or attempt == attempts - 1:
+            # A name that did not resolve is asked once more (a resolver's hiccup), not three
+            # times with growing backoff: offline, every provider would wait seconds for nothing.
+            if not error.retryable or attempt == attempts - 1 or (error.unresolved and attempt >= 1):
                 if attempt:
                     error.args = (f"{error.args[0]} (after {attempt + 1} attempts)",)
                 raise error
@@ -933,7 +936,20 @@ def _transport_error(e: httpx.TransportError, url: str, timeout: float) -> Fetch
     detail = str(e) or "no detail"
     error = FetchError(f"connection failed ({type(e).__name__}: {detail}) requesting {url}", retryable=True)
     error.connect_failed = isinstance(e, httpx.ConnectError)
+    error.unresolved = _name_not_resolved(e)
     return error
+
+
+def _name_not_resolved(e: BaseException) -> bool:
+    """Whether a transport error comes from the resolver (socket.gaierror somewhere in its chain)."""
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _origin_text(url: str) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "changes_atom",
     "describe_change",
     "list_changes",
+    "answer_as_of",
     "models_as_of",
     "parse_since",
     "prune",
@@ -201,17 +202,23 @@ select provider, model_id, change, facts, at from (
 """
 
 
-def _answer_as_of(db: Database, provider: str, when: str) -> tuple[list[tuple[str, Any]] | None, str | None]:
-    """The records of the provider's latest good answer at ``when``, read as its fetch read them
-    (None when none was stored, or it has been pruned), and when that fetch finished."""
-    from .db import stored_records
-
-    row = db.execute(
+def answer_as_of(db: Database, provider: str, when: str) -> tuple[str, str] | None:
+    """``(payload hash, finished_at)`` of the provider's latest good answer at ``when`` (None
+    when it had none then): what its catalog was read from at that moment."""
+    return db.execute(
         "select payload_hash, finished_at from fetches "
         "where provider = ? and status in ('ok', 'unchanged') and payload_hash is not null and finished_at <= ? "
         "order by finished_at desc, id desc limit 1",
         [provider, when],
     ).fetchone()
+
+
+def _answer_as_of(db: Database, provider: str, when: str) -> tuple[list[tuple[str, Any]] | None, str | None]:
+    """The records of the provider's latest good answer at ``when``, read as its fetch read them
+    (None when none was stored, or it has been pruned), and when that fetch finished."""
+    from .db import stored_records
+
+    row = answer_as_of(db, provider, when)
     if row is None:
         return None, None
     return stored_records(db, provider, row[0]), row[1]

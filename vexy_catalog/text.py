@@ -19,6 +19,7 @@ with rules of its own, it is made safe there:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_DEPTH",
     "bounded_name",
     "header_value",
+    "json_text",
     "nesting_depth",
     "one_line",
     "replace_surrogates",
@@ -63,6 +65,19 @@ def terminal(text: Any, keep_lines: bool = False) -> str:
     ``keep_lines``, line breaks (``\\n``) stay."""
     text = "" if text is None else str(text)
     return (_UNSAFE_KEEP_LINES if keep_lines else _UNSAFE).sub(_escape, text)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw of _UNSAFE (it escapes C0 itself).
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """``value`` as JSON that keeps readable text (``ensure_ascii=False``) but writes every
+    control, separator and bidirectional character as a ``\\uXXXX`` escape: the same JSON value,
+    and nothing in it can act on a terminal."""
+    return _UNSAFE_IN_JSON.sub(
+        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, indent=indent, ensure_ascii=False)
+    )
 
 
 def one_line(text: Any) -> str:

@@ -28,7 +28,7 @@ from ..text import bounded_name, one_line
 from . import codex_catalog
 from .common import ExportData, Provider, chat_model, slug, unique
 from .emit import Unsupported, toml_comment, toml_value
-from .merge import MergeError, load_toml, set_value, use_fast_writers
+from .merge import MergeError, load_toml, set_setting, set_value, use_fast_writers
 
 CONFIG = "config.toml"
 PROFILE_SUFFIX = ".config.toml"
@@ -112,8 +112,12 @@ def render_config(data: ExportData, existing: str | None = None) -> str:
             table[pid] = tomlkit.table()
             entry = table[pid]
         for key, value in provider_settings(provider).items():
-            if key != "name" or not entry.get("name"):  # a display name the user chose stays
-                set_value(entry, key, value)
+            if key == "name":
+                if not entry.get("name"):  # a display name the user chose stays
+                    set_value(entry, key, value)
+            else:
+                # Where to connect, which key variable, which wire API: the user's once set.
+                set_setting(entry, key, value, f"model_providers.{pid}")
     return tomlkit.dumps(doc)
 
 

@@ -1,7 +1,8 @@
 """The earlier vexy-co-model-catalog's files: ``models_<name>.json`` and ``models_<name>.txt``.
 
 ``models_<name>.json`` is the provider's raw answer: the stored payload of its latest successful
-fetch (``providers.payload_hash`` -> ``payloads``), pretty-printed. When a model filter narrows
+fetch (``providers.payload_hash`` -> ``payloads``; with ``as_of``, of its latest one then),
+pretty-printed. When a model filter narrows
 the selection (more than ``--provider`` and ``--include-removed``), the answer keeps its shape
 but only the selected models' records. ``txt`` is one
 model id a line, in the order of the answer (models only listed earlier, selected with
@@ -48,6 +49,7 @@ def answer_ids(payload: Any, reading: Reading = DETECTED) -> list[str]:
 
 def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
     from ..db import stored_reading
+    from ..history import answer_as_of
 
     selected: dict[str, list[str]] = {}
     for row in data.models:
@@ -57,8 +59,13 @@ def render(db: Any, data: ExportData, tool: str) -> dict[str, str]:
         ids = selected.get(name, [])
         if not ids:
             continue
-        payload = load_payload(db, provider.payload_hash)
-        reading = stored_reading(db, name, provider.payload_hash) if payload is not None else DETECTED
+        digest = provider.payload_hash
+        if data.as_of is not None:
+            # The answer the provider's catalog was read from then, not its latest.
+            then = answer_as_of(db, name, data.as_of)
+            digest = then[0] if then else None
+        payload = load_payload(db, digest)
+        reading = stored_reading(db, name, digest) if payload is not None else DETECTED
         if tool == "json":
             if payload is None:
                 continue
