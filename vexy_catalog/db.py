@@ -847,21 +847,8 @@ def refresh_changed(db: Database, changed: set[str]) -> int:
 
 def _fact_source_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A ``ModelFacts.source_rows`` row as stored: its value and raw value as JSON."""
-    return (
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        _json_or_none(row[4]),
-        row[5],
-        _json_or_none(row[6]),
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-    )
+    # provider, model_id, fact, source | value | unit | raw_value | path, host, ..., reason
+    return (*row[:4], _json_or_none(row[4]), row[5], _json_or_none(row[6]), *row[7:])
 
 
 def _dispute_row(d: Any) -> tuple[Any, ...]:
