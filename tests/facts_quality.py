@@ -14,25 +14,16 @@ numbers of issue 12:
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from conftest import query as rows
 
 HELDOUT = Path(__file__).parent / "fixtures" / "heldout"
 MEASURED = ("context_window", "input_price", "output_price", "cache_read_price")
 PRICES = ("input_price", "output_price", "cache_read_price")
 FLAGS = ("supports_tools", "supports_vision", "supports_reasoning")
-
-
-def rows(db_path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    """The rows of a query on a catalog file, as dicts."""
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params or [])]
-    finally:
-        conn.close()
 
 
 def heldout(name: str) -> dict[str, Any]:

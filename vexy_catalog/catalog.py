@@ -330,9 +330,7 @@ class ModelCatalog:
             rows.append({**row, "label": snapshot.label, "title": snapshot.title})
         return rows
 
-    def _after_fetch(
-        self, db: Any, prepared: dict[str, Any], summary: FetchSummary, by_name: dict[str, ProviderConfig]
-    ) -> int:
+    def _after_fetch(self, db: Any, prepared: dict[str, Any], summary: FetchSummary) -> int:
         """What is left once every answer is stored: the bundled snapshots when no provider
         could be reached on a new catalog, and the facts of providers whose ``facts:`` map
         changed but whose answer was not stored again. Returns the model rows re-enriched."""
@@ -556,7 +554,7 @@ class ModelCatalog:
                             | dict.fromkeys(("model_count", "added", "removed", "changed", "duration_ms"))
                             for name in running
                         ]
-            summary.facts_updated += await to_thread.run_sync(self._after_fetch, db, prepared, summary, by_name)
+            summary.facts_updated += await to_thread.run_sync(self._after_fetch, db, prepared, summary)
         finally:
             if db is not None:
                 db.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 from .catwalk import endpoint, model_entry, provider_type
 from .common import ExportData, chat_groups
-from .merge import MergeError, child, dump_json, load_json, set_setting, set_value
+from .merge import child, dump_json, load_json_config, set_setting, set_value
 
 FILENAME = "crush.json"
 MEDIA_TYPE = "application/json"
@@ -25,11 +25,7 @@ SCHEMA = "https://charm.land/crush.json"
 
 
 def render(data: ExportData, existing: str | None = None) -> str:
-    doc = load_json(existing, "The Crush config")
-    if doc is None:
-        doc = {"$schema": SCHEMA}
-    if not isinstance(doc, dict):
-        raise MergeError("The Crush config is not a JSON object")
+    doc = load_json_config(existing, "The Crush config", SCHEMA)
     where = "in the Crush config"
     providers = child(doc, "providers", dict, f"'providers' {where}")
     for provider, rows in chat_groups(data):

@@ -29,6 +29,7 @@ __all__ = [
     "dump_json",
     "dump_yaml",
     "load_json",
+    "load_json_config",
     "load_toml",
     "load_yaml",
     "reference_writers",
@@ -145,6 +146,17 @@ def load_json(text: str | None, what: str) -> Any:
             f"{what} is not plain JSON ({e}); comments (JSONC) cannot be merged without losing them - "
             "remove them, or merge into a new file and copy the entries over"
         ) from None
+
+
+def load_json_config(text: str | None, what: str, schema: str) -> dict[str, Any]:
+    """A client's JSON config to merge into: ``text`` parsed, or a new one naming its
+    ``$schema`` (an empty file is a new one); anything but an object is refused."""
+    doc = load_json(text, what)
+    if doc is None:
+        doc = {"$schema": schema}
+    if not isinstance(doc, dict):
+        raise MergeError(f"{what} is not a JSON object")
+    return doc
 
 
 def child(parent: dict[str, Any], key: str, kind: type, what: str) -> Any:

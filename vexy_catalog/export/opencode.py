@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import ExportData, chat_groups, display_name, known, output_limit
-from .merge import MergeError, child, dump_json, load_json, set_setting, set_value
+from .merge import child, dump_json, load_json_config, set_setting, set_value
 from .modelsdev import FLAGS, cost, modalities, npm_package
 
 FILENAME = "opencode.json"
@@ -43,11 +43,7 @@ def model_entry(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(data: ExportData, existing: str | None = None) -> str:
-    doc = load_json(existing, "The OpenCode config")
-    if doc is None:
-        doc = {"$schema": SCHEMA}
-    if not isinstance(doc, dict):
-        raise MergeError("The OpenCode config is not a JSON object")
+    doc = load_json_config(existing, "The OpenCode config", SCHEMA)
     where = "in the OpenCode config"
     providers = child(doc, "provider", dict, f"'provider' {where}")
     for provider, rows in chat_groups(data):
