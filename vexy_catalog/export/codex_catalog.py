@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import display_name
+from .emit import SHARED, Spliced, json_spliced
 
 CATALOG_KEY = "model_catalog_json"
 CODEX_ENV = "VEXY_CODEX"  # path of the codex binary to copy the system prompt from
@@ -111,8 +112,15 @@ def model_entry(row: dict[str, Any], priority: int, instructions: str) -> dict[s
     return entry
 
 
-def render(rows: list[dict[str, Any]], instructions: str) -> str:
-    from .merge import dump_json
+def render(rows: list[dict[str, Any]], instructions: str) -> str | Spliced:
+    """The catalog's JSON text: :class:`~.emit.Spliced` pieces where the system prompt's line is
+    one piece object (a whole catalog repeats it in ~7,800 models: 200 MB), else a string."""
+    from .merge import dump_json, use_fast_writers
 
+    if use_fast_writers():
+        models = [model_entry(row, i, SHARED) for i, row in enumerate(rows, start=1)]
+        spliced = json_spliced({"models": models}, instructions, len(models))
+        if spliced is not None:
+            return spliced
     models = [model_entry(row, i, instructions) for i, row in enumerate(rows, start=1)]
     return dump_json({"models": models})

@@ -15,7 +15,10 @@ the same bytes for the documents vexy builds:
   ruamel.yaml after :func:`to_ruamel`.
 - TOML: :func:`toml_string` (a basic string), :func:`toml_comment`.
 - JSON: :func:`json_text` is ``json.dumps(obj, indent=2, ensure_ascii=False)``; long strings
-  that repeat (Codex's system prompt in every model of its catalog) are encoded once.
+  that repeat are encoded once. :func:`json_spliced` writes the same text as :class:`Spliced`
+  pieces, each line that holds one shared long value (Codex's system prompt in every model of
+  its catalog) one piece object: it is encoded, checked for secrets and hashed once, and written
+  from that one buffer, so a 200 MB catalog is never built as one string.
 
 tests/test_export_writers.py holds each writer to its library on generated documents, and
 every format to its output before these writers existed.
@@ -27,9 +30,11 @@ import re
 from typing import Any
 
 __all__ = [
+    "Spliced",
     "Unsupported",
     "YamlMap",
     "YamlSeq",
+    "json_spliced",
     "json_text",
     "toml_comment",
     "toml_string",
@@ -457,3 +462,96 @@ def json_text(obj: Any) -> str:
     encode(obj, 0)
     write("\n")
     return "".join(out)
+
+
+class Spliced:
+    """A file's text as a list of pieces, some of them one object used many times (a line that
+    repeats throughout the file): the pieces are encoded to UTF-8 once each
+    (:meth:`encoded`), and :func:`~vexy_catalog.security.literal_secret_pieces` reads each
+    once. Equal to another :class:`Spliced`, ``bytes`` or ``str`` of the same UTF-8 bytes."""
+
+    __slots__ = ("pieces", "_encoded")
+
+    def __init__(self, pieces: list[str]):
+        self.pieces = pieces
+        self._encoded: list[bytes] | None = None
+
+    def encoded(self) -> list[bytes]:
+        """The pieces as UTF-8, a repeated piece one ``bytes`` object."""
+        if self._encoded is None:
+            done: dict[int, bytes] = {}
+            out = []
+            for piece in self.pieces:
+                data = done.get(id(piece))
+                if data is None:
+                    data = done[id(piece)] = piece.encode("utf-8")
+                out.append(data)
+            self._encoded = out
+        return self._encoded
+
+    @property
+    def size(self) -> int:
+        """The length in bytes."""
+        return sum(map(len, self.encoded()))
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.encoded())
+
+    def __str__(self) -> str:
+        return "".join(self.pieces)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = other.encode("utf-8")
+        elif isinstance(other, Spliced):
+            if other.size != self.size:
+                return False
+            other = bytes(other)
+        elif not isinstance(other, bytes):
+            return NotImplemented
+        return len(other) == self.size and other == bytes(self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Spliced {len(self.pieces)} pieces, {self.size:,} bytes>"
+
+
+# A value no document holds: JSON-encoded, it marks where json_spliced's shared value goes.
+SHARED = "\x00vexy: the shared value\x00"
+
+
+def json_spliced(obj: Any, shared: str, uses: int) -> Spliced | None:
+    """:func:`json_text` of ``obj`` with ``shared`` in place of the ``uses`` values of ``obj`` that
+    are :data:`SHARED`, as :class:`Spliced` pieces: each line holding it is one piece, one
+    object for every identical line. None when :data:`SHARED` is found elsewhere too (a
+    document that holds it itself): the caller writes the text whole."""
+    from json.encoder import encode_basestring
+
+    text = json_text(obj)
+    marker = encode_basestring(SHARED)
+    if text.count(marker) != uses:
+        return None
+    value = encode_basestring(shared)
+    lines: dict[str, str] = {}
+    pieces: list[str] = []
+    start = 0
+    at = text.find(marker)
+    while at >= 0:
+        line_start = text.rfind("\n", start, at) + 1
+        line_end = text.index("\n", at) + 1
+        line = text[line_start:line_end]
+        if line.count(marker) != 1:
+            return None
+        if line_start > start:
+            pieces.append(text[start:line_start])
+        spliced = lines.get(line)
+        if spliced is None:
+            spliced = lines[line] = line.replace(marker, value)
+        pieces.append(spliced)
+        start = line_end
+        at = text.find(marker, start)
+    if start < len(text):
+        pieces.append(text[start:])
+    return Spliced(pieces)
+
