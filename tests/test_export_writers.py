@@ -10,6 +10,7 @@ comments, nesting.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import string
@@ -17,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from export_helpers import CORP_MODELS, build_catalog
+from export_helpers import CORP_MODELS, build_catalog, codex_binary, require_client
 
 from vexy_catalog.db import open_db
 from vexy_catalog.export import TOOLS, build_export, common, emit
@@ -413,3 +414,120 @@ def test_secret_check_on_repeated_blocks_finds_what_the_whole_text_holds():
     assert len(big) > 1_000_000 and literal_secret(big, environ={})
     assert literal_secret(prompt * 30 + "  Authorization: Bearer abcdefghijklmnop\n" + prompt * 30, environ={})
     assert not literal_secret("{\n" + prompt * 60 + '  "api_key": "$OPENAI_API_KEY"\n}\n', environ={})
+
+
+# --- spliced files: one long line shared, encoded, checked and written once ----------------
+
+
+def _spliced_doc(rng: random.Random, value: Any) -> tuple[Any, int]:
+    """A catalog-like document with ``value`` in some entries; how many it holds."""
+    uses = 0
+    models = []
+    for i in range(rng.randint(0, 12)):
+        entry = {"slug": _string(rng), "priority": i, "extra": _json_value(rng, 2)}
+        if rng.random() < 0.8:
+            entry["base_instructions"] = value
+            uses += value is emit.SHARED
+        if rng.random() < 0.3:
+            entry["after"] = rng.choice([[value, _string(rng)], [value, value], {"nested": value}])
+            uses += (1 + (entry["after"] == [value, value])) * (value is emit.SHARED)
+        models.append(entry)
+    return {"models": models, "tail": _json_value(rng, 1)}, uses
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_spliced_json_is_byte_for_byte_what_json_dumps_writes(seed):
+    rng = random.Random(seed)
+    prompts = [
+        'You are Codex \u2014 a coding agent. It\u2019s "quoted", \\ back\\slashed,\n\tand long. ' * 300,
+        "é" * 70,
+        "line\nbreaks\r\nand \x00 control \x1f characters",
+        "",
+        emit.SHARED + " inside a longer value",
+    ]
+    spliced = 0
+    for _ in range(150):
+        shared = rng.choice(prompts)
+        doc, uses = _spliced_doc(rng, emit.SHARED)
+        result = emit.json_spliced(doc, shared, uses)
+        expected = json.dumps(doc, indent=2, ensure_ascii=False).replace(
+            json.dumps(emit.SHARED, ensure_ascii=False), json.dumps(shared, ensure_ascii=False)
+        )
+        assert result is not None
+        assert str(result) == expected + "\n"
+        assert bytes(result) == (expected + "\n").encode("utf-8") and result.size == len(bytes(result))
+        assert result == expected + "\n" and result == bytes(result) and result != expected
+        if shared is prompts[0] and uses:
+            # Each line that holds the shared value is one object, encoded once: one piece per
+            # place it stands in ("key": value, a list item, with a comma after it or not).
+            encoded = json.dumps(shared, ensure_ascii=False)
+            holding = [(p, b) for p, b in zip(result.pieces, result.encoded(), strict=True) if encoded in p]
+            assert len(holding) == uses and len({id(b) for _p, b in holding}) <= 6
+            assert len({id(p) for p, _b in holding}) == len({id(b) for _p, b in holding})
+            spliced += 1
+    assert spliced > 10
+    # A document that holds the placeholder itself is not spliced (the caller writes it whole).
+    assert emit.json_spliced({"a": emit.SHARED, "b": emit.SHARED}, "x", 1) is None
+    assert emit.json_spliced({"a": [emit.SHARED, emit.SHARED]}, "x", 2) is not None
+
+
+def test_the_codex_catalogs_are_written_byte_for_byte_as_json_dumps_wrote_them(catalog, tmp_path):
+    """The whole codex export as the CLI writes it (the catalogs spliced), against the files
+    ``json.dumps`` and tomlkit write for the same catalog."""
+    require_client(codex_binary(), "codex (npm @openai/codex): its system prompt goes into the catalogs")
+    db = open_db(catalog.db_path, create=False)
+    try:
+        with reference_writers():
+            reference = build_export(db, "codex")
+        fast = build_export(db, "codex", spliced=True)
+    finally:
+        db.close()
+    catalogs = [name for name in fast.files if name.endswith(".models.json")]
+    assert catalogs and all(isinstance(fast.files[name], emit.Spliced) for name in catalogs)
+    assert all(isinstance(text, str) for text in reference.files.values())
+    out = tmp_path / "codex"
+    catalog.export("codex", "-o", str(out))
+    written = {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".vexy-export.json"}
+    assert written == {name: text.encode("utf-8") for name, text in reference.files.items()}
+    manifest = json.loads((out / ".vexy-export.json").read_text())["files"]
+    assert {name: entry["sha256"] for name, entry in manifest.items()} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in written.items()
+    }
+    # Again: nothing changed, nothing written.
+    assert "is up to date" in catalog.export("codex", "-o", str(out)).stderr
+
+
+def test_secret_checks_of_pieces_and_of_many_files_find_what_each_whole_text_holds():
+    """storage.write_files checks a spliced file a distinct piece at a time, and many small
+    files together: each verdict must be the one the whole text gets."""
+    from vexy_catalog.security import Secrets, literal_secret, literal_secret_each, literal_secret_pieces
+
+    lines = [
+        'model = "x"\n',
+        '      "base_instructions": "You are Codex. Be brief.",\n',
+        "  api_key:\n",
+        "    literal-value-1234\n",
+        "Authorization: Bearer\n",
+        "  abcdefghijklmnop\n",
+        'model = "pt-sk/ll-3.2-1B"\n',
+        "id: sk-abcdefgh123\n",
+        "url: https://user:pa55word@host/\n",
+        "\n",
+        "token =",
+        "my-env-secret-value\n",
+        "plain text\n",
+        '  "api_key": "$OPENAI_API_KEY"\n',
+    ]
+    rng = random.Random(5)
+    verdicts = {True: 0, False: 0}
+    for secrets in (Secrets([], patterns=False), Secrets(["my-env-secret-value"], patterns=False)):
+        for _ in range(400):
+            shared = "".join(rng.choice(lines) for _ in range(rng.randint(1, 3)))
+            pieces = [rng.choice([shared, "".join(rng.choice(lines) for _ in range(rng.randint(1, 3)))])]
+            pieces += [rng.choice([shared, rng.choice(lines)]) for _ in range(rng.randint(0, 8))]
+            whole = literal_secret("".join(pieces), secrets=secrets)
+            assert literal_secret_pieces(pieces, secrets=secrets) == whole, repr(pieces)
+            verdicts[whole] += 1
+            texts = ["".join(rng.choice(lines) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(0, 40))]
+            assert literal_secret_each(texts, secrets=secrets) == [literal_secret(t, secrets=secrets) for t in texts]
+    assert verdicts[True] > 50 and verdicts[False] > 50

@@ -197,6 +197,10 @@ def build_export(
             )
         finally:
             opened.close()
+    if tool == "codex":
+        from . import codex_catalog
+
+        codex_catalog.start_reading_instructions()  # runs while the rows load
     data = load_data(db, model_filter, as_of)
     with collecting_kept(replace_settings) as kept:
         export = _render(db, tool, data, merge_into, as_of)

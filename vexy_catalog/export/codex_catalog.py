@@ -31,7 +31,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from functools import lru_cache
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -61,33 +61,81 @@ def codex_binary() -> str | None:
 
 def bundled_instructions(codex: str | None = None) -> tuple[str | None, str | None]:
     """(the system prompt of the installed Codex's first listed bundled model, why not)."""
+    key, why_not = _key(codex)
+    if key is None:
+        return None, why_not
+    with _lock:
+        found = _found.get(key)
+        running = _running.pop(key, None) if found is None else None
+    if found is None:
+        found = _read_listing(key[0], *(running or _start(key[0])))
+        with _lock:
+            if len(_found) >= 4:
+                _found.clear()
+            _found[key] = found
+    return found
+
+
+def start_reading_instructions() -> None:
+    """Start the installed Codex's listing of its models (~0.1 s), for :func:`bundled_instructions`
+    to read later: the export loads its rows meanwhile."""
+    key, _why_not = _key(None)
+    if key is None:
+        return
+    with _lock:
+        if key in _found or key in _running:
+            return
+        _running[key] = _start(key[0])
+
+
+_lock = threading.Lock()
+_found: dict[tuple[str, int], tuple[str | None, str | None]] = {}  # by (codex, its mtime)
+_running: dict[tuple[str, int], tuple[subprocess.Popen[str] | OSError, tempfile.TemporaryDirectory[str]]] = {}
+
+
+def _key(codex: str | None) -> tuple[tuple[str, int] | None, str | None]:
     codex = codex or codex_binary()
     if not codex:
         return None, "codex is not on PATH (or set VEXY_CODEX to its path)"
     try:
-        stamp = Path(codex).stat().st_mtime_ns
+        return (codex, Path(codex).stat().st_mtime_ns), None
     except OSError as e:
         return None, f"cannot run {codex}: {e.strerror}"
-    return _instructions(codex, stamp)
 
 
-@lru_cache(maxsize=4)
-def _instructions(codex: str, _stamp: int) -> tuple[str | None, str | None]:
+def _start(codex: str) -> tuple[subprocess.Popen[str] | OSError, tempfile.TemporaryDirectory[str]]:
     # A throwaway CODEX_HOME: codex keeps state there, and the user's config must not matter.
-    with tempfile.TemporaryDirectory(prefix="vexy-codex-") as home:
-        try:
-            proc = subprocess.run(
-                [codex, "debug", "models", "--bundled"],
-                env={**os.environ, "CODEX_HOME": home},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        except (OSError, subprocess.TimeoutExpired) as e:
-            return None, f"'{codex} debug models --bundled' failed: {e}"
+    home = tempfile.TemporaryDirectory(prefix="vexy-codex-")
     try:
-        models = json.loads(proc.stdout)["models"]
+        proc: subprocess.Popen[str] | OSError = subprocess.Popen(
+            [codex, "debug", "models", "--bundled"],
+            env={**os.environ, "CODEX_HOME": home.name},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except OSError as e:
+        proc = e
+    return proc, home
+
+
+def _read_listing(
+    codex: str, proc: subprocess.Popen[str] | OSError, home: tempfile.TemporaryDirectory[str]
+) -> tuple[str | None, str | None]:
+    try:
+        if isinstance(proc, OSError):
+            return None, f"'{codex} debug models --bundled' failed: {proc}"
+        try:
+            stdout, _stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired as e:
+            proc.kill()
+            proc.communicate()
+            return None, f"'{codex} debug models --bundled' failed: {e}"
+    finally:
+        home.cleanup()
+    try:
+        models = json.loads(stdout)["models"]
         listed = sorted(
             (m for m in models if m.get("base_instructions") and m.get("visibility") == "list"),
             key=lambda m: m.get("priority", 0),

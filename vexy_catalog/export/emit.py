@@ -538,7 +538,7 @@ def json_spliced(obj: Any, shared: str, uses: int) -> Spliced | None:
     start = 0
     at = text.find(marker)
     while at >= 0:
-        line_start = text.rfind("\n", start, at) + 1
+        line_start = text.rfind("\n", 0, at) + 1  # at or past start: text[start - 1] ends a line
         line_end = text.index("\n", at) + 1
         line = text[line_start:line_end]
         if line.count(marker) != 1:
@@ -554,4 +554,3 @@ def json_spliced(obj: Any, shared: str, uses: int) -> Spliced | None:
     if start < len(text):
         pieces.append(text[start:])
     return Spliced(pieces)
-

@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -187,7 +188,7 @@ def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict
                 tmp.unlink(missing_ok=True)
             raise
         return temps
-    from concurrent.futures import ThreadPoolExecutor, wait
+    from concurrent.futures import wait
 
     with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
         futures = {target: pool.submit(_write_temp, target, *args) for target, args in pending.items()}
@@ -444,25 +445,29 @@ def write_files(
             pending.pop(real, None)
             pending[real] = (data, real if status != "new" else None, private.get(i, False))
             results.append(Written(path, status, bak))
-        try:
-            temps = _write_temps(pending)
-        except _TempWriteFailed as failed:
-            current = failed.target
-            raise failed.error from None
-        try:
-            for real, tmp in list(temps.items()):
-                current = real
-                os.replace(tmp, real)
-                del temps[real]
-        finally:
-            for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
-        for path, real, _text, data, *_ in plan:
+        # The manifest's hashes are taken meanwhile (hashlib lets go of the GIL over a long
+        # buffer, and the flush to disk waits): 200 MB for a whole catalog's codex export.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digests = pool.submit(lambda: [_sha256_of(entry[3]) for entry in plan])
+            try:
+                temps = _write_temps(pending)
+            except _TempWriteFailed as failed:
+                current = failed.target
+                raise failed.error from None
+            try:
+                for real, tmp in list(temps.items()):
+                    current = real
+                    os.replace(tmp, real)
+                    del temps[real]
+            finally:
+                for tmp in temps.values():
+                    tmp.unlink(missing_ok=True)
+        for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
             if merged and _resolved(path, real, root) in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
                 manifest.pop(path.name, None)
             else:
-                manifest[path.name] = {"sha256": _sha256_of(data), "tool": tool, "written_at": now}
+                manifest[path.name] = {"sha256": digest, "tool": tool, "written_at": now}
         if any(r.status != "unchanged" for r in results) or MANIFEST not in there:
             _write_manifest(folder, manifest)
     except OSError as e:
