@@ -234,3 +234,26 @@ def test_many_files_and_spliced_ones_are_written_whole_with_their_owners_modes(o
     assert all(written_by_vexy(out / name) for name in texts)
     again = write_files(out, texts, tool="codex")
     assert {r.status for r in again} == {"unchanged"}
+
+
+def test_the_record_of_written_files_is_what_json_dumps_writes():
+    """``.vexy-export.json`` is written line by line when its records are plain: the same text."""
+    import random
+
+    from vexy_catalog.export.storage import manifest_text
+
+    rng = random.Random(1)
+    names = ["a.toml", "é.toml", 'x"y', "\u2028", "z" * 100, "\x00", "日本", "p.config.toml"]
+    records = [
+        {"sha256": "ab" * 32, "tool": "codex", "written_at": "2026-01-01T00:00:00Z"},
+        {"sha256": "x", "tool": "é"},
+        {},
+        {"n": 1},
+        "junk",
+        {"k": None},
+    ]
+    for _ in range(300):
+        manifest = {rng.choice(names) + str(rng.randint(0, 9)): rng.choice(records) for _ in range(rng.randint(0, 6))}
+        text = manifest_text(manifest)
+        assert json.loads(text)["files"] == manifest
+        assert text == json.dumps(json.loads(text), indent=2) + "\n"

@@ -21,7 +21,7 @@ import pytest
 from export_helpers import CORP_MODELS, build_catalog, codex_binary, require_client
 
 from vexy_catalog.db import open_db
-from vexy_catalog.export import TOOLS, build_export, common, emit
+from vexy_catalog.export import TOOLS, build_export, codex_catalog, common, emit
 from vexy_catalog.export.merge import dump_yaml, reference_writers
 from vexy_catalog.query import MODEL_COLUMNS, ModelFilter
 
@@ -419,56 +419,44 @@ def test_secret_check_on_repeated_blocks_finds_what_the_whole_text_holds():
 # --- spliced files: one long line shared, encoded, checked and written once ----------------
 
 
-def _spliced_doc(rng: random.Random, value: Any) -> tuple[Any, int]:
-    """A catalog-like document with ``value`` in some entries; how many it holds."""
-    uses = 0
-    models = []
-    for i in range(rng.randint(0, 12)):
-        entry = {"slug": _string(rng), "priority": i, "extra": _json_value(rng, 2)}
-        if rng.random() < 0.8:
-            entry["base_instructions"] = value
-            uses += value is emit.SHARED
-        if rng.random() < 0.3:
-            entry["after"] = rng.choice([[value, _string(rng)], [value, value], {"nested": value}])
-            uses += (1 + (entry["after"] == [value, value])) * (value is emit.SHARED)
-        models.append(entry)
-    return {"models": models, "tail": _json_value(rng, 1)}, uses
-
-
 @pytest.mark.parametrize("seed", range(3))
-def test_spliced_json_is_byte_for_byte_what_json_dumps_writes(seed):
+def test_spliced_codex_catalogs_are_byte_for_byte_what_json_dumps_writes(seed):
     rng = random.Random(seed)
     prompts = [
         'You are Codex \u2014 a coding agent. It\u2019s "quoted", \\ back\\slashed,\n\tand long. ' * 300,
         "é" * 70,
         "line\nbreaks\r\nand \x00 control \x1f characters",
         "",
-        emit.SHARED + " inside a longer value",
+        "ends like a key field: token",
     ]
-    spliced = 0
-    for _ in range(150):
-        shared = rng.choice(prompts)
-        doc, uses = _spliced_doc(rng, emit.SHARED)
-        result = emit.json_spliced(doc, shared, uses)
-        expected = json.dumps(doc, indent=2, ensure_ascii=False).replace(
-            json.dumps(emit.SHARED, ensure_ascii=False), json.dumps(shared, ensure_ascii=False)
+    for _ in range(60):
+        prompt = rng.choice(prompts)
+        rows = [
+            {
+                "model_id": _string(rng) or "m",
+                "name": rng.choice([None, "", _string(rng)]),
+                "context_window": rng.choice([None, 8192, 131072.0, 2**40]),
+                "supports_vision": rng.choice([None, 0, 1, True, False]),
+            }
+            for _ in range(rng.randint(0, 12))
+        ]
+        spliced = codex_catalog.render(rows, prompt)
+        expected = json.dumps(
+            {"models": [codex_catalog.model_entry(row, i, prompt) for i, row in enumerate(rows, start=1)]},
+            indent=2,
+            ensure_ascii=False,
         )
-        assert result is not None
-        assert str(result) == expected + "\n"
-        assert bytes(result) == (expected + "\n").encode("utf-8") and result.size == len(bytes(result))
-        assert result == expected + "\n" and result == bytes(result) and result != expected
-        if shared is prompts[0] and uses:
-            # Each line that holds the shared value is one object, encoded once: one piece per
-            # place it stands in ("key": value, a list item, with a comma after it or not).
-            encoded = json.dumps(shared, ensure_ascii=False)
-            holding = [(p, b) for p, b in zip(result.pieces, result.encoded(), strict=True) if encoded in p]
-            assert len(holding) == uses and len({id(b) for _p, b in holding}) <= 6
-            assert len({id(p) for p, _b in holding}) == len({id(b) for _p, b in holding})
-            spliced += 1
-    assert spliced > 10
-    # A document that holds the placeholder itself is not spliced (the caller writes it whole).
-    assert emit.json_spliced({"a": emit.SHARED, "b": emit.SHARED}, "x", 1) is None
-    assert emit.json_spliced({"a": [emit.SHARED, emit.SHARED]}, "x", 2) is not None
+        with reference_writers():
+            assert codex_catalog.render(rows, prompt) == expected + "\n"
+        assert isinstance(spliced, emit.Spliced) or not rows
+        assert str(spliced) == expected + "\n"
+        if rows:
+            assert bytes(spliced) == (expected + "\n").encode("utf-8") and spliced.size == len(bytes(spliced))
+            assert spliced == expected + "\n" and spliced == bytes(spliced) and spliced != expected
+            # The prompt's line is one object, encoded once.
+            line = f'      "base_instructions": {json.dumps(prompt, ensure_ascii=False)}\n'
+            holding = [(p, b) for p, b in zip(spliced.pieces, spliced.encoded(), strict=True) if p == line]
+            assert len(holding) == len(rows) and len({id(p) for p, _ in holding} | {id(b) for _, b in holding}) == 2
 
 
 def test_the_codex_catalogs_are_written_byte_for_byte_as_json_dumps_wrote_them(catalog, tmp_path):

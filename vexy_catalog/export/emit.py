@@ -15,10 +15,11 @@ the same bytes for the documents vexy builds:
   ruamel.yaml after :func:`to_ruamel`.
 - TOML: :func:`toml_string` (a basic string), :func:`toml_comment`.
 - JSON: :func:`json_text` is ``json.dumps(obj, indent=2, ensure_ascii=False)``; long strings
-  that repeat are encoded once. :func:`json_spliced` writes the same text as :class:`Spliced`
-  pieces, each line that holds one shared long value (Codex's system prompt in every model of
-  its catalog) one piece object: it is encoded, checked for secrets and hashed once, and written
-  from that one buffer, so a 200 MB catalog is never built as one string.
+  that repeat are encoded once.
+- :class:`Spliced`: a file's text as pieces, a line that repeats throughout it one piece object
+  (Codex's system prompt in every model of its catalog, :mod:`.codex_catalog`): it is encoded,
+  checked for secrets and hashed once, and written from that one buffer, so a 200 MB catalog
+  is never built as one string.
 
 tests/test_export_writers.py holds each writer to its library on generated documents, and
 every format to its output before these writers existed.
@@ -34,7 +35,6 @@ __all__ = [
     "Unsupported",
     "YamlMap",
     "YamlSeq",
-    "json_spliced",
     "json_text",
     "toml_comment",
     "toml_string",
@@ -515,42 +515,3 @@ class Spliced:
 
     def __repr__(self) -> str:
         return f"<Spliced {len(self.pieces)} pieces, {self.size:,} bytes>"
-
-
-# A value no document holds: JSON-encoded, it marks where json_spliced's shared value goes.
-SHARED = "\x00vexy: the shared value\x00"
-
-
-def json_spliced(obj: Any, shared: str, uses: int) -> Spliced | None:
-    """:func:`json_text` of ``obj`` with ``shared`` in place of the ``uses`` values of ``obj`` that
-    are :data:`SHARED`, as :class:`Spliced` pieces: each line holding it is one piece, one
-    object for every identical line. None when :data:`SHARED` is found elsewhere too (a
-    document that holds it itself): the caller writes the text whole."""
-    from json.encoder import encode_basestring
-
-    text = json_text(obj)
-    marker = encode_basestring(SHARED)
-    if text.count(marker) != uses:
-        return None
-    value = encode_basestring(shared)
-    lines: dict[str, str] = {}
-    pieces: list[str] = []
-    start = 0
-    at = text.find(marker)
-    while at >= 0:
-        line_start = text.rfind("\n", 0, at) + 1  # at or past start: text[start - 1] ends a line
-        line_end = text.index("\n", at) + 1
-        line = text[line_start:line_end]
-        if line.count(marker) != 1:
-            return None
-        if line_start > start:
-            pieces.append(text[start:line_start])
-        spliced = lines.get(line)
-        if spliced is None:
-            spliced = lines[line] = line.replace(marker, value)
-        pieces.append(spliced)
-        start = line_end
-        at = text.find(marker, start)
-    if start < len(text):
-        pieces.append(text[start:])
-    return Spliced(pieces)

@@ -71,14 +71,17 @@ def _size(data: Content) -> int:
 _IOV_MAX = 1024  # the fewest buffers one writev takes (POSIX's minimum IOV_MAX is 16; Linux 1024)
 
 
+_WRITEV = getattr(os, "writev", None)
+_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if _WRITEV is not None else 1  # Linux: 1024
+
+
 def _write_all(fd: int, chunks: list[bytes]) -> None:
     """Write ``chunks`` in order: a long list (a spliced catalog) in few calls, a short write
     finished piece by piece."""
-    writev = getattr(os, "writev", None)
-    step = min(_IOV_MAX, os.sysconf("SC_IOV_MAX")) if writev is not None and len(chunks) > 1 else 1
+    step = _IOV_MAX if len(chunks) > 1 else 1
     for i in range(0, len(chunks), step):
         batch = chunks[i : i + step]
-        done = writev(fd, batch) if step > 1 else 0
+        done = _WRITEV(fd, batch) if step > 1 else 0  # type: ignore[misc]
         for chunk in batch:
             if done >= len(chunk):
                 done -= len(chunk)
@@ -89,22 +92,24 @@ def _write_all(fd: int, chunks: list[bytes]) -> None:
                 view = view[os.write(fd, view) :]
 
 
+_TEMP_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
 def _open_temp(path: Path) -> tuple[int, str]:
     """A new, empty temporary file beside ``path`` (readable by its owner only, as
     ``mkstemp`` makes it): its descriptor and name."""
+    folder, name = os.path.split(os.fspath(path))
     try:
-        tmp = f"{path.parent}{os.sep}.{path.name}.{_TEMP_TOKEN}.tmp"
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+        tmp = os.path.join(folder, f".{name}.{_TEMP_TOKEN}.tmp")
+        return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
     except FileExistsError:
-        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
 
 
-_TEMP_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"
-
-
-def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool = False, sync: bool = True) -> Path:
+def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool = False, sync: bool = True) -> str:
     """``data`` in a temporary file beside ``path``, on disk unless not ``sync`` (then the caller
-    flushes it: :func:`_flush`)."""
+    flushes it: :func:`_flush`); its name."""
     fd, tmp = _open_temp(path)
     try:
         try:
@@ -120,7 +125,7 @@ def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool
     except BaseException:
         os.unlink(tmp)
         raise
-    return Path(tmp)
+    return tmp
 
 
 # Past this many files, the temporary files are written one after another without an fsync
@@ -142,7 +147,7 @@ def _syncfs() -> Any:
         return None
 
 
-def _flush(temps: Iterable[Path]) -> bool:
+def _flush(temps: Iterable[str]) -> bool:
     """Flush the file systems that hold ``temps`` to disk with ``syncfs``; False where it is
     not available (the caller fsyncs each file)."""
     syncfs = _syncfs()
@@ -150,26 +155,26 @@ def _flush(temps: Iterable[Path]) -> bool:
         return False
     import ctypes
 
-    devices: dict[int, Path] = {}
-    for tmp in temps:
-        devices.setdefault(os.stat(tmp.parent).st_dev, tmp.parent)
+    devices: dict[int, str] = {}
+    for folder in {os.path.dirname(tmp) for tmp in temps}:
+        devices.setdefault(os.stat(folder).st_dev, folder)
     for folder in devices.values():
         fd = os.open(folder, os.O_RDONLY)
         try:
             if syncfs(fd) != 0:
                 code = ctypes.get_errno()
-                raise OSError(code, os.strerror(code), str(folder))
+                raise OSError(code, os.strerror(code), folder)
         finally:
             os.close(fd)
     return True
 
 
-def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict[Path, Path]:
+def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict[Path, str]:
     """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
     the temporary file of each target. On an error none is left. Many files are written first
     and flushed together (:data:`_BATCH`); where that cannot be, many are written at a time,
     as concurrent fsyncs share the file system's commits."""
-    temps: dict[Path, Path] = {}
+    temps: dict[Path, str] = {}
     batch = len(pending) >= _BATCH and _syncfs() is not None
     if batch or len(pending) < 2:
         try:
@@ -185,7 +190,7 @@ def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict
                     raise _TempWriteFailed(next(iter(pending)), e) from None
         except BaseException:
             for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
+                _remove(tmp)
             raise
         return temps
     from concurrent.futures import wait
@@ -197,9 +202,16 @@ def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict
     if failed:
         for future in futures.values():
             if future.exception() is None:
-                future.result().unlink(missing_ok=True)
+                _remove(future.result())
         raise _TempWriteFailed(*failed[0])
     return {target: future.result() for target, future in futures.items()}
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 class _TempWriteFailed(Exception):
@@ -461,7 +473,7 @@ def write_files(
                     del temps[real]
             finally:
                 for tmp in temps.values():
-                    tmp.unlink(missing_ok=True)
+                    _remove(tmp)
         for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
             if merged and _resolved(path, real, root) in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
@@ -475,14 +487,38 @@ def write_files(
     return results
 
 
+_ABOUT = (
+    "Files written by `vexy export`, with the sha256 of what was written: vexy replaces such a file while it is "
+    "unchanged, and refuses to replace any other file without --merge or --force."
+)
+
+
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    record = {
-        "about": "Files written by `vexy export`, with the sha256 of what was written: vexy replaces "
-        "such a file while it is unchanged, and refuses to replace any other file without "
-        "--merge or --force.",
-        "files": dict(sorted(manifest.items())),
-    }
-    atomic_write_text(folder / MANIFEST, json.dumps(record, indent=2) + "\n")
+    atomic_write_text(folder / MANIFEST, manifest_text(manifest))
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """``.vexy-export.json`` for ``manifest`` (file name -> its record): ``json.dumps(...,
+    indent=2)``, whose indented encoder is pure Python, written line by line where every record
+    is a mapping of strings (a whole catalog's codex export records ~7,800 files)."""
+    record = {"about": _ABOUT, "files": dict(sorted(manifest.items()))}
+    entries = record["files"]
+    plain = all(
+        type(entry) is dict and entry and all(type(k) is str and type(v) is str for k, v in entry.items())
+        for entry in entries.values()
+    )
+    if not plain or not entries:
+        return json.dumps(record, indent=2) + "\n"
+    from json.encoder import encode_basestring_ascii as quoted
+
+    lines = ["{", f'  "about": {quoted(_ABOUT)},', '  "files": {']
+    last = len(entries) - 1
+    for n, (name, entry) in enumerate(entries.items()):
+        lines.append(f"    {quoted(name)}: {{")
+        lines.append(",\n".join(f"      {quoted(k)}: {quoted(v)}" for k, v in entry.items()))
+        lines.append("    }," if n < last else "    }")
+    lines += ["  }", "}", ""]
+    return "\n".join(lines)
 
 
 class StorageManager:
