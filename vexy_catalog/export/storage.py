@@ -1,7 +1,8 @@
 """Writing exported files: atomically, never over a user's file, with backups that stay.
 
 Every file vexy exports is written to a temporary file in the target's own directory and then
-renamed over the target, so a reader (or a crash) never sees half a config. A file whose
+renamed over the target, so a reader (or a crash) never sees half a config: every temporary
+file of an export is on disk before the first is renamed (:func:`_write_temps`). A file whose
 content would not change is not touched, so running an export twice leaves everything as the
 first run left it.
 
