@@ -201,13 +201,14 @@ def test_many_files_and_spliced_ones_are_written_whole_with_their_owners_modes(o
     """write_files with more files than are flushed one by one, spliced texts among them: each
     file holds its text, a new one is its owner's only, an existing world-readable one keeps
     its mode unless its new text holds a literal secret."""
+    from vexy_catalog.export import storage
     from vexy_catalog.export.emit import Spliced
     from vexy_catalog.export.storage import write_files
 
     line = '  "base_instructions": "' + "You are Codex \u2014 brief. " * 400 + '",\n'
     clean = Spliced(["{\n", line, '  "slug": "a",\n', line, '  "slug": "b"\n}\n'])
     keyed = Spliced(["{\n", line, '  "slug": "sk-abcdefgh12345678"\n}\n'])
-    texts = {f"p{i}.config.toml": f'model = "m{i}"\n' for i in range(40)}
+    texts = {f"p{i}.config.toml": f'model = "m{i}"\n' for i in range(storage._BATCH + 10)}
     texts |= {
         "clean.models.json": clean,
         "keyed.models.json": keyed,

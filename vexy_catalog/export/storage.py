@@ -131,9 +131,12 @@ def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool
 
 # Past this many files, the temporary files are written one after another without an fsync
 # each and then flushed together by one syncfs() of their file system (Linux): each fsync
-# waits for a journal commit of its own (~7,800 codex profile files: seconds), one syncfs
-# writes them all in one. Either way every new text is on disk before any file is renamed.
-_BATCH = 16
+# waits for a disk write and a cache flush of its own (~7,800 codex profile files: seconds),
+# one syncfs writes them all at once. It also writes what other programs have not yet written
+# to that file system, so a few dozen files (json, txt, one provider's codex profiles) are
+# fsynced each, many at a time, as before. Either way every new text is on disk before any
+# file is renamed.
+_BATCH = 128
 
 
 def _syncfs() -> Any:
