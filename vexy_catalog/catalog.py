@@ -441,8 +441,6 @@ class ModelCatalog:
                 db = self.open_db()
             if on_wait is not None:
                 dbmod.watch_lock(db, on_wait)
-            # The WAL is checkpointed beside the writer, not at its commits (stopped before close).
-            prepared["checkpoints"] = dbmod.BackgroundCheckpoints(db)
             prepared["remapped"] = dbmod.sync_providers(db, providers)
             dbmod.mark_interrupted(db)
             running.update(dbmod.begin_fetches(db, list(by_name), utcnow()))
@@ -558,8 +556,6 @@ class ModelCatalog:
                         ]
             summary.facts_updated += await to_thread.run_sync(self._after_fetch, db, prepared, summary)
         finally:
-            if "checkpoints" in prepared:
-                prepared["checkpoints"].stop()
             if db is not None:
                 db.close()
         order = {p.name: i for i, p in enumerate(providers)}

@@ -34,7 +34,6 @@ import math
 import os
 import socket
 import sqlite3
-import threading
 import time
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -508,81 +507,6 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         db.conn.execute("COMMIT")
-        checkpoints = _CHECKPOINTERS.get(db)
-        if checkpoints is not None:
-            checkpoints.due()
-
-
-class BackgroundCheckpoints:
-    """Checkpoints the catalog's WAL on a connection and a thread of their own while ``db``
-    writes, so a commit does not copy its pages into the file on the writer's time.
-
-    SQLite checkpoints a WAL of more than 1,000 pages at the commit that passes it: during a
-    fetch that is most commits, ~0.17 s of a 10k-model fetch on the writer's thread. While
-    this runs, ``db`` checkpoints itself only past :data:`FETCH_AUTOCHECKPOINT` pages (in case
-    this thread falls behind), and each commit of :func:`write_transaction` wakes this thread
-    for a PASSIVE checkpoint (it never waits for a lock; the GIL is released while it runs).
-    So the WAL stays bounded, and :meth:`stop` restores the writer's own setting; closing the
-    last connection checkpoints what is left and removes the WAL, as before.
-    """
-
-    def __init__(self, db: Database):
-        self.db = db
-        self._wake = threading.Event()
-        self._stopping = False
-        self._conn: sqlite3.Connection | None = None
-        self._thread: threading.Thread | None = None
-        self._autocheckpoint: int | None = None
-        path = db.execute("PRAGMA database_list").fetchone()[2]
-        if not path or db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            return  # in memory, or not WAL: nothing to take over
-        try:
-            conn = _connect(path)
-        except sqlite3.Error:
-            return  # the writer checkpoints for itself, as without this
-        conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn = conn
-        self._autocheckpoint = db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        db.conn.execute(f"PRAGMA wal_autocheckpoint = {FETCH_AUTOCHECKPOINT}")
-        _CHECKPOINTERS[db] = self
-        self._thread = threading.Thread(target=self._run, name="vexy-checkpoint", daemon=True)
-        self._thread.start()
-
-    def due(self) -> None:
-        """A commit happened: checkpoint it when this thread is free."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        assert self._conn is not None
-        while not self._stopping:
-            self._wake.wait()
-            self._wake.clear()
-            try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
-                # The writer's own checkpoints (FETCH_AUTOCHECKPOINT, and on close) still run.
-                return
-
-    def stop(self) -> None:
-        """Let the last checkpoint finish, close this connection and give ``db`` its own
-        checkpoints back."""
-        if self._thread is None or self._conn is None:
-            return
-        _CHECKPOINTERS.pop(self.db, None)
-        self._stopping = True
-        self._wake.set()
-        self._thread.join()
-        self._thread = None
-        self._conn.close()
-        self._conn = None
-        with contextlib.suppress(sqlite3.Error):
-            self.db.conn.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint}")
-
-
-# While a BackgroundCheckpoints runs, the writer still checkpoints a WAL past this many pages
-# (64 MB of 4 KB pages): the file never grows without bound if the thread falls behind.
-FETCH_AUTOCHECKPOINT = 16_384
-_CHECKPOINTERS: weakref.WeakKeyDictionary[Database, BackgroundCheckpoints] = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
