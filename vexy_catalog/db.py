@@ -45,6 +45,7 @@ from sqlite_utils import Database, Migrations
 
 from .conditional import last_shape, reread
 from .facts import FACT_FIELDS, FACT_SOURCE_COLUMNS, REFERENCE_NAMES
+from .freemem import release_free_memory
 from .gcpause import paused_collection
 from .timeutil import utcnow
 
@@ -1291,6 +1292,8 @@ class Ingest:
                     body=prepared.body if prepared else None,
                     payload_hash=prepared.payload_hash if prepared else None,
                 )
+                if prepared is not None:
+                    prepared.body = None  # handed on to plan (see _store_payload)
                 if prepared is not None and prepared.outcome == "apply" and plan.outcome != "apply":
                     # Another process stored this answer meanwhile: the index applied ahead of
                     # the write is not what the catalog holds.
@@ -1360,6 +1363,11 @@ class Ingest:
             "set body = excluded.body where payloads.body != excluded.body",
             [plan.payload_hash, plan.body],
         )
+        # Stored: the answer's text (32 MB for 100k models) need not stay while its models are
+        # written; with what encoding it freed, it goes back to the system before they are read.
+        plan.body = None
+        if result.bytes >= _RELEASE_AFTER_BYTES:
+            release_free_memory()
 
     def _apply(
         self,
@@ -1607,6 +1615,8 @@ class Ingest:
 # lookup per token); statements carry at most _CHUNK parameters.
 _LOAD_ALL_TOKENS = 2_000
 _CHUNK = 500
+# An answer this large frees enough memory once stored to hand it back (see freemem).
+_RELEASE_AFTER_BYTES = 4 << 20
 
 
 def _has_match_tokens(db: Database) -> bool:
