@@ -1187,6 +1187,11 @@ class Ingest:
             # The same answer as last time, read the same way: the model rows already say all it
             # says. (Read another way - a new list_path or id_field - it is applied.)
             return _Plan(payload_hash, body, "unchanged")
+        if result.undecoded is not None:
+            # Kept as the bytes of the stored answer, but the catalog changed meanwhile (another
+            # process stored another answer): read it now, and decide from what it holds.
+            result.decode()
+            return self._plan(provider, result, previous, source, accept_shrink)
         replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
         if not (accept_shrink or replaces_snapshot):
             listed = db.execute(
@@ -1354,7 +1359,10 @@ class Ingest:
             stored = db.execute("select body from payloads where hash = ?", [plan.payload_hash]).fetchone()
             if stored is not None and isinstance(stored[0], str) and _sha256(stored[0]) == plan.payload_hash:
                 return
+            result.decode()
             plan.body = canonical_json(result.payload)
+            if result.raw_hash is None and _sha256(plan.body) != plan.payload_hash:
+                return  # read now with a key masked: not the answer of that hash
         db.execute(
             "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
             "set body = excluded.body where payloads.body != excluded.body",
