@@ -135,9 +135,10 @@ class FetchResult:
     # How the list was found in the answer (see vexy_catalog.records), and over how many pages.
     shape: str | None = None
     pages: int = 0
-    # sha256 of the answer's bytes as they arrived (decompressed; every page's, for a paged
-    # answer): the same bytes decode to the same payload, so a catalog that saw them before knows
-    # the payload hash without encoding the payload again. None when a key had to be masked.
+    # sha256 of vexy's version and the answer's bytes as they arrived (decompressed; every
+    # page's, for a paged answer): the same bytes decode to the same payload and records, so a
+    # catalog that saw them before knows the payload hash without encoding the payload again (and
+    # a refetch, that the answer need not be read at all). None when a key had to be masked.
     raw_hash: str | None = None
     # Set when the answer's bytes were those of the provider's stored answer (``known`` of
     # :meth:`ModelFetcher.fetch_all`): they are not read on arrival, so ``payload`` and
@@ -824,7 +825,7 @@ class ModelFetcher:
                     )
                 body = await self._read(response, call.budget.remaining, call.budget)
                 nbytes = len(body)
-                raw_hash: str | None = hashlib.sha256(body).hexdigest()
+                raw_hash: str | None = _raw_hash(body)
                 kept = call.known is not None and raw_hash in call.known
                 payload = None
                 if not kept:
@@ -878,6 +879,17 @@ class ModelFetcher:
         except FetchError as e:
             e.http_status = response.status_code
             raise
+
+
+# vexy's version goes into every raw hash: another version may read the same bytes into other
+# records, so an answer it stored is decoded and read again once (see FetchResult.raw_hash).
+_RAW_HASH_SALT = f"vexy {__version__}\n".encode()
+
+
+def _raw_hash(body: bytes) -> str:
+    digest = hashlib.sha256(_RAW_HASH_SALT)
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def _decoded(call: _Call, text: str, lone: bool, raw_hash: str | None) -> tuple[Any, str | None]:
