@@ -158,3 +158,28 @@ def test_an_unchanged_refetch_stores_what_a_forced_read_of_the_same_bytes_stores
     assert [f["status"] for f in fast.fetches] == [f["status"] for f in slow.fetches]
     assert {f["status"] for f in fast.fetches} == {"unchanged"}
     assert _stored(db_path) == _stored(twin)
+
+
+def test_a_kept_answer_whose_raw_hash_is_forgotten_meanwhile_is_read_to_know_it(providers, server):
+    providers_file, db_path = providers
+    catalog = ModelCatalog(db_path=db_path, providers_file=providers_file)
+    catalog.fetch(["openai"])
+    before = _stored(db_path)
+    known = read_stored(db_path, catalog.select(["openai"]))[2]
+    kept = _fetch(catalog, ["openai"], known)["openai"]
+    assert kept.undecoded is not None
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("delete from answer_hashes")
+    conn.close()
+    db = open_db(db_path)
+    try:
+        row = Ingest(db).record(catalog.get_provider("openai"), kept)
+    finally:
+        db.close()
+    assert row["status"] == "unchanged" and kept.records  # read to learn its payload hash
+    after = _stored(db_path)
+    assert after["fetches"][:-1] == before["fetches"] and after["fetches"][-1][:2] == ("openai", "unchanged")
+    assert {k: v for k, v in after.items() if k not in ("fetches", "providers")} == {
+        k: v for k, v in before.items() if k not in ("fetches", "providers")
+    }

@@ -1181,6 +1181,7 @@ class Ingest:
             row = db.execute("select payload_hash from answer_hashes where raw_hash = ?", [result.raw_hash]).fetchone()
             payload_hash = row[0] if row else None
         if payload_hash is None:
+            result.decode()  # an answer kept undecoded whose raw hash is gone (pruned meanwhile)
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
         if payload_hash == previous[0] and _read_alike(last_shape(db, provider.name, payload_hash), result.shape):
