@@ -1182,12 +1182,18 @@ class Ingest:
             row = db.execute("select payload_hash from answer_hashes where raw_hash = ?", [result.raw_hash]).fetchone()
             payload_hash = row[0] if row else None
         if payload_hash is None:
+            result.decode()  # an answer kept undecoded whose raw hash is gone (pruned meanwhile)
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
         if payload_hash == previous[0] and _read_alike(last_shape(db, provider.name, payload_hash), result.shape):
             # The same answer as last time, read the same way: the model rows already say all it
             # says. (Read another way - a new list_path or id_field - it is applied.)
             return _Plan(payload_hash, body, "unchanged")
+        if result.undecoded is not None:
+            # Kept as the bytes of the stored answer, but the catalog changed meanwhile (another
+            # process stored another answer): read it now, and decide from what it holds.
+            result.decode()
+            return self._plan(provider, result, previous, source, accept_shrink)
         replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
         if not (accept_shrink or replaces_snapshot):
             listed = db.execute(
@@ -1357,7 +1363,10 @@ class Ingest:
             stored = db.execute("select body from payloads where hash = ?", [plan.payload_hash]).fetchone()
             if stored is not None and isinstance(stored[0], str) and _sha256(stored[0]) == plan.payload_hash:
                 return
+            result.decode()
             plan.body = canonical_json(result.payload)
+            if result.raw_hash is None and _sha256(plan.body) != plan.payload_hash:
+                return  # read now with a key masked: not the answer of that hash
         db.execute(
             "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
             "set body = excluded.body where payloads.body != excluded.body",
