@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 
@@ -15,7 +16,7 @@ glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 def _resident_mb() -> float:
     with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @pytest.mark.skipif(not glibc, reason="malloc_trim is glibc's; elsewhere release_free_memory does nothing")
