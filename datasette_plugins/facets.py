@@ -45,9 +45,8 @@ def batched_facet_sql(sql: str, columns: list[str], limit: int) -> str:
         f"from vexy_facet_rows where {name} is not null group by {name} order by count desc, value limit {limit})"
         for i, name in enumerate(names)
     ]
-    return (
-        f"with vexy_facet_rows as {_MATERIALIZED}(select {', '.join(names)} from ({sql}))\n"
-        + "\nunion all\n".join(branches)
+    return f"with vexy_facet_rows as {_MATERIALIZED}(select {', '.join(names)} from ({sql}))\n" + "\nunion all\n".join(
+        branches
     )
 
 
