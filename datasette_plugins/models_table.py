@@ -178,11 +178,18 @@ def template_vars(columns: list[str], request: Any, datasette: Any) -> Any:
                 "all_url": _url(path, keep + [("_col", c) for c in all_columns if c not in keys]),
                 "header": label,
                 "row_html": _row_html(shown, table_url),
+                "shown_columns": lambda display_columns: _in_order(display_columns, shown),
                 "scatter_url": _url(datasette.urls.path("/-/vexy/scatter"), [p for p in keep if p[0] != "_facet"]),
             }
         }
 
     return inner
+
+
+def _in_order(display_columns: list[dict[str, Any]], shown: list[str]) -> list[dict[str, Any]]:
+    """Datasette's columns of the page, those of ``shown`` in its order."""
+    by_name = {column["name"]: column for column in display_columns}
+    return [by_name[name] for name in shown if name in by_name]
 
 
 def _row_html(shown: list[str], table_url: str) -> Any:
