@@ -415,11 +415,15 @@ class ModelCatalog:
         if stored is None:
             # Not readable as a current catalog: opened (migrated, or refused) before anything
             # is sent.
-            from .conditional import validators
+            from .conditional import known_answers, validators
 
             db = self.open_db()
-            stored = (validators(db, providers), dict(db.execute("select name, last_success_at from providers")))
-        validators_found, last_success = stored
+            stored = (
+                validators(db, providers),
+                dict(db.execute("select name, last_success_at from providers")),
+                known_answers(db, providers),
+            )
+        validators_found, last_success, known = stored
         if age is not None:
             now = datetime.now(timezone.utc)
             fresh = {
@@ -445,6 +449,8 @@ class ModelCatalog:
             dbmod.mark_interrupted(db)
             running.update(dbmod.begin_fetches(db, list(by_name), utcnow()))
             prepared["ingest"] = dbmod.Ingest(db)
+            # Known here rather than before the requests: the facts package is no light import.
+            references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
 
         def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
             from . import db as dbmod
@@ -474,17 +480,14 @@ class ModelCatalog:
             summary.facts_updated += ingest.settle()
             return rows
 
-        from .facts import REFERENCE_NAMES
-
-        references_due = {name for name in by_name if name in REFERENCE_NAMES}
+        # The references among the providers, filled in by prepare_catalog (before ``ready``).
+        references_due: set[str] = set()
         references_stored = anyio.Event()
-        if not references_due:
-            references_stored.set()
         reference_results: list[FetchResult] = []
 
         def done(result: FetchResult, row: dict[str, Any]) -> None:
             # Stored: the decoded answer need not stay in memory for the rest of the run.
-            result.payload, result.records = None, []
+            result.payload, result.records, result.undecoded = None, [], None
             if on_fetch is not None:
                 on_fetch(row)
 
@@ -519,6 +522,8 @@ class ModelCatalog:
             # when it fails: the error ends the run, and the stores waiting are cancelled.
             await requests_out.wait()
             await to_thread.run_sync(prepare_catalog)
+            if not references_due:
+                references_stored.set()
             ready.set()
 
         fetcher = ModelFetcher(
@@ -538,6 +543,7 @@ class ModelCatalog:
                         on_result=store,
                         validators={} if force else validators_found,
                         on_sent=requests_out.set,
+                        known={} if force else known,
                     )
             except BaseExceptionGroup as group:
                 # anyio wraps what escapes its task group: the run's one cause, as itself.

@@ -867,10 +867,30 @@ class TokenCount(click.ParamType):
 TOKENS = TokenCount()
 
 
-def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The model filters of ``vexy models``, shared by every command that selects models."""
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` whose choices are read when first needed: defining the commands then
+    imports nothing heavy, so ``vexy fetch`` sends its requests before query and export load."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = True
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+
+def _model_types() -> tuple[str, ...]:
     from .query import MODEL_TYPES
 
+    return MODEL_TYPES
+
+
+def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The model filters of ``vexy models``, shared by every command that selects models."""
     options = [
         click.option("-p", "--provider", "providers", multiple=True, help="Only this provider (repeatable)."),
         click.option(
@@ -883,7 +903,7 @@ def model_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tools", is_flag=True, help="Only models known to support tool calling."),
         click.option("--vision", is_flag=True, help="Only models known to accept images."),
         click.option("--reasoning", is_flag=True, help="Only models known to reason."),
-        click.option("--type", "model_type", type=click.Choice(MODEL_TYPES), help="Only models of this type."),
+        click.option("--type", "model_type", type=LazyChoice(_model_types), help="Only models of this type."),
         click.option("--include-removed", is_flag=True, help="Also models their provider no longer lists."),
     ]
     for option in reversed(options):
@@ -1170,7 +1190,7 @@ def _export_tools() -> tuple[str, ...]:
 
 
 @cli.command(name="export")
-@click.argument("tool", metavar="TOOL", type=click.Choice(_export_tools()))
+@click.argument("tool", metavar="TOOL", type=LazyChoice(_export_tools))
 @click.argument("query", required=False)
 @model_filter_options
 @click.option(

@@ -1,5 +1,6 @@
 """What a fetch needs from the catalog before its requests leave: each provider's stored HTTP
-validators (ETag / Last-Modified, for conditional requests) and its last success.
+validators (ETag / Last-Modified, for conditional requests), its last success, and the raw
+hashes of the answer it holds (an answer with those bytes is not decoded again).
 
 Read on any connection (plain ``sqlite3`` or sqlite-utils), so ``vexy fetch`` reads them with
 one read-only query before it opens, migrates and prepares the catalog, which then happens
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 from .records import configured_reading
 from .text import header_value
 
-__all__ = ["last_shape", "read_stored", "reread", "validators"]
+__all__ = ["known_answers", "last_shape", "read_stored", "reread", "validators"]
 
 
 class _Executes(Protocol):
@@ -64,12 +65,38 @@ def validators(db: _Executes, providers: Iterable[_Reading] = ()) -> dict[str, d
     return found
 
 
-def read_stored(path: Path, providers: Iterable[_Reading]) -> tuple[dict[str, Any], dict[str, str | None]] | None:
-    """``(validators, last success by provider)`` from the catalog at ``path``, read-only;
-    empty for a file that does not exist yet, None for one that cannot be read this way (not a
-    catalog, an older schema): the caller opens it properly first."""
+def known_answers(db: _Executes, providers: Iterable[_Reading] = ()) -> dict[str, dict[str, str]]:
+    """Of ``providers``, each one's raw hashes (``answer_hashes``) of the answer its rows were
+    read from, with the shape it was read in; none for a provider now read another way, or
+    whose answer no fetch read into rows."""
+    wanted = {p.name: p for p in providers}
+    rows = db.execute(
+        "select p.name, p.payload_hash, a.raw_hash from providers p join answer_hashes a "
+        "on a.payload_hash = p.payload_hash"
+    ).fetchall()
+    found: dict[str, dict[str, str]] = {}
+    shapes: dict[str, str | None] = {}
+    for name, digest, raw_hash in rows:
+        if name not in wanted:
+            continue
+        if name not in shapes:
+            shapes[name] = None if reread(db, wanted[name]) else last_shape(db, name, digest)
+        shape = shapes[name]
+        if shape is not None:
+            found.setdefault(name, {})[raw_hash] = shape
+    return found
+
+
+Stored = tuple[dict[str, Any], dict[str, str | None], dict[str, dict[str, str]]]
+
+
+def read_stored(path: Path, providers: Iterable[_Reading]) -> Stored | None:
+    """``(validators, last success by provider, known answers)`` from the catalog at ``path``,
+    read-only; empty for a file that does not exist yet, None for one that cannot be read this
+    way (not a catalog, an older schema): the caller opens it properly first."""
+    providers = list(providers)
     if not path.exists():
-        return {}, {}
+        return {}, {}, {}
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
@@ -80,7 +107,7 @@ def read_stored(path: Path, providers: Iterable[_Reading]) -> tuple[dict[str, An
         if not conn.execute("select 1 from sqlite_master where name = 'answer_hashes'").fetchone():
             return None
         success = dict(conn.execute("select name, last_success_at from providers").fetchall())
-        return validators(conn, providers), success
+        return validators(conn, providers), success, known_answers(conn, providers)
     except sqlite3.Error:
         return None
     finally:

@@ -45,6 +45,7 @@ from sqlite_utils import Database, Migrations
 
 from .conditional import last_shape, reread
 from .facts import FACT_FIELDS, FACT_SOURCE_COLUMNS, REFERENCE_NAMES
+from .freemem import release_free_memory
 from .gcpause import paused_collection
 from .timeutil import utcnow
 
@@ -1181,12 +1182,18 @@ class Ingest:
             row = db.execute("select payload_hash from answer_hashes where raw_hash = ?", [result.raw_hash]).fetchone()
             payload_hash = row[0] if row else None
         if payload_hash is None:
+            result.decode()  # an answer kept undecoded whose raw hash is gone (pruned meanwhile)
             body = canonical_json(result.payload)
             payload_hash = _sha256(body)
         if payload_hash == previous[0] and _read_alike(last_shape(db, provider.name, payload_hash), result.shape):
             # The same answer as last time, read the same way: the model rows already say all it
             # says. (Read another way - a new list_path or id_field - it is applied.)
             return _Plan(payload_hash, body, "unchanged")
+        if result.undecoded is not None:
+            # Kept as the bytes of the stored answer, but the catalog changed meanwhile (another
+            # process stored another answer): read it now, and decide from what it holds.
+            result.decode()
+            return self._plan(provider, result, previous, source, accept_shrink)
         replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, provider.name)
         if not (accept_shrink or replaces_snapshot):
             listed = db.execute(
@@ -1291,6 +1298,8 @@ class Ingest:
                     body=prepared.body if prepared else None,
                     payload_hash=prepared.payload_hash if prepared else None,
                 )
+                if prepared is not None:
+                    prepared.body = None  # handed on to plan (see _store_payload)
                 if prepared is not None and prepared.outcome == "apply" and plan.outcome != "apply":
                     # Another process stored this answer meanwhile: the index applied ahead of
                     # the write is not what the catalog holds.
@@ -1354,12 +1363,20 @@ class Ingest:
             stored = db.execute("select body from payloads where hash = ?", [plan.payload_hash]).fetchone()
             if stored is not None and isinstance(stored[0], str) and _sha256(stored[0]) == plan.payload_hash:
                 return
+            result.decode()
             plan.body = canonical_json(result.payload)
+            if result.raw_hash is None and _sha256(plan.body) != plan.payload_hash:
+                return  # read now with a key masked: not the answer of that hash
         db.execute(
             "insert into payloads (hash, body) values (?, ?) on conflict (hash) do update "
             "set body = excluded.body where payloads.body != excluded.body",
             [plan.payload_hash, plan.body],
         )
+        # Stored: the answer's text (32 MB for 100k models) need not stay while its models are
+        # written; with what encoding it freed, it goes back to the system before they are read.
+        plan.body = None
+        if result.bytes >= _RELEASE_AFTER_BYTES:
+            release_free_memory()
 
     def _apply(
         self,
@@ -1607,6 +1624,8 @@ class Ingest:
 # lookup per token); statements carry at most _CHUNK parameters.
 _LOAD_ALL_TOKENS = 2_000
 _CHUNK = 500
+# An answer this large frees enough memory once stored to hand it back (see freemem).
+_RELEASE_AFTER_BYTES = 4 << 20
 
 
 def _has_match_tokens(db: Database) -> bool:

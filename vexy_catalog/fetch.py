@@ -135,10 +135,22 @@ class FetchResult:
     # How the list was found in the answer (see vexy_catalog.records), and over how many pages.
     shape: str | None = None
     pages: int = 0
-    # sha256 of the answer's bytes as they arrived (decompressed; every page's, for a paged
-    # answer): the same bytes decode to the same payload, so a catalog that saw them before knows
-    # the payload hash without encoding the payload again. None when a key had to be masked.
+    # sha256 of vexy's version and the answer's bytes as they arrived (decompressed; every
+    # page's, for a paged answer): the same bytes decode to the same payload and records, so a
+    # catalog that saw them before knows the payload hash without encoding the payload again (and
+    # a refetch, that the answer need not be read at all). None when a key had to be masked.
     raw_hash: str | None = None
+    # Set when the answer's bytes were those of the provider's stored answer (``known`` of
+    # :meth:`ModelFetcher.fetch_all`): they are not read on arrival, so ``payload`` and
+    # ``records`` stay empty until :meth:`decode` reads them (storing needs them only if the
+    # catalog changed meanwhile). ``shape`` is the stored answer's.
+    undecoded: Callable[[], None] | None = field(default=None, repr=False)
+
+    def decode(self) -> None:
+        """Read an answer kept undecoded into ``payload`` and ``records`` (else nothing to do)."""
+        if self.undecoded is not None:
+            decode, self.undecoded = self.undecoded, None
+            decode()
 
 
 def _excerpt(text: str, secrets: Secrets | None = None, limit: int = 200) -> str:
@@ -252,6 +264,8 @@ class _Answer:
     shape: str | None = None
     pages: int = 1
     raw_hash: str | None = None
+    # The bytes of an answer the catalog already holds, not decoded yet (then payload is None).
+    body: bytes | None = None
 
 
 _NO_SECRETS = Secrets()
@@ -322,6 +336,8 @@ class _Call:
     budget: Budget
     # Told when the provider's first request goes out.
     on_send: Callable[[], None] | None = None
+    # Raw hash -> shape of the answer the catalog holds for the provider (single requests only).
+    known: Mapping[str, str] | None = None
 
 
 class ModelFetcher:
@@ -414,6 +430,7 @@ class ModelFetcher:
         on_result: Callable[[FetchResult], Awaitable[None]] | None = None,
         validators: Mapping[str, Mapping[str, str | None]] | None = None,
         on_sent: Callable[[], None] | None = None,
+        known: Mapping[str, Mapping[str, str]] | None = None,
     ) -> list[FetchResult]:
         """Fetch providers concurrently (at most ``concurrency`` at once, all by default).
 
@@ -421,7 +438,10 @@ class ModelFetcher:
         other providers are still answering. ``validators`` maps a provider name to its last
         ``etag`` / ``last_modified`` for conditional requests. ``on_sent`` is called once every
         provider's first request has gone out (or its fetch ended without one): work that
-        would compete with building the requests can start then.
+        would compete with building the requests can start then. ``known`` maps a provider
+        name to the raw hashes (``FetchResult.raw_hash``) of the answer the catalog holds for
+        it, each with its shape: an answer of one request with those bytes is not decoded on
+        arrival (see :attr:`FetchResult.undecoded`).
         """
         providers = list(providers)
         waiting = {p.name for p in providers}
@@ -443,11 +463,17 @@ class ModelFetcher:
         slots = self.concurrency or max(1, len(providers))
         limiter = anyio.CapacityLimiter(slots)
         validators = validators or {}
+        known = known or {}
 
         async def one(client: httpx.AsyncClient, provider: ProviderConfig) -> None:
             async with limiter:
                 result = await self._fetch(
-                    client, provider, validators.get(provider.name), secrets, lambda: sent(provider.name)
+                    client,
+                    provider,
+                    validators.get(provider.name),
+                    secrets,
+                    lambda: sent(provider.name),
+                    known.get(provider.name),
                 )
             sent(provider.name)
             results.append(result)
@@ -475,6 +501,7 @@ class ModelFetcher:
         validators: Mapping[str, str | None] | None,
         run: tuple[Secrets, Secrets],
         on_send: Callable[[], None] | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> FetchResult:
         """One provider's fault domain: every exception ends here as its failed result."""
         started_at = utcnow()
@@ -498,7 +525,7 @@ class ModelFetcher:
 
         try:
             url = provider.resolve(self.environ).url
-            return await self._fetch_one(client, provider, url, validators, secrets, keys, done, on_send)
+            return await self._fetch_one(client, provider, url, validators, secrets, keys, done, on_send, known)
         except Exception as e:  # the fault domain: nothing of one provider escapes to the others
             log.debug("%s: %s", provider.name, secrets.mask(repr(e)))
             return done("failed", error=_unexpected(e, url))
@@ -513,6 +540,7 @@ class ModelFetcher:
         keys: Secrets,
         done: Callable[..., FetchResult],
         on_send: Callable[[], None] | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> FetchResult:
         environ = self.environ
         if not provider.listable:
@@ -536,7 +564,9 @@ class ModelFetcher:
         refusal = plain_http_refusal(provider, url, credentials.sent)
         if refusal:
             return done("failed", error=refusal)
-        call = _Call(client, provider, credentials, secrets, keys, Budget(self.max_bytes), on_send)
+        if provider.list_paging.style != "none":
+            known = None  # a paged answer's raw hash is of every page: each is read anyway
+        call = _Call(client, provider, credentials, secrets, keys, Budget(self.max_bytes), on_send, known)
         try:
             with anyio.fail_after(self.deadline):
                 answer = await self._fetch_list(call, url, provider.resolve(environ), validators)
@@ -547,8 +577,8 @@ class ModelFetcher:
                     etag=answer.etag,
                     last_modified=answer.last_modified,
                 )
+            # None for an answer kept undecoded (the bytes of the stored one).
             found = answer.found
-            assert found is not None
         except TimeoutError:
             return done("failed", error=f"no complete answer within {self.deadline:g}s from {url}")
         except FetchError as e:
@@ -561,20 +591,23 @@ class ModelFetcher:
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             detail = str(e) or type(e).__name__
             return done("failed", error=f"{detail} requesting {url}")
-        return done(
+        result = done(
             "ok",
             http_status=answer.http_status,
             payload=answer.payload,
-            records=found.records,
+            records=found.records if found else [],
             bytes=answer.nbytes,
             etag=answer.etag,
             last_modified=answer.last_modified,
-            unidentified=found.unidentified,
-            duplicates=found.duplicates,
+            unidentified=found.unidentified if found else 0,
+            duplicates=found.duplicates if found else 0,
             shape=answer.shape,
             pages=answer.pages,
             raw_hash=answer.raw_hash,
         )
+        if found is None:
+            result.undecoded = functools.partial(_decode_kept, call, answer, result)
+        return result
 
     async def _fetch_list(
         self, call: _Call, url: str, resolved: Resolved, validators: Mapping[str, str | None] | None
@@ -588,11 +621,11 @@ class ModelFetcher:
             answer = await self._request(call, url, params, headers, validators)
             if answer.not_modified:
                 return answer
-            answer.found = _read_answer(answer, provider.list_path, provider.id_field)
-            answer.shape = _shape(answer.found.shape, provider)
-            hint = more_pages_hint(answer.payload)
-            if hint:
-                answer.shape += f" (one page: the answer's {hint} says there are more; set paging for it)"
+            if answer.body is not None:
+                assert call.known is not None and answer.raw_hash is not None
+                answer.shape = call.known[answer.raw_hash]
+                return answer
+            _read_list(answer, provider)
             return answer
         return await self._fetch_pages(call, url, params, headers)
 
@@ -792,18 +825,15 @@ class ModelFetcher:
                     )
                 body = await self._read(response, call.budget.remaining, call.budget)
                 nbytes = len(body)
-                raw_hash: str | None = hashlib.sha256(body).hexdigest()
-                text, lone = _text_of(body)
-                # Not kept while the answer is parsed: a large answer is in memory twice at most.
-                del body
-                payload = _parse(text, lone, call.secrets)
+                raw_hash: str | None = _raw_hash(body)
+                kept = call.known is not None and raw_hash in call.known
+                payload = None
+                if not kept:
+                    text, lone = _text_of(body)
+                    # Not kept while the answer is parsed: a large answer is in memory twice at most.
+                    body = b""
+                    payload, raw_hash = _decoded(call, text, lone, raw_hash)
                 call.budget.spend(nbytes)
-                if _echoed(text, payload, call.keys):
-                    # A provider that writes the key back into its list (a record field, a
-                    # URL): masked before anything is stored.
-                    log.warning("%s: the answer holds a configured key: masked before storing", call.provider.name)
-                    payload = _masked(payload, call.keys)
-                    raw_hash = None
                 return _Answer(
                     payload,
                     response.status_code,
@@ -812,6 +842,7 @@ class ModelFetcher:
                     last_modified=self._validator(call, response.headers.get("last-modified")),
                     next_link=_next_link(response, request_url, home),
                     raw_hash=raw_hash,
+                    body=body if kept else None,
                 )
             except FetchError as e:
                 if e.http_status is None:
@@ -848,6 +879,52 @@ class ModelFetcher:
         except FetchError as e:
             e.http_status = response.status_code
             raise
+
+
+# vexy's version goes into every raw hash: another version may read the same bytes into other
+# records, so an answer it stored is decoded and read again once (see FetchResult.raw_hash).
+_RAW_HASH_SALT = f"vexy {__version__}\n".encode()
+
+
+def _raw_hash(body: bytes) -> str:
+    digest = hashlib.sha256(_RAW_HASH_SALT)
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _decoded(call: _Call, text: str, lone: bool, raw_hash: str | None) -> tuple[Any, str | None]:
+    """An answer's payload from its text, and its raw hash (None when a key in it had to be
+    masked)."""
+    payload = _parse(text, lone, call.secrets)
+    if _echoed(text, payload, call.keys):
+        # A provider that writes the key back into its list (a record field, a URL): masked
+        # before anything is stored.
+        log.warning("%s: the answer holds a configured key: masked before storing", call.provider.name)
+        payload = _masked(payload, call.keys)
+        raw_hash = None
+    return payload, raw_hash
+
+
+def _read_list(answer: _Answer, provider: ProviderConfig) -> None:
+    """The records and shape of a one-request answer."""
+    answer.found = _read_answer(answer, provider.list_path, provider.id_field)
+    answer.shape = _shape(answer.found.shape, provider)
+    hint = more_pages_hint(answer.payload)
+    if hint:
+        answer.shape += f" (one page: the answer's {hint} says there are more; set paging for it)"
+
+
+def _decode_kept(call: _Call, answer: _Answer, result: FetchResult) -> None:
+    """Decode and read an answer kept as bytes, as on arrival (see FetchResult.undecoded)."""
+    assert answer.body is not None
+    text, lone = _text_of(answer.body)
+    answer.body = None
+    answer.payload, raw_hash = _decoded(call, text, lone, answer.raw_hash)
+    _read_list(answer, call.provider)
+    found = answer.found
+    assert found is not None
+    result.payload, result.shape, result.raw_hash = answer.payload, answer.shape, raw_hash
+    result.records, result.unidentified, result.duplicates = found.records, found.unidentified, found.duplicates
 
 
 def _read_answer(answer: _Answer, list_path: str | None, id_field: str | None) -> Found:
