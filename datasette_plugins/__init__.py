@@ -19,7 +19,7 @@ from datasette import hookimpl
 
 from vexy_catalog.serve import CATALOG_DB
 
-from . import catalogs, downloads, explore, feeds, guard, health, models_table, pages, render, web
+from . import catalogs, downloads, explore, facets, feeds, guard, health, models_table, pages, render, web
 from .mcp_tools import register_mcp_tools  # noqa: F401 - called by the datasette-mcp plugin, when installed
 
 # Datasette tries routes in order; ours never overlap, and the home page's pattern (``/``) goes
@@ -51,6 +51,12 @@ def menu_links(datasette, actor, request):
 @hookimpl
 def table_actions(datasette, actor, database, table, request):
     return downloads.table_actions(datasette, database, table, request)
+
+
+@hookimpl(hookwrapper=True)
+def register_facet_classes():
+    outcome = yield
+    outcome.force_result(facets.replace_column_facet(outcome.get_result()))
 
 
 @hookimpl

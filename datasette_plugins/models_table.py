@@ -177,7 +177,8 @@ def template_vars(columns: list[str], request: Any, datasette: Any) -> Any:
                 "default_url": _url(path, keep),
                 "all_url": _url(path, keep + [("_col", c) for c in all_columns if c not in keys]),
                 "header": label,
-                "cells": lambda row: _row_cells(row, shown, table_url),
+                "row_html": _row_html(shown, table_url),
+                "shown_columns": lambda display_columns: _in_order(display_columns, shown),
                 "scatter_url": _url(datasette.urls.path("/-/vexy/scatter"), [p for p in keep if p[0] != "_facet"]),
             }
         }
@@ -185,18 +186,32 @@ def template_vars(columns: list[str], request: Any, datasette: Any) -> Any:
     return inner
 
 
-def _row_cells(row: Any, shown: list[str], table_url: str) -> list[dict[str, Any]]:
-    by_column = {cell["column"]: cell for cell in row.cells}
-    return [
-        {
-            "column": column,
+def _in_order(display_columns: list[dict[str, Any]], shown: list[str]) -> list[dict[str, Any]]:
+    """Datasette's columns of the page, those of ``shown`` in its order."""
+    by_name = {column["name"]: column for column in display_columns}
+    return [by_name[name] for name in shown if name in by_name]
+
+
+def _row_html(shown: list[str], table_url: str) -> Any:
+    """A function drawing one row's cells of ``shown``: one Markup string per row, built in
+    Python (the template loop over its 1,100 cells was about a sixth of the page's time, profiled)."""
+    from datasette.utils import to_css_class
+
+    classes = {column: f"col-{to_css_class(column)}" for column in shown}
+
+    def draw(row: Any) -> Markup:
+        by_column = {cell["column"]: cell for cell in row.cells}
+        parts = []
+        for column in shown:
+            cell = by_column.get(column)
+            if cell is None:
+                continue
             # Unknown values take no room on a phone's card (the desktop table marks them).
-            "empty": by_column[column].get("raw") is None,
-            "html": cell_html(by_column[column], row, table_url),
-        }
-        for column in shown
-        if column in by_column
-    ]
+            empty = " vexy-empty" if cell.get("raw") is None else ""
+            parts.append(f'<td class="{classes[column]}{empty}">{escape(cell_html(cell, row, table_url))}</td>')
+        return Markup("".join(parts))
+
+    return draw
 
 
 def _pairs(request: Any) -> list[tuple[str, str]]:

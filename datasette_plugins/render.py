@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from vexy_catalog.serve import CATALOG_DB
 
 __all__ = [
@@ -60,8 +62,6 @@ class Deferred:
 
 
 def _raw_html(value: str, parsed: Any) -> Any:
-    from markupsafe import Markup
-
     size = f"{len(value.encode('utf-8')) / 1024:.1f} KB"
     pretty = json.dumps(parsed, indent=2, ensure_ascii=False)
     return Markup('<details class="vexy-json"><summary>JSON, {}</summary><pre>{}</pre></details>').format(size, pretty)
@@ -84,8 +84,6 @@ def source_notes(sources: dict[str, Any]) -> list[tuple[str, str | None, str | N
 
 
 def _sources_html(sources: dict[str, Any]) -> Any:
-    from markupsafe import Markup
-
     items = Markup("").join(
         Markup("<li><code>{}</code>: {}{}</li>").format(
             fact,
@@ -98,33 +96,39 @@ def _sources_html(sources: dict[str, Any]) -> Any:
 
 
 def render_cell(value: Any, column: str, table: str, database: str) -> Any:
+    # Called for every cell of a page (2,400 on a models page, most of them not shown): the
+    # JSON columns are parsed only when their cell is written.
     if database != CATALOG_DB or not isinstance(value, str):
         return None
-    from markupsafe import Markup, escape
-
-    if table == "models" and column == "raw":
-        try:
-            parsed = json.loads(value)  # not JSON: Datasette draws it as text
-        except ValueError:
-            return None
-        return Deferred(lambda: _raw_html(value, parsed))
-    if table == "models" and column in ("input_modalities", "output_modalities"):
-        try:
-            items = json.loads(value)
-        except ValueError:
-            return None
-        return ", ".join(str(i) for i in items) if isinstance(items, list) else None
-    if table == "models" and column == "sources":
-        try:
-            sources = json.loads(value)
-        except ValueError:
-            return None
-        if not isinstance(sources, dict):
-            return None
-        return Deferred(lambda: _sources_html(sources))
+    if table == "models":
+        if column == "raw":
+            return Deferred(lambda: _json_cell(value, _raw_html))
+        if column == "sources":
+            return Deferred(lambda: _json_cell(value, _sources_cell))
+        if column in ("input_modalities", "output_modalities"):
+            try:
+                items = json.loads(value)
+            except ValueError:
+                return None
+            return ", ".join(str(i) for i in items) if isinstance(items, list) else None
+        return None
     if (table, column) in (("providers", "last_status"), ("fetches", "status")):
         return Markup('<span class="vexy-status vexy-status-{}">{}</span>').format(value, escape(value))
     return None
+
+
+def _json_cell(value: str, draw: Any) -> Any:
+    """``draw(value, parsed)``, or the text as Datasette draws text when it is not the JSON
+    ``draw`` expects (``draw`` returns None)."""
+    try:
+        html = draw(value, json.loads(value))
+    except ValueError:
+        html = None
+    return escape(value) if html is None else html
+
+
+def _sources_cell(value: str, sources: Any) -> Any:
+    return _sources_html(sources) if isinstance(sources, dict) else None
 
 
 FACT_LABELS = {
@@ -194,8 +198,6 @@ def mark(column: str, value: Any) -> Any:
     state = "unknown" if value is None else "yes" if value else "no"
     found = _MARKS.get((column, state))
     if found is None:
-        from markupsafe import Markup
-
         name = FLAG_NAMES.get(column, column)
         symbol, word = {"unknown": ("?", "unknown"), "yes": ("\u2713", "yes"), "no": ("\u2715", "no")}[state]
         found = Markup('<abbr class="vexy-mark vexy-{}" title="{}: {}">{}</abbr>').format(state, name, word, symbol)

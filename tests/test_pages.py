@@ -247,6 +247,20 @@ async def test_sources_notes_are_read_as_sentences_and_the_json_keeps_them(serve
     assert api[0]["sources"] == noted["sources"]
 
 
+def test_json_cells_are_drawn_when_written_and_text_that_is_not_json_stays_text():
+    from markupsafe import escape
+
+    from datasette_plugins.render import render_cell
+
+    raw = render_cell('{"id": "m", "n": 1}', "raw", "models", "vexy")
+    assert '<details class="vexy-json">' in str(raw) and '&#34;n&#34;: 1' in str(raw)
+    sources = render_cell('{"input_price": "litellm:m"}', "sources", "models", "vexy")
+    assert '<ul class="vexy-sources">' in str(sources) and "litellm:m" in str(sources)
+    # A tampered cell is shown as the text it is, escaped, as Datasette shows text.
+    for column, value in (("raw", "<not json>"), ("sources", "[1, 2]"), ("sources", "<b>")):
+        assert str(render_cell(value, column, "models", "vexy")) == str(escape(value))
+
+
 # --------------------------------------------------------------------------- compare
 
 
