@@ -52,15 +52,20 @@ def package_export(export: Any) -> tuple[bytes, str, str]:
     """
     if export.single and len(export.files) == 1:
         relative, text = next(iter(export.files.items()))
-        return text.encode("utf-8"), PurePosixPath(relative).name, with_charset(export.media_type)
+        return _utf8(text), PurePosixPath(relative).name, with_charset(export.media_type)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for relative, text in sorted(export.files.items()):
             info = zipfile.ZipInfo(str(PurePosixPath(relative)), date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))
+            archive.writestr(info, _utf8(text))
     return buffer.getvalue(), f"vexy-{export.tool}.zip", "application/zip"
+
+
+def _utf8(text: Any) -> bytes:
+    """A file of an export as bytes: a string, or :class:`~vexy_catalog.export.Spliced` pieces."""
+    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
 
 
 def _tools() -> tuple[str, ...]:
@@ -146,7 +151,7 @@ async def config_download(request: Any, datasette: Any) -> Any:
     def build(conn: sqlite3.Connection) -> Any:
         from vexy_catalog.export import build_export
 
-        return build_export(sqlite_utils_db(conn), tool, model_filter, as_of=as_of)
+        return build_export(sqlite_utils_db(conn), tool, model_filter, as_of=as_of, spliced=True)
 
     from vexy_catalog.query import count_models
 

@@ -195,3 +195,66 @@ def test_backup_names_count_up_past_the_highest(out):
     (out / "mods.yml.bak.7").write_text("7")
     (out / "mods.yml.bakery").write_text("not a backup")
     assert backup_path(path).name == "mods.yml.bak.8"
+
+
+def test_many_files_and_spliced_ones_are_written_whole_with_their_owners_modes(out):
+    """write_files with more files than are flushed one by one, spliced texts among them: each
+    file holds its text, a new one is its owner's only, an existing world-readable one keeps
+    its mode unless its new text holds a literal secret."""
+    from vexy_catalog.export import storage
+    from vexy_catalog.export.emit import Spliced
+    from vexy_catalog.export.storage import write_files
+
+    line = '  "base_instructions": "' + "You are Codex \u2014 brief. " * 400 + '",\n'
+    clean = Spliced(["{\n", line, '  "slug": "a",\n', line, '  "slug": "b"\n}\n'])
+    keyed = Spliced(["{\n", line, '  "slug": "sk-abcdefgh12345678"\n}\n'])
+    texts = {f"p{i}.config.toml": f'model = "m{i}"\n' for i in range(storage._BATCH + 10)}
+    texts |= {
+        "clean.models.json": clean,
+        "keyed.models.json": keyed,
+        "p7.config.toml": "# codex -p featherless-pt-sk-ll-3-2-1b\n",
+    }
+    for name in ("clean.models.json", "keyed.models.json", "p3.config.toml", "p7.config.toml"):
+        (out / name).write_text("old\n")
+        (out / name).chmod(0o644)
+    results = write_files(out, texts, tool="codex", force=True)
+    assert {r.path.name for r in results if r.status == "replaced"} == {
+        "clean.models.json",
+        "keyed.models.json",
+        "p3.config.toml",
+        "p7.config.toml",
+    }
+    for name, text in texts.items():
+        data = bytes(text) if isinstance(text, Spliced) else text.encode()
+        assert (out / name).read_bytes() == data, name
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir() if not p.name.endswith(".bak")}
+    assert modes.pop("clean.models.json") == modes.pop("p3.config.toml") == 0o644
+    assert modes.pop("keyed.models.json") == modes.pop("p7.config.toml") == 0o600  # look like keys
+    assert set(modes.values()) == {0o600}  # new files, and the record
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert all(written_by_vexy(out / name) for name in texts)
+    again = write_files(out, texts, tool="codex")
+    assert {r.status for r in again} == {"unchanged"}
+
+
+def test_the_record_of_written_files_is_what_json_dumps_writes():
+    """``.vexy-export.json`` is written line by line when its records are plain: the same text."""
+    import random
+
+    from vexy_catalog.export.storage import manifest_text
+
+    rng = random.Random(1)
+    names = ["a.toml", "é.toml", 'x"y', "\u2028", "z" * 100, "\x00", "日本", "p.config.toml"]
+    records = [
+        {"sha256": "ab" * 32, "tool": "codex", "written_at": "2026-01-01T00:00:00Z"},
+        {"sha256": "x", "tool": "é"},
+        {},
+        {"n": 1},
+        "junk",
+        {"k": None},
+    ]
+    for _ in range(300):
+        manifest = {rng.choice(names) + str(rng.randint(0, 9)): rng.choice(records) for _ in range(rng.randint(0, 6))}
+        text = manifest_text(manifest)
+        assert json.loads(text)["files"] == manifest
+        assert text == json.dumps(json.loads(text), indent=2) + "\n"

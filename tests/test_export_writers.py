@@ -10,6 +10,7 @@ comments, nesting.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import string
@@ -17,10 +18,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from export_helpers import CORP_MODELS, build_catalog
+from export_helpers import CORP_MODELS, build_catalog, codex_binary, require_client
 
 from vexy_catalog.db import open_db
-from vexy_catalog.export import TOOLS, build_export, common, emit
+from vexy_catalog.export import TOOLS, build_export, codex_catalog, common, emit
 from vexy_catalog.export.merge import dump_yaml, reference_writers
 from vexy_catalog.query import MODEL_COLUMNS, ModelFilter
 
@@ -413,3 +414,108 @@ def test_secret_check_on_repeated_blocks_finds_what_the_whole_text_holds():
     assert len(big) > 1_000_000 and literal_secret(big, environ={})
     assert literal_secret(prompt * 30 + "  Authorization: Bearer abcdefghijklmnop\n" + prompt * 30, environ={})
     assert not literal_secret("{\n" + prompt * 60 + '  "api_key": "$OPENAI_API_KEY"\n}\n', environ={})
+
+
+# --- spliced files: one long line shared, encoded, checked and written once ----------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_spliced_codex_catalogs_are_byte_for_byte_what_json_dumps_writes(seed):
+    rng = random.Random(seed)
+    prompts = [
+        'You are Codex \u2014 a coding agent. It\u2019s "quoted", \\ back\\slashed,\n\tand long. ' * 300,
+        "é" * 70,
+        "line\nbreaks\r\nand \x00 control \x1f characters",
+        "",
+        "ends like a key field: token",
+    ]
+    for _ in range(60):
+        prompt = rng.choice(prompts)
+        rows = [
+            {
+                "model_id": _string(rng) or "m",
+                "name": rng.choice([None, "", _string(rng)]),
+                "context_window": rng.choice([None, 8192, 131072.0, 2**40]),
+                "supports_vision": rng.choice([None, 0, 1, True, False]),
+            }
+            for _ in range(rng.randint(0, 12))
+        ]
+        spliced = codex_catalog.render(rows, prompt)
+        expected = json.dumps(
+            {"models": [codex_catalog.model_entry(row, i, prompt) for i, row in enumerate(rows, start=1)]},
+            indent=2,
+            ensure_ascii=False,
+        )
+        with reference_writers():
+            assert codex_catalog.render(rows, prompt) == expected + "\n"
+        assert isinstance(spliced, emit.Spliced) or not rows
+        assert str(spliced) == expected + "\n"
+        if rows:
+            assert bytes(spliced) == (expected + "\n").encode("utf-8") and spliced.size == len(bytes(spliced))
+            assert spliced == expected + "\n" and spliced == bytes(spliced) and spliced != expected
+            # The prompt's line is one object, encoded once.
+            line = f'      "base_instructions": {json.dumps(prompt, ensure_ascii=False)}\n'
+            holding = [(p, b) for p, b in zip(spliced.pieces, spliced.encoded(), strict=True) if p == line]
+            assert len(holding) == len(rows) and len({id(p) for p, _ in holding} | {id(b) for _, b in holding}) == 2
+
+
+def test_the_codex_catalogs_are_written_byte_for_byte_as_json_dumps_wrote_them(catalog, tmp_path):
+    """The whole codex export as the CLI writes it (the catalogs spliced), against the files
+    ``json.dumps`` and tomlkit write for the same catalog."""
+    require_client(codex_binary(), "codex (npm @openai/codex): its system prompt goes into the catalogs")
+    db = open_db(catalog.db_path, create=False)
+    try:
+        with reference_writers():
+            reference = build_export(db, "codex")
+        fast = build_export(db, "codex", spliced=True)
+    finally:
+        db.close()
+    catalogs = [name for name in fast.files if name.endswith(".models.json")]
+    assert catalogs and all(isinstance(fast.files[name], emit.Spliced) for name in catalogs)
+    assert all(isinstance(text, str) for text in reference.files.values())
+    out = tmp_path / "codex"
+    catalog.export("codex", "-o", str(out))
+    written = {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".vexy-export.json"}
+    assert written == {name: text.encode("utf-8") for name, text in reference.files.items()}
+    manifest = json.loads((out / ".vexy-export.json").read_text())["files"]
+    assert {name: entry["sha256"] for name, entry in manifest.items()} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in written.items()
+    }
+    # Again: nothing changed, nothing written.
+    assert "is up to date" in catalog.export("codex", "-o", str(out)).stderr
+
+
+def test_secret_checks_of_pieces_and_of_many_files_find_what_each_whole_text_holds():
+    """storage.write_files checks a spliced file a distinct piece at a time, and many small
+    files together: each verdict must be the one the whole text gets."""
+    from vexy_catalog.security import Secrets, literal_secret, literal_secret_each, literal_secret_pieces
+
+    lines = [
+        'model = "x"\n',
+        '      "base_instructions": "You are Codex. Be brief.",\n',
+        "  api_key:\n",
+        "    literal-value-1234\n",
+        "Authorization: Bearer\n",
+        "  abcdefghijklmnop\n",
+        'model = "pt-sk/ll-3.2-1B"\n',
+        "id: sk-abcdefgh123\n",
+        "url: https://user:pa55word@host/\n",
+        "\n",
+        "token =",
+        "my-env-secret-value\n",
+        "plain text\n",
+        '  "api_key": "$OPENAI_API_KEY"\n',
+    ]
+    rng = random.Random(5)
+    verdicts = {True: 0, False: 0}
+    for secrets in (Secrets([], patterns=False), Secrets(["my-env-secret-value"], patterns=False)):
+        for _ in range(400):
+            shared = "".join(rng.choice(lines) for _ in range(rng.randint(1, 3)))
+            pieces = [rng.choice([shared, "".join(rng.choice(lines) for _ in range(rng.randint(1, 3)))])]
+            pieces += [rng.choice([shared, rng.choice(lines)]) for _ in range(rng.randint(0, 8))]
+            whole = literal_secret("".join(pieces), secrets=secrets)
+            assert literal_secret_pieces(pieces, secrets=secrets) == whole, repr(pieces)
+            verdicts[whole] += 1
+            texts = ["".join(rng.choice(lines) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(0, 40))]
+            assert literal_secret_each(texts, secrets=secrets) == [literal_secret(t, secrets=secrets) for t in texts]
+    assert verdicts[True] > 50 and verdicts[False] > 50

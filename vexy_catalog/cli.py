@@ -1297,7 +1297,13 @@ def export_command(
             _check_providers(catalog, model_filter.providers, db)
             selected = count_models(db, model_filter) if moment is None else None
             export = build_export(
-                db, tool, model_filter, merge_into=current, as_of=moment, replace_settings=replace_settings
+                db,
+                tool,
+                model_filter,
+                merge_into=current,
+                as_of=moment,
+                replace_settings=replace_settings,
+                spliced=True,
             )
         except MergeError as e:
             raise click.ClickException(f"Cannot merge into {merge_file}: {e}") from None

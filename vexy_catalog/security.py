@@ -23,10 +23,19 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "Secrets", "key_problem", "literal_secret", "mask_sensitive_data", "value_problem"]
+__all__ = [
+    "MASK",
+    "Secrets",
+    "key_problem",
+    "literal_secret",
+    "literal_secret_each",
+    "literal_secret_pieces",
+    "mask_sensitive_data",
+    "value_problem",
+]
 
 MASK = "***"
 # Shorter values are not masked: they would mask ordinary words and numbers.
@@ -160,6 +169,10 @@ class Secrets:
             text = regex.sub(MASK, text)
         return _patterns(text) if self.patterns else text
 
+    def span_lines(self) -> bool:
+        """True when a form of a secret holds a line break (so a match may cross one)."""
+        return self._compiled() is not None and any("\n" in form for form in self._forms)
+
     def found_in(self, text: str) -> bool:
         """True when ``text`` holds one of the secret values (in any form)."""
         regex = self._compiled()
@@ -221,12 +234,78 @@ def literal_secret(text: str, environ: Mapping[str, str] | None = None, secrets:
         return False
     # Past a few MB, the checks read each repeated block once (at a few dozen MB a second,
     # they cost more than a line-by-line pass that finds the blocks).
-    distinct = _distinct_text(text) if len(text) > 1_000_000 else text
+    return _literal_secret(text, _distinct_text(text) if len(text) > 1_000_000 else text, environ, secrets)
+
+
+def _literal_secret(
+    text: str, distinct: str, environ: Mapping[str, str] | None = None, secrets: Secrets | None = None
+) -> bool:
+    """:func:`literal_secret` of ``text``, the key shapes and fields looked for in ``distinct``
+    (``text`` or its blocks each once)."""
     if _LITERAL_KEY_FIELD.search(distinct) or _patterns(distinct) != distinct:
         return True
     if secrets is None:
         secrets = _secrets_of(frozenset(secret_named_values(environ)))
     return secrets.found_in(text)
+
+
+def _ends_block(piece: str) -> bool:
+    """True when ``piece`` ends where :func:`_distinct_text` ends a block: a line break after a
+    line that is not blank and does not end as a key field or a Bearer token may continue."""
+    if not piece.endswith("\n"):
+        return False
+    last = piece[piece.rfind("\n", 0, len(piece) - 1) + 1 : -1].rstrip()
+    return bool(last) and not _CONTINUED.search(last[-12:])
+
+
+def literal_secret_pieces(
+    pieces: Sequence[str], environ: Mapping[str, str] | None = None, secrets: Secrets | None = None
+) -> bool:
+    """``literal_secret("".join(pieces))``, reading a piece that repeats (the same object) once.
+
+    A piece that ends a block (:func:`_ends_block`) holds whole blocks, so leaving out its
+    repeats leaves out repeated blocks only, as :func:`_distinct_text` does; a secret's forms
+    without a line break lie within a line, so within a piece. Where that does not hold (a
+    piece that does not end a block, a secret with a line break in it), the joined text is
+    checked. Also checks many small files at once: when their pieces show no secret, none of
+    them holds one."""
+    if not pieces:
+        return False
+    if secrets is None:
+        secrets = _secrets_of(frozenset(secret_named_values(environ)))
+    body: dict[int, str] = {}
+    for piece in pieces[:-1]:
+        body.setdefault(id(piece), piece)
+    if secrets.span_lines() or not all(map(_ends_block, body.values())):
+        return literal_secret("".join(pieces), secrets=secrets)
+    # Each repeat left out already: no need to look for repeated blocks again.
+    text = "".join(body.values()) + pieces[-1]
+    return _literal_secret(text, text, secrets=secrets)
+
+
+def literal_secret_each(
+    texts: Sequence[str], environ: Mapping[str, str] | None = None, secrets: Secrets | None = None
+) -> list[bool]:
+    """``[literal_secret(text) for text in texts]``, reading most texts in a few passes: the
+    texts that end a block are checked together (:func:`literal_secret_pieces`), and where
+    that finds something, each half again, down to a few texts checked one by one. (A whole
+    catalog's codex export writes ~7,800 profile files, and a model id such as
+    ``pt-sk/ll-3.2-1B`` looks like a key.)"""
+    if secrets is None:
+        secrets = _secrets_of(frozenset(secret_named_values(environ)))
+    found = [False] * len(texts)
+    together = [i for i, text in enumerate(texts) if _ends_block(text)]
+    for i in set(range(len(texts))) - set(together):
+        found[i] = literal_secret(texts[i], secrets=secrets)
+    halves = [together]
+    while halves:
+        part = halves.pop()
+        if len(part) <= 4:
+            for i in part:
+                found[i] = literal_secret(texts[i], secrets=secrets)
+        elif literal_secret_pieces([texts[i] for i in part], secrets=secrets):
+            halves += [part[: len(part) // 2], part[len(part) // 2 :]]
+    return found
 
 
 def _describe_char(char: str) -> str:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from .common import ExportData
 from .config import ConfigManager
+from .emit import Spliced
 from .merge import MergeError
 from .storage import ExportWriteError, StorageManager, Written, atomic_write_text, write_files
 
@@ -51,6 +52,7 @@ __all__ = [
     "MAX_MERGE_BYTES",
     "MERGEABLE",
     "SINGLE_FILE",
+    "Spliced",
     "TOOLS",
     "FEEDS",
     "ConfigManager",
@@ -82,7 +84,9 @@ YAML = "application/yaml"
 @dataclass
 class Export:
     tool: str
-    files: dict[str, str]  # relative path -> text content (utf-8)
+    # relative path -> text content (utf-8); with build_export(spliced=True), a long file that
+    # repeats one line throughout (Codex's model catalogs) is an emit.Spliced of pieces instead.
+    files: dict[str, str | Spliced]
     single: bool  # True when the format is one file (goes to stdout / a direct download)
     media_type: str  # e.g. "application/yaml", "application/toml", "application/json", "text/plain"
     hint: str | None = None  # text for the user (e.g. the `llm keys set` commands), printed on stderr
@@ -156,6 +160,7 @@ def build_export(
     merge_into: Mapping[str, str] | None = None,
     as_of: str | None = None,
     replace_settings: bool = False,
+    spliced: bool = False,
 ) -> Export:
     """Render ``tool``'s files for the models ``model_filter`` selects.
 
@@ -164,7 +169,10 @@ def build_export(
     ``config.toml``, a codex profile file...) to the current text of the user's file, to merge
     into it; a value the user set there (a base URL, mods' ``max-input-chars``...) is kept
     unless ``replace_settings``. ``as_of`` (an ISO 8601 UTC moment) exports the models listed
-    then, with their facts then.
+    then, with their facts then. With ``spliced``, a file that repeats one long line throughout
+    (Codex's system prompt in each model of its catalogs: 200 MB for a whole catalog) is an
+    :class:`~.emit.Spliced` (what :func:`write_files` and the web download take) rather than
+    one string built of it.
     """
     from .common import load_data
     from .merge import collecting_kept
@@ -179,10 +187,20 @@ def build_export(
         opened = open_db(db, readonly=True)
         try:
             return build_export(
-                opened, tool, model_filter, merge_into=merge_into, as_of=as_of, replace_settings=replace_settings
+                opened,
+                tool,
+                model_filter,
+                merge_into=merge_into,
+                as_of=as_of,
+                replace_settings=replace_settings,
+                spliced=spliced,
             )
         finally:
             opened.close()
+    if tool == "codex":
+        from . import codex_catalog
+
+        codex_catalog.start_reading_instructions()  # runs while the rows load
     data = load_data(db, model_filter, as_of)
     with collecting_kept(replace_settings) as kept:
         export = _render(db, tool, data, merge_into, as_of)
@@ -198,6 +216,8 @@ def build_export(
     else:
         fresh = export if not merge_into else _render(db, tool, data, None, as_of)
         export.empty = fresh.files == _render(db, tool, nothing, None, as_of).files
+    if not spliced:
+        export.files = {name: str(text) for name, text in export.files.items()}
     return export
 
 

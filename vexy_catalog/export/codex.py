@@ -179,11 +179,13 @@ def render(data: ExportData, existing: dict[str, str] | None = None, instruction
     existing = existing or {}
     files = {CONFIG: render_config(data, existing.get(CONFIG))}
     by_provider: dict[str, list[dict[str, Any]]] = {}
+    pids: dict[str, str] = {}  # by provider name: a whole catalog's codex export has ~7,800 profiles
     for name, provider, row in profiles(data):
+        pid = pids.get(provider.name) or pids.setdefault(provider.name, provider_id(provider))
         filename = f"{name}{PROFILE_SUFFIX}"
-        catalog = codex_catalog.filename(provider_id(provider)) if instructions is not None else None
+        catalog = codex_catalog.filename(pid) if instructions is not None else None
         files[filename] = render_profile(provider, row, name, existing.get(filename), catalog)
-        by_provider.setdefault(provider_id(provider), []).append(row)
+        by_provider.setdefault(pid, []).append(row)
     if instructions is not None:
         for pid, rows in by_provider.items():
             files[codex_catalog.filename(pid)] = codex_catalog.render(rows, instructions)

@@ -15,7 +15,11 @@ the same bytes for the documents vexy builds:
   ruamel.yaml after :func:`to_ruamel`.
 - TOML: :func:`toml_string` (a basic string), :func:`toml_comment`.
 - JSON: :func:`json_text` is ``json.dumps(obj, indent=2, ensure_ascii=False)``; long strings
-  that repeat (Codex's system prompt in every model of its catalog) are encoded once.
+  that repeat are encoded once.
+- :class:`Spliced`: a file's text as pieces, a line that repeats throughout it one piece object
+  (Codex's system prompt in every model of its catalog, :mod:`.codex_catalog`): it is encoded,
+  checked for secrets and hashed once, and written from that one buffer, so a 200 MB catalog
+  is never built as one string.
 
 tests/test_export_writers.py holds each writer to its library on generated documents, and
 every format to its output before these writers existed.
@@ -27,6 +31,7 @@ import re
 from typing import Any
 
 __all__ = [
+    "Spliced",
     "Unsupported",
     "YamlMap",
     "YamlSeq",
@@ -457,3 +462,56 @@ def json_text(obj: Any) -> str:
     encode(obj, 0)
     write("\n")
     return "".join(out)
+
+
+class Spliced:
+    """A file's text as a list of pieces, some of them one object used many times (a line that
+    repeats throughout the file): the pieces are encoded to UTF-8 once each
+    (:meth:`encoded`), and :func:`~vexy_catalog.security.literal_secret_pieces` reads each
+    once. Equal to another :class:`Spliced`, ``bytes`` or ``str`` of the same UTF-8 bytes."""
+
+    __slots__ = ("pieces", "_encoded")
+
+    def __init__(self, pieces: list[str]):
+        self.pieces = pieces
+        self._encoded: list[bytes] | None = None
+
+    def encoded(self) -> list[bytes]:
+        """The pieces as UTF-8, a repeated piece one ``bytes`` object."""
+        if self._encoded is None:
+            done: dict[int, bytes] = {}
+            out = []
+            for piece in self.pieces:
+                data = done.get(id(piece))
+                if data is None:
+                    data = done[id(piece)] = piece.encode("utf-8")
+                out.append(data)
+            self._encoded = out
+        return self._encoded
+
+    @property
+    def size(self) -> int:
+        """The length in bytes."""
+        return sum(map(len, self.encoded()))
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.encoded())
+
+    def __str__(self) -> str:
+        return "".join(self.pieces)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = other.encode("utf-8")
+        elif isinstance(other, Spliced):
+            if other.size != self.size:
+                return False
+            other = bytes(other)
+        elif not isinstance(other, bytes):
+            return NotImplemented
+        return len(other) == self.size and other == bytes(self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Spliced {len(self.pieces)} pieces, {self.size:,} bytes>"

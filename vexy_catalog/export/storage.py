@@ -1,7 +1,8 @@
 """Writing exported files: atomically, never over a user's file, with backups that stay.
 
 Every file vexy exports is written to a temporary file in the target's own directory and then
-renamed over the target, so a reader (or a crash) never sees half a config. A file whose
+renamed over the target, so a reader (or a crash) never sees half a config: every temporary
+file of an export is on disk before the first is renamed (:func:`_write_temps`). A file whose
 content would not change is not touched, so running an export twice leaves everything as the
 first run left it.
 
@@ -28,12 +29,16 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from .emit import Spliced
 
 __all__ = [
     "MANIFEST",
@@ -53,13 +58,67 @@ class ExportWriteError(ValueError):
     """An export that cannot be written as asked; the message names the path and the fix."""
 
 
-def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool = False) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+Content = bytes | Spliced  # a file's UTF-8 bytes, whole or in pieces
+
+
+def _chunks(data: Content) -> list[bytes]:
+    return data.encoded() if isinstance(data, Spliced) else [data]
+
+
+def _size(data: Content) -> int:
+    return data.size if isinstance(data, Spliced) else len(data)
+
+
+_IOV_MAX = 1024  # the fewest buffers one writev takes (POSIX's minimum IOV_MAX is 16; Linux 1024)
+
+
+_WRITEV = getattr(os, "writev", None)
+_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if _WRITEV is not None else 1  # Linux: 1024
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """Write ``chunks`` in order: a long list (a spliced catalog) in few calls, a short write
+    finished piece by piece."""
+    step = _IOV_MAX if len(chunks) > 1 else 1
+    for i in range(0, len(chunks), step):
+        batch = chunks[i : i + step]
+        done = _WRITEV(fd, batch) if step > 1 else 0  # type: ignore[misc]
+        for chunk in batch:
+            if done >= len(chunk):
+                done -= len(chunk)
+                continue
+            view = memoryview(chunk)[done:]
+            done = 0
+            while view:
+                view = view[os.write(fd, view) :]
+
+
+_TEMP_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_temp(path: Path) -> tuple[int, str]:
+    """A new, empty temporary file beside ``path`` (readable by its owner only, as
+    ``mkstemp`` makes it): its descriptor and name."""
+    folder, name = os.path.split(os.fspath(path))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        tmp = os.path.join(folder, f".{name}.{_TEMP_TOKEN}.tmp")
+        return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+    except FileExistsError:
+        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+
+
+def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool = False, sync: bool = True) -> str:
+    """``data`` in a temporary file beside ``path``, on disk unless not ``sync`` (then the caller
+    flushes it: :func:`_flush`); its name."""
+    fd, tmp = _open_temp(path)
+    try:
+        try:
+            _write_all(fd, _chunks(data))
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if mode_from is not None and mode_from.exists():
             shutil.copymode(mode_from, tmp)
         if private:
@@ -67,23 +126,78 @@ def _write_temp(path: Path, data: bytes, mode_from: Path | None, private: bool =
     except BaseException:
         os.unlink(tmp)
         raise
-    return Path(tmp)
+    return tmp
 
 
-def _write_temps(pending: dict[Path, tuple[bytes, Path | None, bool]]) -> dict[Path, Path]:
+# Past this many files, the temporary files are written one after another without an fsync
+# each and then flushed together by one syncfs() of their file system (Linux): each fsync
+# waits for a disk write and a cache flush of its own (~7,800 codex profile files: seconds),
+# one syncfs writes them all at once. It also writes what other programs have not yet written
+# to that file system, so a few dozen files (json, txt, one provider's codex profiles) are
+# fsynced each, many at a time, as before. Either way every new text is on disk before any
+# file is renamed.
+_BATCH = 128
+
+
+def _syncfs() -> Any:
+    """Linux's ``syncfs(fd)`` (not in :mod:`os`), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        return None
+
+
+def _flush(temps: Iterable[str]) -> bool:
+    """Flush the file systems that hold ``temps`` to disk with ``syncfs``; False where it is
+    not available (the caller fsyncs each file)."""
+    syncfs = _syncfs()
+    if syncfs is None:
+        return False
+    import ctypes
+
+    devices: dict[int, str] = {}
+    for folder in {os.path.dirname(tmp) for tmp in temps}:
+        devices.setdefault(os.stat(folder).st_dev, folder)
+    for folder in devices.values():
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if syncfs(fd) != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, os.strerror(code), folder)
+        finally:
+            os.close(fd)
+    return True
+
+
+def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict[Path, str]:
     """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
-    the temporary file of each target. Many are written at a time: a whole catalog's codex
-    export writes thousands of files, and one ``fsync`` after another waits a disk round trip
-    each, where concurrent ones share the file system's commits. On an error none is left."""
-    if len(pending) < 2:
-        temps = {}
-        for target, args in pending.items():
-            try:
-                temps[target] = _write_temp(target, *args)
-            except OSError as e:
-                raise _TempWriteFailed(target, e) from None
+    the temporary file of each target. On an error none is left. Many files are written first
+    and flushed together (:data:`_BATCH`); where that cannot be, many are written at a time,
+    as concurrent fsyncs share the file system's commits."""
+    temps: dict[Path, str] = {}
+    batch = len(pending) >= _BATCH and _syncfs() is not None
+    if batch or len(pending) < 2:
+        try:
+            for target, args in pending.items():
+                try:
+                    temps[target] = _write_temp(target, *args, sync=not batch)
+                except OSError as e:
+                    raise _TempWriteFailed(target, e) from None
+            if batch:
+                try:
+                    _flush(temps.values())
+                except OSError as e:
+                    raise _TempWriteFailed(next(iter(pending)), e) from None
+        except BaseException:
+            for tmp in temps.values():
+                _remove(tmp)
+            raise
         return temps
-    from concurrent.futures import ThreadPoolExecutor, wait
+    from concurrent.futures import wait
 
     with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
         futures = {target: pool.submit(_write_temp, target, *args) for target, args in pending.items()}
@@ -92,9 +206,16 @@ def _write_temps(pending: dict[Path, tuple[bytes, Path | None, bool]]) -> dict[P
     if failed:
         for future in futures.values():
             if future.exception() is None:
-                future.result().unlink(missing_ok=True)
+                _remove(future.result())
         raise _TempWriteFailed(*failed[0])
     return {target: future.result() for target, future in futures.items()}
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 class _TempWriteFailed(Exception):
@@ -230,9 +351,41 @@ def _refusal(path: Path, merge_ok: bool) -> str:
     )
 
 
+def _same_content(path: Path, data: Content) -> bool:
+    """Whether the file at ``path`` holds exactly ``data`` (its size is compared first)."""
+    if os.stat(path).st_size != _size(data):
+        return False
+    return path.read_bytes() == (bytes(data) if isinstance(data, Spliced) else data)
+
+
+def _sha256_of(data: Content) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(data):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _literal_secrets(texts: list[str | Spliced], secrets: Any) -> list[bool]:
+    """Which of ``texts`` hold a literal secret (:func:`~vexy_catalog.security.literal_secret`),
+    the small ones checked together, a spliced one a piece at a time."""
+    from ..security import literal_secret_each, literal_secret_pieces
+
+    plain = [text for text in texts if isinstance(text, str)]
+    found = iter(literal_secret_each(plain, secrets=secrets))
+    return [
+        next(found) if isinstance(text, str) else literal_secret_pieces(text.pieces, secrets=secrets) for text in texts
+    ]
+
+
+def _listing(folder: Path) -> set[str]:
+    """The names in ``folder``: a name that is not there needs no look of its own."""
+    with os.scandir(folder) as entries:
+        return {entry.name for entry in entries}
+
+
 def write_files(
     folder: str | os.PathLike[str],
-    files: Mapping[str, str],
+    files: Mapping[str, str | Spliced],
     *,
     tool: str,
     merged_from: Iterable[str | os.PathLike[str]] = (),
@@ -247,7 +400,7 @@ def write_files(
     and for a path that cannot be written, with the reason.
     """
     from ..files import describe_os_error, ensure_folder
-    from ..security import Secrets, literal_secret, secret_named_values
+    from ..security import Secrets, secret_named_values
 
     folder = Path(folder)
     merged = {Path(p).resolve() for p in merged_from}
@@ -259,71 +412,117 @@ def write_files(
         ensure_folder(folder)
         root = folder.resolve()
         manifest = _read_manifest(folder)
+        there = _listing(folder)
         plan = []
         for name, text in files.items():
+            data: Content = text if isinstance(text, Spliced) else text.encode("utf-8")
+            if _simple(name) and name not in there:  # nothing there yet: a new file, no look needed
+                path = folder / name
+                current = path
+                plan.append((path, path, text, data, "new", False, 0))
+                continue
             path, real = _place(folder, name, root)
             current = path
-            data = text.encode("utf-8")
             if real.is_dir():
                 raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
-            private = private_source or literal_secret(text, secrets=secrets)
             if not real.exists():
-                plan.append((path, real, data, "new", False, private))
-            elif real.read_bytes() == data:
-                plan.append((path, real, data, "unchanged", False, private))
+                plan.append((path, real, text, data, "new", False, 0))
+                continue
+            mode = real.stat().st_mode
+            if _same_content(real, data):
+                plan.append((path, real, text, data, "unchanged", False, mode))
             elif _resolved(path, real, root) in merged or force:
-                plan.append((path, real, data, "replaced", not _recorded(path, manifest), private))
+                plan.append((path, real, text, data, "replaced", not _recorded(path, manifest), mode))
             elif _recorded(path, manifest):
-                plan.append((path, real, data, "replaced", False, private))
+                plan.append((path, real, text, data, "replaced", False, mode))
             else:
                 raise ExportWriteError(_refusal(path, merge_ok))
+        # A file that holds a literal secret is its owner's only. A new file is from the start
+        # (a temporary file is made so), and so is one that is now: only a file there that
+        # others may read needs its text looked through.
+        exposed = [i for i, entry in enumerate(plan) if entry[6] & 0o077]
+        private = dict.fromkeys(exposed, True) if private_source else {}
+        if exposed and not private_source:
+            private = dict(zip(exposed, _literal_secrets([plan[i][2] for i in exposed], secrets), strict=True))
         results = []
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         # Every new text goes to a temporary file beside its target first; all of them are on
         # disk before the first is renamed over its target.
-        pending: dict[Path, tuple[bytes, Path | None, bool]] = {}
-        for path, real, data, status, keep, private in plan:
+        pending: dict[Path, tuple[Content, Path | None, bool]] = {}
+        for i, (path, real, _text, data, status, keep, _mode) in enumerate(plan):
             current = path
             if status == "unchanged":
-                if private and real.stat().st_mode & 0o077:
+                if private.get(i):
                     os.chmod(real, 0o600)
                 results.append(Written(path, status))
                 continue
             bak = _backup(real) if keep else None
             # Two names for one file (links): the last text wins, as it did written in turn.
             pending.pop(real, None)
-            pending[real] = (data, real if real.exists() else None, private)
+            pending[real] = (data, real if status != "new" else None, private.get(i, False))
             results.append(Written(path, status, bak))
-        try:
-            temps = _write_temps(pending)
-        except _TempWriteFailed as failed:
-            current = failed.target
-            raise failed.error from None
-        try:
-            for real, tmp in list(temps.items()):
-                current = real
-                os.replace(tmp, real)
-                del temps[real]
-        finally:
-            for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
-        for path, real, data, *_ in plan:
-            if _resolved(path, real, root) in merged:
+        # The manifest's hashes are taken meanwhile (hashlib lets go of the GIL over a long
+        # buffer, and the flush to disk waits): 200 MB for a whole catalog's codex export.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digests = pool.submit(lambda: [_sha256_of(entry[3]) for entry in plan])
+            try:
+                temps = _write_temps(pending)
+            except _TempWriteFailed as failed:
+                current = failed.target
+                raise failed.error from None
+            try:
+                for real, tmp in list(temps.items()):
+                    current = real
+                    os.replace(tmp, real)
+                    del temps[real]
+            finally:
+                for tmp in temps.values():
+                    _remove(tmp)
+        for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
+            if merged and _resolved(path, real, root) in merged:
                 # The user's own content is in it: never "vexy's own" to replace unasked.
                 manifest.pop(path.name, None)
             else:
-                manifest[path.name] = {"sha256": _sha256(data), "tool": tool, "written_at": now}
-        if any(r.status != "unchanged" for r in results) or not (folder / MANIFEST).exists():
-            record = {
-                "about": "Files written by `vexy export`, with the sha256 of what was written: vexy replaces "
-                "such a file while it is unchanged, and refuses to replace any other file without "
-                "--merge or --force.",
-                "files": dict(sorted(manifest.items())),
-            }
-            atomic_write_text(folder / MANIFEST, json.dumps(record, indent=2) + "\n")
+                manifest[path.name] = {"sha256": digest, "tool": tool, "written_at": now}
+        if any(r.status != "unchanged" for r in results) or MANIFEST not in there:
+            _write_manifest(folder, manifest)
     except OSError as e:
         raise ExportWriteError(describe_os_error(e, current)) from None
     return results
+
+
+_ABOUT = (
+    "Files written by `vexy export`, with the sha256 of what was written: vexy replaces such a file while it is "
+    "unchanged, and refuses to replace any other file without --merge or --force."
+)
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_text(folder / MANIFEST, manifest_text(manifest))
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """``.vexy-export.json`` for ``manifest`` (file name -> its record): ``json.dumps(...,
+    indent=2)``, whose indented encoder is pure Python, written line by line where every record
+    is a mapping of strings (a whole catalog's codex export records ~7,800 files)."""
+    record = {"about": _ABOUT, "files": dict(sorted(manifest.items()))}
+    entries = record["files"]
+    plain = all(
+        type(entry) is dict and entry and all(type(k) is str and type(v) is str for k, v in entry.items())
+        for entry in entries.values()
+    )
+    if not plain or not entries:
+        return json.dumps(record, indent=2) + "\n"
+    from json.encoder import encode_basestring_ascii as quoted
+
+    lines = ["{", f'  "about": {quoted(_ABOUT)},', '  "files": {']
+    last = len(entries) - 1
+    for n, (name, entry) in enumerate(entries.items()):
+        lines.append(f"    {quoted(name)}: {{")
+        lines.append(",\n".join(f"      {quoted(k)}: {quoted(v)}" for k, v in entry.items()))
+        lines.append("    }," if n < last else "    }")
+    lines += ["  }", "}", ""]
+    return "\n".join(lines)
 
 
 class StorageManager:
