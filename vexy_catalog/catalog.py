@@ -449,6 +449,7 @@ class ModelCatalog:
             dbmod.mark_interrupted(db)
             running.update(dbmod.begin_fetches(db, list(by_name), utcnow()))
             prepared["ingest"] = dbmod.Ingest(db)
+            prepared["ingest"].reread = prepared["remapped"]
             # Known here rather than before the requests: the facts package is no light import.
             references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
 

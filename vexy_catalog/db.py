@@ -1034,6 +1034,13 @@ class Ingest:
         self._plans: dict[int, _Plan] = {}
         # Each provider's row, masked once (masking is the costly part).
         self._provider_rows: dict[str, list[Any]] = {}
+        # The providers whose stored facts may not be what their stored records resolve to now
+        # (their facts: map changed, see sync_providers). Known (a set): an answer that changes
+        # some records of the same models may resolve only those (see _apply_changed); None:
+        # every changed answer is resolved whole.
+        self.reread: set[str] | None = None
+        # The providers of which only the changed records were resolved.
+        self.resolved_in_part: set[str] = set()
 
     # --- the references ---------------------------------------------------------------------
 
@@ -1320,11 +1327,20 @@ class Ingest:
                     fetch.update(status="suspect", error=plan.error, model_count=len(result.records))
                     update.update(last_status="suspect", last_error=plan.error)
                 else:
-                    if source != bundled.SOURCE and bundled.is_current(db, name):
+                    # Only the changed records may be resolved when the stored facts of the
+                    # others are what they resolve to: not after a snapshot or a new facts: map.
+                    replaces_snapshot = source != bundled.SOURCE and bundled.is_current(db, name)
+                    if replaces_snapshot:
                         bundled.forget(db, name)
                     fetched_at = result.finished_at if source != bundled.SOURCE else previous[2]
+                    some = (
+                        self.reread is not None
+                        and name not in self.reread
+                        and source != bundled.SOURCE
+                        and not replaces_snapshot
+                    )
                     with paused_collection():
-                        counts, touched = self._apply(provider, result, fetch_id, fetched_at, prepared)
+                        counts, touched = self._apply(provider, result, fetch_id, fetched_at, prepared, some)
                     if name in self.references and prepared is None:
                         # Stored without prepare(): its index (if loaded) is stale now.
                         self._forget(name, {t for model_id in touched for t in match_tokens(model_id)})
@@ -1385,9 +1401,12 @@ class Ingest:
         fetch_id: int | None,
         fetched_at: str | None,
         prepared: _Plan | None,
+        some: bool = False,
     ) -> tuple[dict[str, int], set[str]]:
         """Write the models of an answer that changed, with their facts (inside the transaction).
-        Returns the counts, and the ids of the models added, changed or removed."""
+        Returns the counts, and the ids of the models added, changed or removed. ``some``: the
+        stored facts are what the stored records resolve to, so only the changed records may
+        be resolved (:meth:`_apply_changed`)."""
         from .facts import iter_resolved, match_tokens
 
         db = self.db
@@ -1410,6 +1429,10 @@ class Ingest:
         )
         fact_map = getattr(provider, "facts", None) or None
         readings = prepared.readings if prepared is not None else None
+        if some:
+            done, readings = self._apply_changed(provider, result, fetch_id, prepared, existing, tokens, readings)
+            if done is not None:
+                return done
         results = iter_resolved(
             name,
             [] if readings is not None else records,
@@ -1504,6 +1527,90 @@ class Ingest:
             "changed": changed,
         }
         return counts, touched
+
+    def _apply_changed(
+        self,
+        provider: ProviderConfig,
+        result: FetchResult,
+        fetch_id: int | None,
+        prepared: _Plan | None,
+        existing: Mapping[str, tuple[Any, ...]],
+        tokens: set[str] | None,
+        readings: dict[str, Any] | None,
+    ) -> tuple[tuple[dict[str, int], set[str]] | None, dict[str, Any] | None]:
+        """:meth:`_apply` of an answer listing the same models as the catalog, resolving only the
+        ones whose record changed (:func:`vexy_catalog.facts.resolve_changed`): the rows of the
+        others stand. Returns the counts and touched models, or None (and the readings made,
+        for the whole path) when it cannot be shown to store what resolving them all would."""
+        from .facts import read_record, resolve_changed
+        from .facts.pipeline import STREAM_ABOVE
+
+        db = self.db
+        name = provider.name
+        records = result.records
+        listed = sum(1 for row in existing.values() if row[3] is None)
+        if len(records) != listed or len(records) > STREAM_ABOVE:
+            return None, readings
+        rows = prepared.rows if prepared is not None and prepared.rows is not None else None
+        if rows is None:
+            rows = [(raw_json, _sha256(raw_json)) for raw_json in (canonical_json(raw) for _, raw in records)]
+        changed: dict[str, int] = {}
+        for i, (model_id, _) in enumerate(records):
+            old = existing.get(model_id)
+            if old is None or old[3] is not None or model_id in changed:
+                return None, readings  # added, back, or listed twice: resolve them all
+            if old[2] != rows[i][1]:
+                changed[model_id] = i
+        if prepared is not None and prepared.rows is None:
+            prepared.rows = rows  # the whole path need not encode them again
+        fact_map = getattr(provider, "facts", None) or None
+        if readings is None:
+            readings = {model_id: read_record(name, raw, fact_map, canonical=True) for model_id, raw in records}
+        before: dict[str, Any] = {}
+        ids = list(changed)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for model_id, raw in db.execute(
+                "select model_id, raw from models where provider = ? "
+                f"and model_id in ({', '.join('?' for _ in chunk)})",
+                [name, *chunk],
+            ):
+                before[model_id] = read_record(name, json.loads(raw), fact_map, canonical=True)
+        fetched_before = db.execute("select last_success_at from providers where name = ?", [name]).fetchone()
+        refreshed = resolve_changed(
+            name,
+            readings,
+            before,
+            self.indexes(tokens),
+            fetched_at=result.finished_at,
+            fetched_before=fetched_before[0] if fetched_before else None,
+        )
+        if refreshed is None:
+            return None, readings
+        now = result.finished_at
+        writer = _FactsWriter(db, name, full=False, stored={m: existing[m] for m in changed})
+        log = ChangeLog(db, name, fetch_id, now)
+        updates = []
+        for facts in refreshed.results:
+            model_id = facts.model_id
+            raw_json, digest = rows[changed[model_id]]
+            log.changed(model_id, _stated(name, records[changed[model_id]][1], fact_map, facts))
+            updates.append([raw_json, digest, now, *fact_values(facts.facts, facts.sources), existing[model_id][0]])
+            writer.add(facts, written=True)
+        log.write()
+        db.conn.executemany(_MODEL_UPDATE, updates)
+        writer.flush()
+        for model_id, unread in refreshed.unread:
+            writer.count_unread(model_id, unread)
+        writer.write_unread()
+        self.resolved_in_part.add(name)
+        if all(other == name for _, other, _ in self._changes):
+            self._resolved[name] = self._version
+        # Else another reference changed in this run: the models here that its changed records
+        # can match are as stored, resolved against its previous records; settle() resolves them
+        # again (the whole provider, if it states prices), as it does after any such change.
+        counts = {"model_count": len(records), "added": 0, "removed": 0, "changed": len(changed)}
+        return (counts, set(changed) if name in self.references else set()), readings
 
     # --- facts of models already stored ------------------------------------------------------
 
@@ -1718,14 +1825,18 @@ class _FactsWriter:
             self._sources.extend(sources)
             self._disputes.extend(disputes)
         if self.full:
-            for u in result.unread:
-                entry = self._unread.setdefault(
-                    u.path, [self.provider, u.path, canonical_json(list(u.facts)), 0, None, None]
-                )
-                entry[3] += 1
-                if entry[4] is None:
-                    entry[4], entry[5] = _json_or_none(u.example), model_id
+            self.count_unread(model_id, result.unread)
         self.pending += 1
+
+    def count_unread(self, model_id: str, unread: Iterable[Any]) -> None:
+        """One listed model's unread keys, in answer order (the first model is the example)."""
+        for u in unread:
+            entry = self._unread.setdefault(
+                u.path, [self.provider, u.path, canonical_json(list(u.facts)), 0, None, None]
+            )
+            entry[3] += 1
+            if entry[4] is None:
+                entry[4], entry[5] = _json_or_none(u.example), model_id
 
     def flush(self) -> None:
         conn = self.db.conn
@@ -1756,6 +1867,11 @@ class _FactsWriter:
             stale = [(self.provider, model_id) for model_id in gone]
             conn.executemany("delete from fact_sources where provider = ? and model_id = ?", stale)
             conn.executemany("delete from disputes where provider = ? and model_id = ?", stale)
+        self.write_unread()
+
+    def write_unread(self) -> None:
+        """Rewrite the provider's ``unread_keys`` rows if the counted ones differ."""
+        conn = self.db.conn
         unread = list(self._unread.values())
         stored = conn.execute(
             "select provider, path, facts, models, example, example_model from unread_keys where provider = ?",

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .dialects import DIALECTS
 from .enrichment import enrich
 from .identity import identity, normalize_id
-from .pipeline import FACT_SOURCE_COLUMNS, ModelFacts, iter_resolved, resolve_provider
+from .pipeline import FACT_SOURCE_COLUMNS, ModelFacts, iter_resolved, resolve_changed, resolve_provider
 from .plausibility import BOUNDS, Dispute
 from .reading import Reading, read_generic
 from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch, match_tokens
@@ -51,5 +51,6 @@ __all__ = [
     "read_generic",
     "read_record",
     "reading_of_facts",
+    "resolve_changed",
     "resolve_provider",
 ]

@@ -37,7 +37,15 @@ from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, FLAG_FIELDS, LIMIT_FIELDS, L
 from .stated import FactMap, read_record
 from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
 
-__all__ = ["FACT_SOURCE_COLUMNS", "STREAM_ABOVE", "ModelFacts", "iter_resolved", "resolve_provider"]
+__all__ = [
+    "FACT_SOURCE_COLUMNS",
+    "STREAM_ABOVE",
+    "ModelFacts",
+    "Refreshed",
+    "iter_resolved",
+    "resolve_changed",
+    "resolve_provider",
+]
 
 # The columns of a fact_sources row, in the order of ModelFacts.source_rows.
 FACT_SOURCE_COLUMNS = (
@@ -725,3 +733,87 @@ def _fact_source_rows(
 def _claim_value(reading: Reading, fact: str) -> Any:
     claim = reading.best_price(fact)
     return claim.usd_per_million() if claim is not None else None
+
+
+@dataclass(slots=True)
+class Refreshed:
+    """What :func:`resolve_changed` decided: the changed models' results, in answer order, and
+    every listed model's unread keys (which the provider's ``unread_keys`` rows count)."""
+
+    results: list[ModelFacts]
+    unread: list[tuple[str, list[Unread]]]
+
+
+def resolve_changed(
+    provider: str,
+    readings: Mapping[str, Reading],
+    before: Mapping[str, Reading],
+    references: Sequence[ReferenceIndex],
+    *,
+    fetched_at: str | None,
+    fetched_before: str | None,
+) -> Refreshed | None:
+    """The results of only the models whose records changed, when that is exactly what
+    :func:`iter_resolved` of every listed model would give them; None when it might not be.
+
+    ``readings`` are every listed model's (in answer order; they are not changed here),
+    ``before`` the previous readings of the changed ones, the same models listed as before.
+    A model's result depends on the provider's other models only through the provider-wide
+    steps: units, corrections and confirmed paths (decided from every priced model and its
+    reference prices), and placeholders (from every model's facts and the fetch time). They are
+    decided from the previous records and from the new ones, against the same references; if
+    they agree for every unchanged model, each unchanged model resolves as it did (its stored
+    rows), and only the changed ones are finished. Otherwise None: resolve them all.
+    """
+    if len(readings) > STREAM_ABOVE:
+        return None
+    order = {r.name: i for i, r in enumerate(references)}
+
+    def matched(model_id: str, reading: Reading) -> tuple[list[ReferenceMatch], list[ReferenceMatch]]:
+        found = [m for reference in references for m in reference.match(provider, model_id)]
+        return found, ordered(usable(found, reading.facts.get("model_type")), order)
+
+    all_matches: dict[str, list[ReferenceMatch]] = {}
+    matches: dict[str, list[ReferenceMatch]] = {}
+    for model_id, reading in readings.items():
+        all_matches[model_id], matches[model_id] = matched(model_id, reading)
+    old_readings = {m: before.get(m, r) for m, r in readings.items()}
+    old_matches = {m: matched(m, before[m])[1] if m in before else found for m, found in matches.items()}
+    decided = _decide_units(readings, matches)
+    if decided != _decide_units(old_readings, old_matches):
+        return None
+    units, corrections, confirmed = decided
+    # Settling prices changes a reading: settle copies, so the caller's readings stay fresh.
+    copies = {m: _fresh(r) for m, r in readings.items()}
+    results = {m: _settled(provider, m, r, units, corrections) for m, r in copies.items()}
+    old_facts = {m: r.facts for m, r in results.items()}
+    for model_id, reading in before.items():
+        old_facts[model_id] = _settled(provider, model_id, _fresh(reading), units, corrections).facts
+    dropped = placeholders(
+        {m: r.facts for m, r in results.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_at
+    )
+    dropped_before = placeholders(old_facts, {m: r.other_prices for m, r in old_readings.items()}, fetched_before)
+    if any(dropped.get(m) != dropped_before.get(m) for m in readings if m not in before):
+        return None
+    changed: list[ModelFacts] = []
+    for model_id in readings:
+        if model_id not in before:
+            continue
+        result = results[model_id]
+        _finish(
+            provider,
+            result,
+            copies[model_id],
+            matches[model_id],
+            all_matches[model_id],
+            dropped.get(model_id, {}),
+            confirmed,
+            False,
+        )
+        changed.append(result)
+    return Refreshed(changed, [(m, r.unread) for m, r in results.items()])
+
+
+def _fresh(reading: Reading) -> Reading:
+    """A copy of ``reading`` that settling its prices may change."""
+    return replace(reading, prices=list(reading.prices), paths=dict(reading.paths), raw_values=dict(reading.raw_values))
