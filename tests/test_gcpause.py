@@ -4,6 +4,8 @@ it found it."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 
@@ -40,3 +42,22 @@ def test_a_collector_switched_off_by_the_caller_stays_off(collector_on):
     with paused_collection():
         pass
     assert not gc.isenabled()
+
+
+def test_the_objects_alive_at_exit_are_out_of_the_final_collections_reach(tmp_path):
+    # In a process of its own: atexit handlers run last-registered first, so the check
+    # registered before vexy's sees the objects frozen, and vexy registered it once.
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import atexit, gc\n"
+        "from vexy_catalog.gcpause import no_collection_at_exit\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "before = atexit._ncallbacks()\n"
+        "no_collection_at_exit()\n"
+        "no_collection_at_exit()\n"
+        "print('registered:', atexit._ncallbacks() - before)\n"
+        "print('frozen before exit:', gc.get_freeze_count() > 0)\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["registered: 1", "frozen before exit: False", "frozen at exit: True"]

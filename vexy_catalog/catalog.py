@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -26,6 +25,8 @@ class UnknownProviderError(KeyError):
     """A provider name that is not configured; the message suggests close names."""
 
     def __init__(self, name: str, known: Iterable[str]):
+        import difflib  # only for this message: not on every fetch's way to its requests
+
         self.name = name
         close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
         hint = f" - did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .gcpause import no_collection_at_exit
 from .text import json_text, terminal
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
@@ -171,6 +172,7 @@ def cli(ctx: click.Context, db_path: str, providers_file: str | None) -> None:
         vexy providers      # what is configured, and how each fetch went
     """
     ctx.obj = {"db": db_path, "providers_file": providers_file}
+    no_collection_at_exit()
 
 
 @cli.command()

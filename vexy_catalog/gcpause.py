@@ -1,4 +1,5 @@
-"""Python's cycle collector paused around work that builds many objects and no cycles.
+"""Python's cycle collector paused around work that builds many objects and no cycles, and
+kept out of the interpreter's exit.
 
 The collector walks every live object each time enough of them were allocated: decoding a
 100k-model answer, or storing its models (a reading per model alive at once), spends more time
@@ -8,11 +9,14 @@ all the same. Stands on nothing of ours.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 from collections.abc import Iterator
 
-__all__ = ["paused_collection"]
+__all__ = ["no_collection_at_exit", "paused_collection"]
+
+_at_exit = False
 
 
 @contextlib.contextmanager
@@ -26,3 +30,15 @@ def paused_collection() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+
+
+def no_collection_at_exit() -> None:
+    """At the interpreter's exit, the objects alive are taken out of the collector's reach
+    before its final collection, which would walk them all to free memory the process is about
+    to give back: 50-70 ms of every ``vexy fetch``, a fifth of an unchanged refetch's own time.
+    Files and connections are closed by the commands themselves, never left to the collector.
+    Registered once per process, however many commands it runs."""
+    global _at_exit
+    if not _at_exit:
+        _at_exit = True
+        atexit.register(gc.freeze)
