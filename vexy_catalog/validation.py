@@ -92,11 +92,16 @@ def foreign_key_refusal(provider: ProviderConfig, configured: Iterable[ProviderC
     judged here; nor is a variable both providers send to the same origin.
     """
     own = {provider.api_key_env, *provider.credential_variables()}
+    # Most providers read no variable but their own key: nothing to compare with the others'
+    # (which would cost every fetch a pass over every pair of providers).
+    read = _read_variables(provider) - own
+    if not read:
+        return None
     origin = _origin(provider)
     for other in configured:
         if other.name == provider.name or not other.list_auth.sends_key:
             continue
-        for variable in {other.api_key_env, *other.credential_variables()} - own - {None}:
+        for variable in {other.api_key_env, *other.credential_variables()} & read:
             where = _reads(provider, str(variable))
             if where and _origin(other) != origin:
                 return (
@@ -105,6 +110,12 @@ def foreign_key_refusal(provider: ProviderConfig, configured: Iterable[ProviderC
                     "provider's own"
                 )
     return None
+
+
+def _read_variables(provider: ProviderConfig) -> set[str]:
+    """Every variable that a header, parameter or the models URL of ``provider`` reads."""
+    templates = [*provider.all_headers.values(), *provider.params.values(), provider.models_url]
+    return {variable for template in templates for variable in template_variables(template)}
 
 
 def _reads(provider: ProviderConfig, variable: str) -> str | None:
