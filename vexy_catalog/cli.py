@@ -876,13 +876,19 @@ class LazyChoice(click.Choice):
     def __init__(self, load: Callable[[], Sequence[str]]) -> None:
         self._load = load
         self._choices: tuple[str, ...] | None = None
-        self.case_sensitive = True
+        super().__init__((), case_sensitive=True)  # whatever else click sets up, it does
 
     @property  # type: ignore[override]
     def choices(self) -> tuple[str, ...]:
         if self._choices is None:
             self._choices = tuple(self._load())
         return self._choices
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        # click's own __init__ sets them (empty, here): ours are loaded when first read.
+        if value:
+            self._choices = tuple(value)
 
 
 def _model_types() -> tuple[str, ...]:
