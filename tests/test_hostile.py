@@ -453,10 +453,15 @@ def _fetch_process(db_path: Path, providers_file: Path, limit: int | None, *name
         if limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
+    command, env = _fetch_command(db_path, providers_file, *names)
+    return subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=cap, timeout=120)
+
+
+def _fetch_command(db_path: Path, providers_file: Path, *names: str) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "vexy_catalog.cli", "--db", str(db_path)]
     command += ["--providers-file", str(providers_file), "fetch", "--retries", "0", *names]
-    return subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=cap, timeout=120)
+    return command, env
 
 
 def test_a_full_disk_ends_the_run_with_one_line_and_keeps_what_was_stored(providers, server):
@@ -493,18 +498,26 @@ def test_a_full_disk_ends_the_run_with_one_line_and_keeps_what_was_stored(provid
 def test_a_fetch_waiting_for_the_write_lock_says_so_and_how_long(providers, server):
     providers_file, db_path = providers
     assert vexy(db_path, providers_file, "fetch", "groq").exit_code == 0
-    holder = sqlite3.connect(db_path, check_same_thread=False)
+    holder = sqlite3.connect(db_path)
     holder.execute("begin immediate")
-    released = threading.Timer(2.0, holder.commit)
-    released.start()
+    command, env = _fetch_command(db_path, providers_file, "groq")
+    # The lock is let go once the fetch says it waits for it, however late the process starts.
+    fetch = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        done = _fetch_process(db_path, providers_file, None, "groq")
+        said = []
+        assert fetch.stderr is not None
+        for line in fetch.stderr:
+            said.append(line)
+            if "waiting for the write lock on" in line:
+                break
     finally:
-        released.join()
+        holder.commit()
         holder.close()
-    assert done.returncode == 0, done.stderr
-    assert "waiting for the write lock on" in done.stderr and "another vexy command is writing it" in done.stderr
-    assert "got the write lock after waiting" in done.stderr
+    _, rest = fetch.communicate(timeout=120)
+    stderr = "".join(said) + rest
+    assert fetch.returncode == 0, stderr
+    assert "waiting for the write lock on" in stderr and "another vexy command is writing it" in stderr
+    assert "got the write lock after waiting" in stderr
 
 
 def test_a_lock_held_past_the_wait_is_one_line_naming_the_wait(providers, server, monkeypatch):
