@@ -20,7 +20,10 @@ from export_helpers import ON_CI, build_catalog, from_readme, live_serve, readme
 if importlib.util.find_spec("datasette_mcp") is None or importlib.util.find_spec("mcp") is None:
     if ON_CI:
         pytest.fail("the mcp extra is not installed (pip install -e '.[test]' on Python 3.11+)", pytrace=False)
-    pytest.skip("the mcp extra needs Python 3.11 or later", allow_module_level=True)
+    pytest.skip(
+        "the mcp extra is not installed (pip install -e '.[test]'; it needs Python 3.11 or later)",
+        allow_module_level=True,
+    )
 
 CORP_LLAMA = "corp/llama-3.1-70b:free"
 OUR_TOOLS = {"search_models", "compare_models", "price_history", "changes_since", "cheapest"}

@@ -1340,7 +1340,9 @@ class Ingest:
                         and not replaces_snapshot
                     )
                     with paused_collection():
-                        counts, touched = self._apply(provider, result, fetch_id, fetched_at, prepared, some)
+                        counts, touched = self._apply(
+                            provider, result, fetch_id, fetched_at, prepared, some, fetched_before=previous[2]
+                        )
                     if name in self.references and prepared is None:
                         # Stored without prepare(): its index (if loaded) is stale now.
                         self._forget(name, {t for model_id in touched for t in match_tokens(model_id)})
@@ -1402,11 +1404,13 @@ class Ingest:
         fetched_at: str | None,
         prepared: _Plan | None,
         some: bool = False,
+        fetched_before: str | None = None,
     ) -> tuple[dict[str, int], set[str]]:
         """Write the models of an answer that changed, with their facts (inside the transaction).
         Returns the counts, and the ids of the models added, changed or removed. ``some``: the
         stored facts are what the stored records resolve to, so only the changed records may
-        be resolved (:meth:`_apply_changed`)."""
+        be resolved (:meth:`_apply_changed`; ``fetched_before`` is the provider's previous
+        success, when its stored facts were decided)."""
         from .facts import iter_resolved, match_tokens
 
         db = self.db
@@ -1430,7 +1434,9 @@ class Ingest:
         fact_map = getattr(provider, "facts", None) or None
         readings = prepared.readings if prepared is not None else None
         if some:
-            done, readings = self._apply_changed(provider, result, fetch_id, prepared, existing, tokens, readings)
+            done, readings = self._apply_changed(
+                provider, result, fetch_id, prepared, existing, tokens, readings, fetched_before
+            )
             if done is not None:
                 return done
         results = iter_resolved(
@@ -1537,6 +1543,7 @@ class Ingest:
         existing: Mapping[str, tuple[Any, ...]],
         tokens: set[str] | None,
         readings: dict[str, Any] | None,
+        fetched_before: str | None,
     ) -> tuple[tuple[dict[str, int], set[str]] | None, dict[str, Any] | None]:
         """:meth:`_apply` of an answer listing the same models as the catalog, resolving only the
         ones whose record changed (:func:`vexy_catalog.facts.resolve_changed`): the rows of the
@@ -1576,14 +1583,13 @@ class Ingest:
                 [name, *chunk],
             ):
                 before[model_id] = read_record(name, json.loads(raw), fact_map, canonical=True)
-        fetched_before = db.execute("select last_success_at from providers where name = ?", [name]).fetchone()
         refreshed = resolve_changed(
             name,
             readings,
             before,
             self.indexes(tokens),
             fetched_at=result.finished_at,
-            fetched_before=fetched_before[0] if fetched_before else None,
+            fetched_before=fetched_before,
         )
         if refreshed is None:
             return None, readings

@@ -10,7 +10,6 @@ nothing of ours.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import sys
 from collections.abc import Callable
@@ -22,6 +21,8 @@ __all__ = ["release_free_memory"]
 def _find_trim() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # only once an answer is large enough to need it
+
     try:
         libc = ctypes.CDLL("libc.so.6")  # find_library would run ldconfig
         return libc.malloc_trim  # glibc only

@@ -24,6 +24,7 @@ first run left it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -69,11 +70,9 @@ def _size(data: Content) -> int:
     return data.size if isinstance(data, Spliced) else len(data)
 
 
-_IOV_MAX = 1024  # the fewest buffers one writev takes (POSIX's minimum IOV_MAX is 16; Linux 1024)
-
-
 _WRITEV = getattr(os, "writev", None)
-_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if _WRITEV is not None else 1  # Linux: 1024
+# Buffers one writev takes (POSIX guarantees 16; Linux 1024).
+_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if _WRITEV is not None else 1
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:
@@ -139,6 +138,7 @@ def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool
 _BATCH = 128
 
 
+@functools.cache
 def _syncfs() -> Any:
     """Linux's ``syncfs(fd)`` (not in :mod:`os`), or None where there is none."""
     if not sys.platform.startswith("linux"):
