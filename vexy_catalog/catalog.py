@@ -291,6 +291,11 @@ class ModelCatalog:
         far: what was stored stays stored, providers under way are recorded as interrupted."""
         import anyio
 
+        from . import tls
+
+        # Its certificates load on a thread of their own while anyio starts and the providers
+        # and the catalog's validators are read.
+        tls.prepare()
         summary = FetchSummary(self.db_path)
         try:
             return anyio.run(lambda: self.afetch(names, _summary=summary, **kwargs))
@@ -404,6 +409,9 @@ class ModelCatalog:
         import anyio
         from anyio import to_thread
 
+        from . import tls
+
+        tls.prepare()  # see fetch()
         from .conditional import read_stored
         from .fetch import DEFAULT_MAX_BYTES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, FetchResult, ModelFetcher
 
@@ -454,12 +462,20 @@ class ModelCatalog:
             # Known here rather than before the requests: the facts package is no light import.
             references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
 
-        def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
+        def record(result: FetchResult, fetch_id: int, unchanged: bool = False) -> dict[str, Any] | None:
+            """Store one answer (see Ingest.record); with ``unchanged``, only if it changes no
+            model row (see Ingest.record_unchanged), else None."""
             from . import db as dbmod
 
             provider = by_name[result.provider]
+            ingest = prepared["ingest"]
             try:
-                row = prepared["ingest"].record(provider, result, fetch_id, accept_shrink=accept_shrink)
+                if unchanged:
+                    row = ingest.record_unchanged(provider, result, fetch_id)
+                    if row is None:
+                        return None
+                else:
+                    row = ingest.record(provider, result, fetch_id, accept_shrink=accept_shrink)
             except Exception as e:
                 if dbmod.is_catalog_failure(e):
                     # The file itself (disk full, I/O error, a lock held too long): no other
@@ -469,9 +485,29 @@ class ModelCatalog:
                 # This answer's data (too big, not encodable): this provider fails, the
                 # others go on.
                 row = dbmod.fail_fetch(db, provider, result, fetch_id, _store_error(e))
+            return row
+
+        def write(result: FetchResult, fetch_id: int) -> dict[str, Any]:
+            row = record(result, fetch_id)
+            assert row is not None
             # In the summary as soon as it is stored, even if Ctrl-C comes next.
             summary.fetches.append(row)
             return row
+
+        def write_unchanged(batch: list[tuple[FetchResult, int]]) -> list[dict[str, Any] | None]:
+            # The answers that arrived while the writer was busy, in one transaction: each is a
+            # savepoint of its own in it, so one that fails fails alone.
+            from . import db as dbmod
+
+            try:
+                with dbmod.write_transaction(db):
+                    rows = [record(result, fetch_id, unchanged=True) for result, fetch_id in batch]
+            except BaseException:
+                # Nothing of the batch was stored: said so in the history as the run ends.
+                running.update((result.provider, fetch_id) for result, fetch_id in batch)
+                raise
+            summary.fetches.extend(row for row in rows if row is not None)
+            return rows
 
         def write_references(results: list[tuple[FetchResult, int]]) -> list[dict[str, Any]]:
             # Applied to the reference indexes together, so each is stored against the others'
@@ -493,28 +529,63 @@ class ModelCatalog:
             if on_fetch is not None:
                 on_fetch(row)
 
+        async def store_references() -> None:
+            batch = [(r, running.pop(r.provider)) for r in reference_results]
+            rows: list[dict[str, Any]] = []
+            try:
+                if batch:
+                    async with write_lock:
+                        rows = await to_thread.run_sync(write_references, batch)
+            finally:
+                references_stored.set()
+            for (r, _), row in zip(batch, rows, strict=True):
+                done(r, row)
+
+        # Answers that change no model row, waiting for the writer; and the rows of those written.
+        unchanged: list[tuple[FetchResult, int]] = []
+        unchanged_rows: dict[int, dict[str, Any] | None] = {}
+
+        async def store_unchanged(result: FetchResult) -> dict[str, Any] | None:
+            fetch_id = running.pop(result.provider)
+            unchanged.append((result, fetch_id))
+            async with write_lock:
+                if any(r is result for r, _ in unchanged):
+                    # Not written yet: this one and all that came while the writer was busy.
+                    batch = unchanged[:]
+                    unchanged.clear()
+                    rows = await to_thread.run_sync(write_unchanged, batch)
+                    unchanged_rows.update((id(r), row) for (r, _), row in zip(batch, rows, strict=True))
+            row = unchanged_rows.pop(id(result))
+            if row is None:
+                running[result.provider] = fetch_id
+            return row
+
         async def store(result: FetchResult) -> None:
             # One connection, one writer at a time; the write runs off the event loop so
             # other providers' answers keep arriving meanwhile.
             await ready.wait()
-            if result.provider in references_due:
-                reference_results.append(result)
-                references_due.discard(result.provider)
-                if references_due:
+            name = result.provider
+            if result.status != "ok" or result.undecoded is not None:
+                # A failure, a 304 or the bytes of the stored answer: no model row changes, so
+                # nothing waits for the references (unless the catalog changed meanwhile).
+                row = await store_unchanged(result)
+                if row is not None:
+                    done(result, row)
+                    if name in references_due:
+                        references_due.discard(name)
+                        if not references_due:
+                            await store_references()
                     return
-                batch = [(r, running.pop(r.provider)) for r in reference_results]
-                try:
-                    async with write_lock:
-                        rows = await to_thread.run_sync(write_references, batch)
-                finally:
-                    references_stored.set()
-                for (r, _), row in zip(batch, rows, strict=True):
-                    done(r, row)
+            if name in references_due:
+                reference_results.append(result)
+                references_due.discard(name)
+                if not references_due:
+                    await store_references()
                 return
             # Other answers wait for the references: their models are enriched from them.
             await references_stored.wait()
             async with write_lock:
-                row = await to_thread.run_sync(write, result, running.pop(result.provider))
+                row = await to_thread.run_sync(write, result, running.pop(name))
             done(result, row)
 
         requests_out = anyio.Event()

@@ -372,7 +372,9 @@ def open_db(
         if not readonly and create:
             ensure_folder(path.parent)
         conn = _connect(path, readonly=readonly)
-        db = Database(conn)
+        # No sqlite-utils plugins: nothing of vexy's calls what they add, and finding them scans
+        # every installed package's entry points (20-40 ms of every command's start).
+        db = Database(conn, execute_plugins=False)
         _check_catalog(db, path, readonly, current)
         if not readonly:
             if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -985,6 +987,10 @@ def record_fetch(
     return row
 
 
+class _Declined(Exception):
+    """Rolls back the write of a fetch that :meth:`Ingest.record_unchanged` would not store."""
+
+
 @dataclass
 class _Plan:
     """What storing one ok answer will do, decided before its write (and checked again under the
@@ -1249,6 +1255,19 @@ class Ingest:
                 self._forget(provider.name, prepared.tokens)
             raise
 
+    def record_unchanged(
+        self, provider: ProviderConfig, result: FetchResult, fetch_id: int | None = None
+    ) -> dict[str, Any] | None:
+        """Store a fetch that changes no model row (a failure, a 304, the answer the catalog
+        holds, read the same way) as :meth:`record` does, and return its ``fetches`` row; None,
+        with nothing written, when it would change some after all (another process stored
+        another answer meanwhile): :meth:`record` stores it then. Such a fetch needs nothing of
+        the reference catalogs, so it can be stored as soon as it arrives."""
+        try:
+            return self._record(provider, result, fetch_id, "fetch", False, None, only_unchanged=True)
+        except _Declined:
+            return None  # rolled back: nothing of it was written
+
     def _record(
         self,
         provider: ProviderConfig,
@@ -1257,6 +1276,7 @@ class Ingest:
         source: str,
         accept_shrink: bool,
         prepared: _Plan | None,
+        only_unchanged: bool = False,
     ) -> dict[str, Any]:
         from . import bundled
         from .facts import match_tokens
@@ -1305,6 +1325,8 @@ class Ingest:
                     body=prepared.body if prepared else None,
                     payload_hash=prepared.payload_hash if prepared else None,
                 )
+                if only_unchanged and plan.outcome != "unchanged":
+                    raise _Declined
                 if prepared is not None:
                     prepared.body = None  # handed on to plan (see _store_payload)
                 if prepared is not None and prepared.outcome == "apply" and plan.outcome != "apply":
