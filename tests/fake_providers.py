@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import ssl
 import threading
 import time
 import zlib
@@ -112,10 +113,12 @@ class FakeProviders:
     # A fixed Last-Modified, so If-Modified-Since can match exactly.
     LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         # host: any loopback address (127.0.0.2, ...) gives a server an origin of its own, as
-        # every real provider has (vexy's per-host limits are keyed by host).
+        # every real provider has (vexy's per-host limits are keyed by host). tls: served over
+        # https with this server context (its certificate).
         self.host = host
+        self.tls = tls
         self.routes: dict[str, Route] = {}
         self.sequences: dict[str, list[Route]] = {}
         self.requests: list[SeenRequest] = []
@@ -124,6 +127,8 @@ class FakeProviders:
         self._lock = threading.Lock()
         handler = self._make_handler()
         self.httpd = _QuietServer((host, 0), handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -138,7 +143,7 @@ class FakeProviders:
 
     @property
     def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def base_url(self, name: str) -> str:
         route = self.routes[name]

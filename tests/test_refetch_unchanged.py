@@ -196,3 +196,25 @@ def test_record_unchanged_writes_nothing_when_the_answer_would_change_rows(provi
     finally:
         db.close()
     assert _stored(db_path) == before
+
+
+def test_a_stored_answer_damaged_after_it_was_checked_is_still_healed(providers, server):
+    """A fetch checks the stored copies while its requests are out: one another process damages
+    after that is found and healed all the same when the answer arrives."""
+    providers_file, db_path = providers
+    catalog = ModelCatalog(db_path=db_path, providers_file=providers_file)
+    catalog.fetch(["openai", "openrouter"])
+    known = read_stored(db_path, catalog.select(["openai", "openrouter"]))[2]
+    kept = _fetch(catalog, ["openai", "openrouter"], known)
+    db = open_db(db_path)
+    try:
+        ingest = Ingest(db)
+        ingest.check_stored_answers(["openai", "openrouter"])
+        digest = _damage(db_path, "openai", "tampered")  # another connection, after the check
+        rows = [ingest.record_unchanged(catalog.get_provider(name), kept[name]) for name in ("openai", "openrouter")]
+    finally:
+        db.close()
+    assert [row["status"] for row in rows] == ["unchanged", "unchanged"]
+    (body,) = sqlite3.connect(db_path).execute("select body from payloads where hash = ?", [digest]).fetchone()
+    assert hashlib.sha256(body.encode()).hexdigest() == digest
+    assert CliRunner().invoke(cli, ["--db", str(db_path), "verify"]).exit_code == 0

@@ -459,6 +459,9 @@ class ModelCatalog:
             running.update(dbmod.begin_fetches(db, list(by_name), utcnow()))
             prepared["ingest"] = dbmod.Ingest(db)
             prepared["ingest"].reread = prepared["remapped"]
+            if not force:
+                # While the requests are out rather than when the same answers are back.
+                prepared["ingest"].check_stored_answers(set(known) & set(by_name))
             # Known here rather than before the requests: the facts package is no light import.
             references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
 

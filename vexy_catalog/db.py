@@ -987,6 +987,11 @@ def record_fetch(
     return row
 
 
+def _intact(digest: str, body: Any) -> bool:
+    """Whether a stored answer's text is the one its hash names."""
+    return isinstance(body, str) and _sha256(body) == digest
+
+
 class _Declined(Exception):
     """Rolls back the write of a fetch that :meth:`Ingest.record_unchanged` would not store."""
 
@@ -1047,6 +1052,9 @@ class Ingest:
         self.reread: set[str] | None = None
         # The providers of which only the changed records were resolved.
         self.resolved_in_part: set[str] = set()
+        # Stored answers found intact by check_stored_answers, and the data_version then.
+        self._intact: set[str] = set()
+        self._intact_version: int | None = None
 
     # --- the references ---------------------------------------------------------------------
 
@@ -1394,14 +1402,37 @@ class Ingest:
             fetch["id"] = fetch_id
         return fetch
 
+    def check_stored_answers(self, providers: Collection[str]) -> None:
+        """Check the stored copy of these providers' answers against its hash now (a fetch does
+        it while its requests are out), so that storing the same answer again need not read the
+        copy: one found intact stays known so until another connection writes the catalog
+        (``PRAGMA data_version``). A damaged copy is healed when the answer arrives, as always."""
+        names = sorted(providers)
+        self._intact = set()
+        self._intact_version = self._data_version()
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start : start + _CHUNK]
+            for digest, body in self.db.execute(
+                "select y.hash, y.body from providers p join payloads y on y.hash = p.payload_hash "
+                f"where p.name in ({', '.join('?' for _ in chunk)})",
+                chunk,
+            ):
+                if _intact(digest, body):
+                    self._intact.add(digest)
+
+    def _data_version(self) -> int:
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def _store_payload(self, result: FetchResult, plan: _Plan) -> None:
         """Every answer is kept once per hash, and even when unchanged (the stored copy may have
         been pruned meanwhile); a stored copy that no longer matches its hash (damaged) is
         healed by the same answer arriving again."""
         db = self.db
         if plan.body is None:
+            if plan.payload_hash in self._intact and self._data_version() == self._intact_version:
+                return  # checked while the requests were out, and no other connection wrote since
             stored = db.execute("select body from payloads where hash = ?", [plan.payload_hash]).fetchone()
-            if stored is not None and isinstance(stored[0], str) and _sha256(stored[0]) == plan.payload_hash:
+            if stored is not None and _intact(plan.payload_hash, stored[0]):
                 return
             result.decode()
             plan.body = canonical_json(result.payload)
