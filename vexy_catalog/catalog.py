@@ -460,8 +460,9 @@ class ModelCatalog:
             prepared["ingest"] = dbmod.Ingest(db)
             prepared["ingest"].reread = prepared["remapped"]
             if not force:
-                # While the requests are out rather than when the same answers are back.
-                prepared["ingest"].check_stored_answers(set(known) & set(by_name))
+                # While the requests are out rather than when the same answers are back (not
+                # for those asked with validators: a 304 stores no answer).
+                prepared["ingest"].check_stored_answers((set(known) & set(by_name)) - set(validators_found))
             # Known here rather than before the requests: the facts package is no light import.
             references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
 

@@ -1409,16 +1409,21 @@ class Ingest:
         (``PRAGMA data_version``). A damaged copy is healed when the answer arrives, as always."""
         names = sorted(providers)
         self._intact = set()
-        self._intact_version = self._data_version()
-        for start in range(0, len(names), _CHUNK):
-            chunk = names[start : start + _CHUNK]
-            for digest, body in self.db.execute(
-                "select y.hash, y.body from providers p join payloads y on y.hash = p.payload_hash "
-                f"where p.name in ({', '.join('?' for _ in chunk)})",
-                chunk,
-            ):
-                if _intact(digest, body):
-                    self._intact.add(digest)
+        try:
+            self._intact_version = self._data_version()
+            for start in range(0, len(names), _CHUNK):
+                chunk = names[start : start + _CHUNK]
+                for digest, body in self.db.execute(
+                    "select y.hash, y.body from providers p join payloads y on y.hash = p.payload_hash "
+                    f"where p.name in ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                ):
+                    if _intact(digest, body):
+                        self._intact.add(digest)
+        except sqlite3.DatabaseError:
+            # Only a head start: each answer's copy is read when it is stored, as without it,
+            # and an error of the file is met (and reported) there.
+            self._intact = set()
 
     def _data_version(self) -> int:
         return self.db.execute("PRAGMA data_version").fetchone()[0]
