@@ -55,6 +55,8 @@ def context() -> ssl.SSLContext:
         return _build()
     thread, out = pending
     thread.join()
+    if not out:  # a process forked while it was being built: that thread is not in this one
+        return _build()
     if isinstance(out[0], BaseException):
         raise out[0]
     return out[0]
