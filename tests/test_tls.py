@@ -1,5 +1,5 @@
-"""Provider requests verify the provider's certificate: the TLS context a fetch builds ahead of
-its requests (vexy_catalog.tls, on a thread of its own) is httpx's own, CA bundle loaded."""
+"""Provider requests verify the provider's certificate: one no certificate authority signed fails
+the fetch (tests/fake_providers.py serves https with a given server context)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fake_providers import FakeProviders, Route
 
-from vexy_catalog import tls
 from vexy_catalog.catalog import ModelCatalog
 
 
@@ -61,13 +60,3 @@ def test_a_provider_whose_certificate_does_not_verify_fails(https_server, tmp_pa
     (row,) = summary.fetches
     assert row["status"] == "failed"
     assert "CERTIFICATE_VERIFY_FAILED" in row["error"], row["error"]
-
-
-def test_the_prepared_context_verifies_and_goes_to_one_client():
-    tls.prepare()
-    tls.prepare()  # one is pending already: nothing more
-    first, second = tls.context(), tls.context()
-    assert first is not second  # the second was built for its own client
-    for context in (first, second):
-        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-        assert context.cert_store_stats()["x509_ca"] > 0

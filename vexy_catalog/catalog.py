@@ -291,11 +291,6 @@ class ModelCatalog:
         far: what was stored stays stored, providers under way are recorded as interrupted."""
         import anyio
 
-        from . import tls
-
-        # Its certificates load on a thread of their own while anyio starts and the providers
-        # and the catalog's validators are read.
-        tls.prepare()
         summary = FetchSummary(self.db_path)
         try:
             return anyio.run(lambda: self.afetch(names, _summary=summary, **kwargs))
@@ -409,9 +404,6 @@ class ModelCatalog:
         import anyio
         from anyio import to_thread
 
-        from . import tls
-
-        tls.prepare()  # see fetch()
         from .conditional import read_stored
         from .fetch import DEFAULT_MAX_BYTES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, FetchResult, ModelFetcher
 

@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 import httpx
 
-from . import __version__, tls
+from . import __version__
 from .auth import Credentials, MissingExtra, credentials_for
 from .decoding import ACCEPT_ENCODING, Budget, read_body
 from .errors import AnswerShapeError, FetchError
@@ -387,8 +387,6 @@ class ModelFetcher:
 
     def _new_client(self, slots: int = 1) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            # The context tls.prepare() may have built while the providers were read.
-            verify=tls.context(),
             timeout=httpx.Timeout(self.timeout),
             # Only encodings decoding.read_body decodes a step at a time.
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
