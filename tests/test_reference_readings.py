@@ -22,6 +22,7 @@ from vexy_catalog.db import Ingest, open_db
 from vexy_catalog.facts import FACT_FIELDS, Reading, read_record
 from vexy_catalog.facts.kept import decode, encode, reader_version
 from vexy_catalog.facts.reading import Unread
+from vexy_catalog.facts.references import record_host
 from vexy_catalog.facts.units import PriceClaim, Unit
 from vexy_catalog.records import find_records
 
@@ -68,7 +69,7 @@ def _kept(db_path: Path, listed_only: bool = True) -> list[tuple]:
     conn = sqlite3.connect(db_path)
     try:
         return conn.execute(
-            "select k.provider, k.model_id, k.content_hash, k.reader, k.reading from reference_readings k "
+            "select k.provider, k.model_id, k.content_hash, k.reader, k.reading, k.host from reference_readings k "
             + (
                 "join models m on m.provider = k.provider and m.model_id = k.model_id and m.removed_at is null "
                 if listed_only
@@ -101,14 +102,15 @@ def _assert_kept_describe_the_listed_records(db_path: Path, every: bool = True) 
         ).fetchall()
     finally:
         conn.close()
-    kept = {(p, m): (digest, reader, text) for p, m, digest, reader, text in _kept(db_path)}
+    kept = {(p, m): (digest, reader, text, host) for p, m, digest, reader, text, host in _kept(db_path)}
     assert listed and (len(kept) == len(listed) or not every)
     for provider, model_id, digest, raw in listed:
         if (provider, model_id) not in kept and not every:
             continue
-        kept_hash, reader, text = kept[(provider, model_id)]
+        kept_hash, reader, text, host = kept[(provider, model_id)]
         assert (kept_hash, reader) == (digest, reader_version())
         assert text == encode(read_record(provider, json.loads(raw), canonical=True))
+        assert host == record_host(provider, model_id, json.loads(raw))
 
 
 def test_changed_reference_records_read_alone_store_what_reading_every_record_stores(server, tmp_path, no_internet):

@@ -793,7 +793,7 @@ def m010_reference_readings(db: Database) -> None:
     # not the record's is ignored, so a missing or stale entry is read again, never trusted.
     db.execute(
         "create table if not exists reference_readings (provider text not null, model_id text not null, "
-        "content_hash text not null, reader text not null, reading text not null, "
+        "content_hash text not null, reader text not null, reading text not null, host text not null, "
         "primary key (provider, model_id)) without rowid"
     )
     from .facts import read_record
@@ -803,23 +803,30 @@ def m010_reference_readings(db: Database) -> None:
         f"and provider in ({', '.join('?' for _ in REFERENCE_PROVIDERS)})",
         list(REFERENCE_PROVIDERS),
     ).fetchall()
-    kept = [_kept_row(p, m, digest, read_record(p, json.loads(raw), canonical=True)) for p, m, digest, raw in rows]
+    kept = []
+    for provider, model_id, digest, raw in rows:
+        record = json.loads(raw)
+        kept.append(_kept_row(provider, model_id, digest, read_record(provider, record, canonical=True), record))
     db.conn.executemany(_KEPT_UPSERT, [row for row in kept if row is not None])
 
 
-def _kept_row(provider: str, model_id: str, digest: str, reading: Any) -> tuple[str, ...] | None:
-    """The ``reference_readings`` row of one record's reading (None when it cannot be kept)."""
+def _kept_row(provider: str, model_id: str, digest: str, reading: Any, raw: Any) -> tuple[str, ...] | None:
+    """The ``reference_readings`` row of one record's reading, with the host its index entry
+    names (see :func:`vexy_catalog.facts.references.record_host`); None when it cannot be kept."""
     from .facts.kept import encode, reader_version
+    from .facts.references import record_host
 
     reader = reader_version()
     text = encode(reading) if reader is not None else None
-    return None if text is None else (provider, model_id, digest, reader, text)  # type: ignore[return-value]
+    if text is None:
+        return None
+    return (provider, model_id, digest, reader, text, record_host(provider, model_id, raw))  # type: ignore[return-value]
 
 
 _KEPT_UPSERT = (
-    "insert into reference_readings (provider, model_id, content_hash, reader, reading) values (?, ?, ?, ?, ?) "
-    "on conflict (provider, model_id) do update set content_hash = excluded.content_hash, "
-    "reader = excluded.reader, reading = excluded.reading"
+    "insert into reference_readings (provider, model_id, content_hash, reader, reading, host) "
+    "values (?, ?, ?, ?, ?, ?) on conflict (provider, model_id) do update set content_hash = excluded.content_hash, "
+    "reader = excluded.reader, reading = excluded.reading, host = excluded.host"
 )
 
 
@@ -1129,10 +1136,7 @@ class Ingest:
     def _load_all(self, name: str) -> None:
         from .facts import ReferenceIndex
 
-        rows = self.db.execute(
-            "select model_id, content_hash, raw from models where provider = ? and removed_at is null order by rowid",
-            [name],
-        ).fetchall()
+        rows = self._stored_rows(name, "m.provider = ? order by m.rowid", [name])
         self._indexes[name] = ReferenceIndex(name, *self._read_stored(name, rows))
         self._complete.add(name)
         self._loaded.pop(name, None)
@@ -1141,47 +1145,71 @@ class Ingest:
         from .facts import ReferenceIndex
 
         index = self._indexes.get(name)
-        found: dict[str, tuple[str, str, str]] = {}
+        found: dict[str, tuple[Any, ...]] = {}
         ordered_tokens = sorted(tokens)
         for start in range(0, len(ordered_tokens), _CHUNK):
             chunk = ordered_tokens[start : start + _CHUNK]
-            for model_id, digest, raw in self.db.execute(
-                "select m.model_id, m.content_hash, m.raw from match_tokens t join models m "
-                "on m.provider = t.provider and m.model_id = t.model_id "
-                f"where t.token in ({', '.join('?' for _ in chunk)}) and t.provider = ? and m.removed_at is null",
-                [*chunk, name],
+            for row in self._stored_rows(
+                name,
+                "m.provider = ? and (m.provider, m.model_id) in (select provider, model_id from match_tokens "
+                f"where provider = ? and token in ({', '.join('?' for _ in chunk)}))",
+                [name, name, *chunk],
             ):
-                if index is None or model_id not in index:
-                    found.setdefault(model_id, (model_id, digest, raw))
-        records, readings = self._read_stored(name, list(found.values()))
+                if index is None or row[0] not in index:
+                    found.setdefault(row[0], row)
+        records, readings, hosts = self._read_stored(name, list(found.values()))
         if index is None:
-            self._indexes[name] = ReferenceIndex(name, records, readings)
+            self._indexes[name] = ReferenceIndex(name, records, readings, hosts)
         else:
-            index.update(records, readings=readings)
+            index.update(records, readings=readings, hosts=hosts)
         self._loaded[name] |= tokens
 
-    def _read_stored(self, name: str, rows: list[tuple[str, str, str]]) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
-        """The records of stored ``(model id, content hash, raw)`` rows of reference ``name``, and
-        their readings: kept ones where kept for that hash, else read (and kept with the next
-        write)."""
+    def _stored_rows(self, name: str, where: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+        """``(model id, content hash, host, kept reading, raw)`` of the listed models of reference
+        ``name`` that ``where`` selects: the kept reading and its host where kept for the stored
+        record by this reader, else its raw record (the only time the record is needed)."""
+        from .facts.kept import reader_version
+
+        reader = reader_version()
+        if reader is None or not self._has_kept():
+            return [
+                (model_id, digest, None, None, raw)
+                for model_id, digest, raw in self.db.execute(
+                    f"select m.model_id, m.content_hash, m.raw from models m where {where} and m.removed_at is null",
+                    parameters,
+                )
+            ]
+        return self.db.execute(
+            "select m.model_id, m.content_hash, k.host, k.reading, case when k.reading is null then m.raw end "
+            "from models m left join reference_readings k on k.provider = m.provider and k.model_id = m.model_id "
+            f"and k.content_hash = m.content_hash and k.reader = ? where {where} and m.removed_at is null",
+            [reader, *parameters],
+        ).fetchall()
+
+    def _read_stored(
+        self, name: str, rows: list[tuple[Any, ...]]
+    ) -> tuple[list[tuple[str, Any]], dict[str, Any], dict[str, str]]:
+        """The records, readings and hosts of :meth:`_stored_rows`' rows for an index: the kept
+        readings, else the records read (and kept with the next write)."""
         from .facts import read_record
         from .facts.kept import decode
 
-        kept = self._kept_entries(name) if rows else {}
         records: list[tuple[str, Any]] = []
         readings: dict[str, Any] = {}
-        for model_id, digest, raw in rows:
+        hosts: dict[str, str] = {}
+        for model_id, digest, host, text, raw in rows:
+            if text is not None:
+                records.append((model_id, None))
+                readings[model_id] = decode(text)
+                hosts[model_id] = host
+                continue
             record = json.loads(raw)
             records.append((model_id, record))
-            entry = kept.get(model_id)
-            if entry is not None and entry[0] == digest:
-                readings[model_id] = decode(entry[1])
-                continue
             reading = readings[model_id] = read_record(name, record, canonical=True)
-            row = _kept_row(name, model_id, digest, reading)
+            row = _kept_row(name, model_id, digest, reading, record)
             if row is not None:
                 self._kept_pending.append(row)
-        return records, readings
+        return records, readings, hosts
 
     def _write_kept(self, rows: Sequence[tuple[str, ...]] = ()) -> None:
         """Write ``rows`` and the readings kept while loading an index (inside a write)."""
@@ -1261,7 +1289,7 @@ class Ingest:
                 readings[model_id] = decode_kept(entry[1])
             else:
                 reading = readings[model_id] = read_record(name, raw, canonical=True)
-                row = _kept_row(name, model_id, digest, reading)
+                row = _kept_row(name, model_id, digest, reading, raw)
                 if row is not None:
                     plan.kept.append(row)
             old = stored.pop(model_id, None)
