@@ -19,7 +19,7 @@ from test_ingest_golden import REFERENCES, _setup
 from test_refetch_records import PRICED, _copy, _every_row, _fetch, _fetched, _store
 
 from vexy_catalog.db import Ingest, open_db
-from vexy_catalog.facts import FACT_FIELDS, Reading, read_record
+from vexy_catalog.facts import FACT_FIELDS, Reading, ReferenceIndex, read_record
 from vexy_catalog.facts.kept import decode, encode, reader_version
 from vexy_catalog.facts.reading import Unread
 from vexy_catalog.facts.references import record_host
@@ -113,6 +113,30 @@ def _assert_kept_describe_the_listed_records(db_path: Path, every: bool = True) 
         assert host == record_host(provider, model_id, json.loads(raw))
 
 
+def _assert_indexes_load_the_listed_records(db_path: Path) -> None:
+    """The reference indexes loaded from the catalog (kept readings) are those of its listed
+    records read afresh."""
+    db = open_db(db_path)
+    try:
+        loaded = {index.name: index for index in Ingest(db).indexes()}
+        for name in REFERENCES:
+            records = [
+                (model_id, json.loads(raw))
+                for model_id, raw in db.execute(
+                    "select model_id, raw from models where provider = ? and removed_at is null", [name]
+                )
+            ]
+            if not records:
+                assert name not in loaded
+                continue
+            read = ReferenceIndex(name, records)
+            assert sorted(loaded[name].keys()) == sorted(read.keys())
+            for key in read.keys():
+                assert (loaded[name].facts(key), loaded[name].host(key)) == (read.facts(key), read.host(key))
+    finally:
+        db.close()
+
+
 def test_changed_reference_records_read_alone_store_what_reading_every_record_stores(server, tmp_path, no_internet):
     bodies = answers()
     catalog, base = _fetched(server, tmp_path, bodies)
@@ -133,6 +157,7 @@ def test_changed_reference_records_read_alone_store_what_reading_every_record_st
         assert _store(full, catalog, results, in_part=False) == set()
         assert _tables(fast) == _tables(full), step.__name__
         _assert_kept_describe_the_listed_records(fast)
+        _assert_indexes_load_the_listed_records(fast)
         # Rebuilt as far as that store read them (litellm's, and the others its models match).
         _assert_kept_describe_the_listed_records(full, every=False)
         assert {r[:2] for r in _kept(full) if r[0] == "litellm"} == {r[:2] for r in _kept(fast) if r[0] == "litellm"}

@@ -1136,7 +1136,7 @@ class Ingest:
     def _load_all(self, name: str) -> None:
         from .facts import ReferenceIndex
 
-        rows = self._stored_rows(name, "m.provider = ? order by m.rowid", [name])
+        rows = self._stored_rows(name, "m.provider = ?", [name], order="order by m.rowid")
         self._indexes[name] = ReferenceIndex(name, *self._read_stored(name, rows))
         self._complete.add(name)
         self._loaded.pop(name, None)
@@ -1164,7 +1164,7 @@ class Ingest:
             index.update(records, readings=readings, hosts=hosts)
         self._loaded[name] |= tokens
 
-    def _stored_rows(self, name: str, where: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+    def _stored_rows(self, name: str, where: str, parameters: list[Any], order: str = "") -> list[tuple[Any, ...]]:
         """``(model id, content hash, host, kept reading, raw)`` of the listed models of reference
         ``name`` that ``where`` selects: the kept reading and its host where kept for the stored
         record by this reader, else its raw record (the only time the record is needed)."""
@@ -1175,14 +1175,15 @@ class Ingest:
             return [
                 (model_id, digest, None, None, raw)
                 for model_id, digest, raw in self.db.execute(
-                    f"select m.model_id, m.content_hash, m.raw from models m where {where} and m.removed_at is null",
+                    f"select m.model_id, m.content_hash, m.raw from models m where {where} and m.removed_at is null "
+                    + order,
                     parameters,
                 )
             ]
         return self.db.execute(
             "select m.model_id, m.content_hash, k.host, k.reading, case when k.reading is null then m.raw end "
             "from models m left join reference_readings k on k.provider = m.provider and k.model_id = m.model_id "
-            f"and k.content_hash = m.content_hash and k.reader = ? where {where} and m.removed_at is null",
+            f"and k.content_hash = m.content_hash and k.reader = ? where {where} and m.removed_at is null {order}",
             [reader, *parameters],
         ).fetchall()
 
