@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -54,9 +56,10 @@ class Kept:
 
 @lru_cache(maxsize=1)
 def reader_version() -> str | None:
-    """A hash of the facts package's source: a reading depends on nothing else (not the time,
-    not the catalog). None when the source cannot be read (nothing is kept then)."""
-    digest = hashlib.sha256()
+    """A hash of the facts package's source and of the Python it runs on (its Unicode tables
+    class characters): a reading depends on nothing else (not the time, not the catalog). None
+    when the source cannot be read (nothing is kept then)."""
+    digest = hashlib.sha256(f"{sys.version_info[:2]} {unicodedata.unidata_version}".encode())
     try:
         for path in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(path.name.encode())
