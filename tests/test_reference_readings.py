@@ -18,7 +18,7 @@ from ingest_scenario import answers
 from test_ingest_golden import REFERENCES, _setup
 from test_refetch_records import PRICED, _copy, _every_row, _fetch, _fetched, _store
 
-from vexy_catalog.db import Ingest, open_db
+from vexy_catalog.db import Ingest, canonical_json, content_hash, open_db
 from vexy_catalog.facts import FACT_FIELDS, Reading, ReferenceIndex, read_record
 from vexy_catalog.facts.kept import decode, encode, reader_version
 from vexy_catalog.facts.reading import Unread
@@ -322,3 +322,24 @@ def test_what_json_cannot_keep_exactly_is_not_kept():
         Reading(other_prices=[["per_image", 1, "image"]]),
     ):
         assert encode(reading) is None
+
+
+def test_a_reference_answer_stored_whole_is_its_canonical_text(server, tmp_path, no_internet):
+    # Its records' canonical texts (encoded once for their hashes) make the answer's: the hash
+    # contract holds whatever sits around them, however deep.
+    bodies = answers()
+    bodies["litellm"]["ünïcode/模型"] = {"input_cost_per_token": 1e-06, "note": '\u2028 "quoted" \\ é'}
+    bodies["openrouter"]["meta"] = {"pages": [{"n": 1, "deep": {"deeper": {"deepest": [1.5, None, True]}}}], "": []}
+    bodies["openrouter"]["data"][0]["nested"] = {"z": {"y": [{"x": -0.0}]}, "a": 1e300}
+    catalog, db_path = _fetched(server, tmp_path, bodies)
+    conn = sqlite3.connect(db_path)
+    try:
+        for name in ("litellm", "openrouter"):
+            digest, body = conn.execute(
+                "select p.hash, p.body from providers v join payloads p on p.hash = v.payload_hash where v.name = ?",
+                [name],
+            ).fetchone()
+            assert body == canonical_json(bodies[name])
+            assert digest == content_hash(bodies[name])
+    finally:
+        conn.close()
