@@ -258,3 +258,77 @@ def test_the_record_of_written_files_is_what_json_dumps_writes():
         text = manifest_text(manifest)
         assert json.loads(text)["files"] == manifest
         assert text == json.dumps(json.loads(text), indent=2) + "\n"
+
+
+def _many_texts() -> dict:
+    """More files than are flushed one by one, a spliced catalog among them."""
+    from vexy_catalog.export import storage
+    from vexy_catalog.export.emit import Spliced
+
+    line = '  "base_instructions": "' + "You are Codex \u2014 brief. " * 400 + '",\n'
+    texts: dict = {"config.toml": "[model_providers.p]\nname = \"P\"\n"}
+    texts |= {f"p{i}.config.toml": f'model = "m{i}"\n' for i in range(storage._BATCH + 10)}
+    texts["vexy-p.models.json"] = Spliced(["{\n", line, '  "slug": "a",\n', line, '  "slug": "b"\n}\n'])
+    return texts
+
+
+def _folder_state(folder: Path) -> dict:
+    """Every file's bytes and mode, the record's timestamps left out."""
+    state = {p.name: (p.read_bytes(), p.stat().st_mode & 0o7777) for p in folder.iterdir()}
+    record, mode = state.pop(MANIFEST)
+    files = json.loads(record)["files"]
+    for entry in files.values():
+        entry.pop("written_at")
+    return state | {MANIFEST: (files, mode), ".": folder.stat().st_mode & 0o7777}
+
+
+def test_a_new_folder_appears_whole_holding_what_file_by_file_writes_would(tmp_path):
+    """A folder that is not there is written in a staging folder beside it, then renamed into
+    place: the same files, bytes, modes and record as written one by one into a folder that is
+    there, the folder made as any other, and no staging folder left."""
+    from vexy_catalog.export.storage import write_files
+
+    texts = _many_texts()
+    new, there = tmp_path / "parents" / "new", tmp_path / "there"
+    there.mkdir()
+    staged = write_files(new, texts, tool="codex")
+    one_by_one = write_files(there, texts, tool="codex")
+    assert [(r.path, r.status, r.backup) for r in staged] == [(new / name, "new", None) for name in texts]
+    assert [(r.path.name, r.status) for r in one_by_one] == [(r.path.name, r.status) for r in staged]
+    assert _folder_state(new) == _folder_state(there)
+    assert sorted(os.listdir(new.parent)) == ["new"]
+    assert all(written_by_vexy(new / name) for name in texts)
+    assert {r.status for r in write_files(new, texts, tool="codex")} == {"unchanged"}
+
+
+def test_a_new_folder_that_cannot_be_written_whole_leaves_nothing(tmp_path):
+    from vexy_catalog.export.storage import ExportWriteError, write_files
+
+    texts = _many_texts() | {"x" * 300 + ".config.toml": "model = 'm'\n"}  # too long a name
+    with pytest.raises(ExportWriteError) as raised:
+        write_files(tmp_path / "new", texts, tool="codex")
+    assert str(tmp_path / "new" / ("x" * 300 + ".config.toml")) in str(raised.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_already_there_is_compared_byte_for_byte(out):
+    """A re-export rewrites a file only when one of its bytes differs, the repeated piece of a
+    spliced file included, and leaves the record alone when nothing changed."""
+    from vexy_catalog.export.emit import Spliced
+    from vexy_catalog.export.storage import write_files
+
+    line = '  "base_instructions": "' + "brief. " * 4000 + '",\n'
+    other = line[:14000] + "B" + line[14001:]  # the same size, one byte apart
+    first = Spliced(["{\n", line, '  "slug": "a",\n', line, "}\n"])
+    second = Spliced(["{\n", line, '  "slug": "a",\n', other, "}\n"])
+    (result,) = write_files(out, {"c.json": first}, tool="codex")
+    assert result.status == "new"
+    record = (out / MANIFEST).read_bytes()
+    assert [r.status for r in write_files(out, {"c.json": first}, tool="codex")] == ["unchanged"]
+    assert [r.status for r in write_files(out, {"c.json": str(first)}, tool="codex")] == ["unchanged"]
+    assert (out / MANIFEST).read_bytes() == record
+    assert [r.status for r in write_files(out, {"c.json": second}, tool="codex")] == ["replaced"]
+    assert (out / "c.json").read_bytes() == bytes(second)
+    assert written_by_vexy(out / "c.json")
+    assert [r.status for r in write_files(out, {"c.json": first}, tool="codex")] == ["replaced"]
+    assert (out / "c.json").read_bytes() == bytes(first)
