@@ -266,7 +266,7 @@ def _many_texts() -> dict:
     from vexy_catalog.export.emit import Spliced
 
     line = '  "base_instructions": "' + "You are Codex \u2014 brief. " * 400 + '",\n'
-    texts: dict = {"config.toml": "[model_providers.p]\nname = \"P\"\n"}
+    texts: dict = {"config.toml": '[model_providers.p]\nname = "P"\n'}
     texts |= {f"p{i}.config.toml": f'model = "m{i}"\n' for i in range(storage._BATCH + 10)}
     texts["vexy-p.models.json"] = Spliced(["{\n", line, '  "slug": "a",\n', line, '  "slug": "b"\n}\n'])
     return texts
