@@ -317,10 +317,10 @@ def test_a_file_already_there_is_compared_byte_for_byte(out):
     from vexy_catalog.export.emit import Spliced
     from vexy_catalog.export.storage import write_files
 
-    line = '  "base_instructions": "' + "brief. " * 4000 + '",\n'
-    other = line[:14000] + "B" + line[14001:]  # the same size, one byte apart
-    first = Spliced(["{\n", line, '  "slug": "a",\n', line, "}\n"])
-    second = Spliced(["{\n", line, '  "slug": "a",\n', other, "}\n"])
+    line = '  "base_instructions": "' + "brief. " * 40000 + '",\n'  # ~280 KB: the file is read in blocks
+    other = line[:140000] + "B" + line[140001:]  # the same size, one byte apart
+    first = Spliced(["{\n", *[line, '  "slug": "a",\n'] * 4, line, "}\n"])
+    second = Spliced(["{\n", *[line, '  "slug": "a",\n'] * 4, other, "}\n"])
     (result,) = write_files(out, {"c.json": first}, tool="codex")
     assert result.status == "new"
     record = (out / MANIFEST).read_bytes()
@@ -332,3 +332,27 @@ def test_a_file_already_there_is_compared_byte_for_byte(out):
     assert written_by_vexy(out / "c.json")
     assert [r.status for r in write_files(out, {"c.json": first}, tool="codex")] == ["replaced"]
     assert (out / "c.json").read_bytes() == bytes(first)
+
+
+def test_a_long_file_is_compared_across_its_blocks(out):
+    """storage._same_content on a file of several blocks: one byte changed anywhere (first,
+    either side of a block boundary, last) is found, and so is a file cut short or grown."""
+    from vexy_catalog.export import storage
+    from vexy_catalog.export.emit import Spliced
+
+    piece = "\u00e9tude " * 80000  # ~560 KB: the file is read a block at a time
+    data = Spliced(["[", piece, ",", piece, ",", piece, ",", piece, ",", piece, "]"])
+    path = out / "long.json"
+    path.write_bytes(bytes(data))
+    assert data.size > 2 * storage._BLOCK
+    assert storage._same_content(path, data)
+    original = bytes(data)
+    for at in (0, storage._BLOCK - 1, storage._BLOCK, 2 * storage._BLOCK + 5, data.size - 1):
+        changed = bytearray(original)
+        changed[at] ^= 1
+        path.write_bytes(bytes(changed))
+        assert not storage._same_content(path, data), at
+    path.write_bytes(original[:-1])
+    assert not storage._same_content(path, data, size=data.size)  # shorter than its look said
+    path.write_bytes(original + b" ")
+    assert not storage._same_content(path, data, size=data.size)  # grew since

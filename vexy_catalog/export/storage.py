@@ -356,38 +356,40 @@ def _refusal(path: Path, merge_ok: bool) -> str:
 
 def _same_content(path: Path, data: Content, size: int | None = None) -> bool:
     """Whether the file at ``path`` (``size`` bytes long, when known) holds exactly ``data``:
-    its size is compared first, then its bytes piece by piece (a re-export compares ~200 MB of
-    codex catalogs, never joined into one string)."""
+    its size is compared first, then its bytes; a long file a block at a time against the
+    pieces of ``data`` (a re-export compares ~200 MB of codex catalogs, never read or joined
+    into one buffer)."""
     expected = _size(data)
     if (os.stat(path).st_size if size is None else size) != expected:
         return False
-    content = _read_upto(path, expected)
-    if len(content) != expected:
-        return False
-    at = 0
-    for chunk in _chunks(data):
-        if not content.startswith(chunk, at):
-            return False
-        at += len(chunk)
-    return True
+    with open(path, "rb", buffering=0) as raw:
+        if expected < _BLOCK:
+            return raw.read(expected + 1) == (bytes(data) if isinstance(data, Spliced) else data)
+        return _same_stream(raw, _chunks(data))
 
 
-def _read_upto(path: Path, size: int) -> bytes:
-    """The bytes of the file at ``path``, at most ``size + 1`` of them (one more than expected
-    shows that it grew): one read for a file of that size."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        parts: list[bytes] = []
-        got = 0
-        while got <= size:
-            part = os.read(fd, size + 1 - got)
-            if not part:
-                break
-            parts.append(part)
-            got += len(part)
-    finally:
-        os.close(fd)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+_BLOCK = 1 << 20  # bytes read at a time to compare a long file
+
+
+def _same_stream(raw: Any, chunks: list[bytes]) -> bool:
+    """Whether the rest of the unbuffered file ``raw`` is exactly ``chunks``, read in blocks of
+    :data:`_BLOCK` bytes into one buffer and compared in place."""
+    block = bytearray(_BLOCK)
+    view = memoryview(block)
+    filled = at = 0
+    for chunk in chunks:
+        piece = memoryview(chunk)
+        while piece:
+            if at == filled:
+                filled, at = raw.readinto(view), 0
+                if not filled:
+                    return False  # the file is shorter
+            step = min(filled - at, len(piece))
+            if not block.startswith(piece[:step], at):
+                return False
+            at += step
+            piece = piece[step:]
+    return at == filled and not raw.readinto(view[:1])  # and nothing after
 
 
 def _sha256_of(data: Content) -> str:
