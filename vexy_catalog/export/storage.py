@@ -2,9 +2,10 @@
 
 Every file vexy exports is written to a temporary file in the target's own directory and then
 renamed over the target, so a reader (or a crash) never sees half a config: every temporary
-file of an export is on disk before the first is renamed (:func:`_write_temps`). A file whose
-content would not change is not touched, so running an export twice leaves everything as the
-first run left it.
+file of an export is on disk before the first is renamed (:func:`_write_temps`). A folder that
+is not there yet is written whole in a staging folder beside it, then renamed into place
+(:func:`_write_new_folder`). A file whose content would not change is not touched, so running
+an export twice leaves everything as the first run left it.
 
 :func:`write_files` is the one write path of ``vexy export`` (every format goes through it):
 
