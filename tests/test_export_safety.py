@@ -301,6 +301,17 @@ def test_a_new_folder_appears_whole_holding_what_file_by_file_writes_would(tmp_p
     assert {r.status for r in write_files(new, texts, tool="codex")} == {"unchanged"}
 
 
+def test_a_new_folder_whose_staging_name_would_be_too_long_is_written_file_by_file(tmp_path):
+    from vexy_catalog.export.storage import write_files
+
+    texts = _many_texts()
+    folder = tmp_path / ("f" * 250)  # a valid name; the staging folder's would not be
+    results = write_files(folder, texts, tool="codex")
+    assert [(r.path, r.status) for r in results] == [(folder / name, "new") for name in texts]
+    assert all(written_by_vexy(folder / name) for name in texts)
+    assert os.listdir(tmp_path) == [folder.name]
+
+
 def test_a_new_folder_that_cannot_be_written_whole_leaves_nothing(tmp_path):
     from vexy_catalog.export.storage import ExportWriteError, write_files
 

@@ -561,8 +561,8 @@ def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: st
     staging = folder.parent / f".{folder.name}.{_TEMP_TOKEN}.tmp"
     try:
         os.mkdir(staging)  # as ensure_folder makes a folder (umask): it becomes the folder
-    except FileExistsError:
-        return None
+    except OSError:
+        return None  # the name taken, or too long a name for the folder's own: file by file
     done = False
     try:
         # Names as strings: a Path per file costs more than writing a small one.
