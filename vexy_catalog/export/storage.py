@@ -552,7 +552,8 @@ def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: st
     on disk, then that folder renamed to ``folder``: the export appears whole or not at all,
     with one rename instead of one per file (a whole catalog's codex export writes 7,845).
     None, with nothing written, where it cannot be done so (a name with a folder part, a staging
-    name taken, ``folder`` there by the time of the rename): the caller writes file by file."""
+    folder that cannot be made, ``folder`` there by the time of the rename): the caller writes
+    file by file, by the usual rules."""
     if not all(_simple(name) and name != MANIFEST for name in files):
         return None
     from ..files import ensure_folder
