@@ -79,13 +79,18 @@ def _null(value: None) -> None:
     return value
 
 
-# Python's sqlite3 binds None only after looking for an adapter for it (a key tuple, a registry
-# miss, then __adapt__ and __conform__ looked up): ~0.25 us per value, and a fetch binds about
-# 30 of them per new model (empty facts and provenance columns). Registered, the first lookup
-# finds this one, which hands None back: the same NULL is bound, ~3x quicker. Adapters are
-# process-wide; one already registered for None is left alone.
-if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
-    sqlite3.register_adapter(type(None), _null)
+def register_null_adapter() -> None:
+    """Bind None through an adapter that hands it back (the same NULL is bound).
+
+    Python's sqlite3 (3.10-3.13) looks for an adapter of every None it binds: a key tuple, a
+    registry miss, then ``__adapt__`` and ``__conform__`` looked up, ~0.25 us a value. A fetch
+    binds ~30 per new model (unknown facts, provenance columns); found at once, each costs a
+    third of that. Adapters are process-wide: one already registered for None is left alone."""
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), _null)
+
+
+register_null_adapter()
 
 
 # json.dumps with these arguments builds a new encoder per call; a fetch calls it several times
