@@ -82,10 +82,10 @@ def _null(value: None) -> None:
 def register_null_adapter() -> None:
     """Bind None through an adapter that hands it back (the same NULL is bound).
 
-    Python's sqlite3 looks for an adapter of every None it binds: a key tuple, a
-    registry miss, then ``__adapt__`` and ``__conform__`` looked up, ~0.25 us a value. A fetch
-    binds ~30 per new model (unknown facts, provenance columns); found at once, each costs a
-    third of that. Adapters are process-wide: one already registered for None is left alone."""
+    Python's sqlite3 looks for an adapter of every None it binds: a key tuple, a registry miss,
+    then ``__adapt__`` and ``__conform__`` looked up, ~0.25 us a value. A fetch binds ~30 per
+    new model (unknown facts, provenance columns); found at once, each costs a third of that.
+    Adapters are process-wide: one already registered for None is left alone."""
     if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
         sqlite3.register_adapter(type(None), _null)
 
@@ -940,7 +940,7 @@ def refresh_changed(db: Database, changed: set[str]) -> int:
         return refresh_facts(db, sorted(changed))
 
 
-def _fact_source_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _stored_source_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """``ModelFacts.source_rows`` as stored: each value and raw value as JSON."""
     as_json = _json_or_none
     # Unpacked by name rather than sliced: a fetch stores ~7 rows per model.
@@ -2067,7 +2067,7 @@ class _FactsWriter:
                 else:
                     self._updates.append([*(values[i] for i in _PLAIN), old[0]])
                 self.updated += 1
-        sources = _fact_source_rows(result.source_rows)
+        sources = _stored_source_rows(result.source_rows)
         disputes = [_dispute_row(d) for d in result.disputes]
         old_sources = self._old_sources.pop(model_id, [])
         old_disputes = self._old_disputes.pop(model_id, [])
