@@ -224,8 +224,8 @@ def resolve_provider(
     )
 
 
-# Beyond this many records a provider is resolved in two passes over its records (see
-# iter_resolved): the provider-wide steps keep a few facts per model, not every reading.
+# Beyond this many records a provider's readings are kept packed until their turn (see
+# iter_resolved), and no model's settled facts are kept beside them: ~1 KB a model, not ~4.
 STREAM_ABOVE = 20_000
 # The facts the provider-wide steps read after prices are settled (see plausibility.placeholders).
 _WIDE_FACTS = ("created", "owned_by", "model_type", *PRICE_FIELDS)
@@ -313,9 +313,9 @@ def iter_resolved(
         for entry in packed:
             model_id, facts = entry[0], _wide_facts(entry)
             if entry[_PRICES]:
-                reading = Reading(facts=facts, prices=list(entry[_PRICES]))
-                settled = _settled(provider, model_id, reading, units, corrections)
-                facts = {f: settled.facts.get(f) for f in _WIDE_FACTS}
+                # Its prices as _settled settles them (it reads no other fact of the reading).
+                settled = ModelFacts(model_id, facts, {NOTES: {}})
+                _settle_prices(provider, settled, Reading(facts, prices=list(entry[_PRICES])), units, corrections)
             # Only the known facts: the placeholder checks read them with .get().
             facts_by_model[model_id] = {f: v for f, v in facts.items() if v is not None}
             if entry[_OTHER_PRICES]:
@@ -359,7 +359,9 @@ def _readings(
 # and lists of strings repeat from record to record: each distinct one is kept once.
 _PRICES, _OTHER_PRICES, _FACTS = 3, 4, 8
 _WIDE_AT = tuple(_FACTS + 1 + FACT_FIELDS.index(f) for f in _WIDE_FACTS)
-_NFACTS = len(FACT_FIELDS)
+_RAW_AT = _FACTS + 1 + len(FACT_FIELDS)
+# Where the facts whose values are lists are (any other fact with a list keeps it, unshared).
+_LISTS_AT = tuple(i for i, f in enumerate(FACT_FIELDS) if f in LIST_FIELDS)
 
 
 class _Items(tuple):  # type: ignore[type-arg]
@@ -371,43 +373,51 @@ class _Items(tuple):  # type: ignore[type-arg]
 class _Packer:
     def __init__(self) -> None:
         self._shared: dict[Any, Any] = {}
+        # Apart: a list of strings packed must not come back as an equal tuple of keys.
         self._items: dict[_Items, _Items] = {}
 
     def pack(self, model_id: str, reading: Reading) -> tuple[Any, ...]:
-        one = self._one
+        share = self._shared.setdefault
         facts = reading.facts
         raw_values = reading.raw_values
+        paths = tuple(reading.paths.items())
+        keys = tuple(raw_values)
+        stated = frozenset(reading.stated)
         head = (
             model_id,
-            one(tuple(reading.paths.items())),
-            one(tuple(raw_values)),
+            share(paths, paths),
+            share(keys, keys),
             tuple(reading.prices),
             tuple(reading.other_prices),
-            one(frozenset(reading.stated)),
+            share(stated, stated),
             tuple(reading.unread),
             reading.order_free,
         )
         if tuple(facts) != FACT_FIELDS:
             return (*head, dict(facts), *raw_values.values())
-        items = self._items.setdefault
-        values = [
-            items(_Items(v), _Items(v)) if type(v) is list and all(type(x) is str for x in v) else v
-            for v in facts.values()
-        ]
+        values = list(facts.values())
+        for i in _LISTS_AT:
+            value = values[i]
+            if type(value) is list:
+                for item in value:
+                    if type(item) is not str:
+                        break
+                else:
+                    items = _Items(value)
+                    values[i] = self._items.setdefault(items, items)
         return (*head, None, *values, *raw_values.values())
-
-    def _one(self, value: Any) -> Any:
-        """The first equal value packed, for ``value``."""
-        return self._shared.setdefault(value, value)
 
 
 def _unpack(entry: tuple[Any, ...]) -> Reading:
     """A reading with containers of its own, as reading the record again would give it."""
     _, paths, keys, prices, others, stated, unread, order_free, facts = entry[: _FACTS + 1]
     if facts is None:
-        values = entry[_FACTS + 1 : _FACTS + 1 + _NFACTS]
-        facts = dict(zip(FACT_FIELDS, [list(v) if type(v) is _Items else v for v in values], strict=True))
-        raw = entry[_FACTS + 1 + _NFACTS :]
+        facts = dict(zip(FACT_FIELDS, entry[_FACTS + 1 : _RAW_AT], strict=True))
+        for i in _LISTS_AT:
+            value = entry[_FACTS + 1 + i]
+            if type(value) is _Items:
+                facts[FACT_FIELDS[i]] = list(value)
+        raw = entry[_RAW_AT:]
     else:
         facts = dict(facts)
         raw = entry[_FACTS + 1 :]
