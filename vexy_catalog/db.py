@@ -36,7 +36,7 @@ import socket
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +91,26 @@ def canonical_json(value: Any) -> str:
     if _C_CANONICAL is None:
         return _CANONICAL.encode(value)
     return "".join(_C_CANONICAL(value, 0))
+
+
+def _spliced_json(value: Any, texts: Mapping[int, str], depth: int = 0) -> str:
+    """``canonical_json(value)``, with the canonical text of a part of it taken from ``texts``
+    (by the part's id) where there: an answer's records are encoded once, for their own hashes
+    and for the answer's. The same text as the encoder's: keys sorted, the same separators and
+    escapes (the parts of an answer sit near its top: deeper, the encoder does it all)."""
+    text = texts.get(id(value))
+    if text is not None:
+        return text
+    kind = type(value)
+    if depth < _SPLICE_DEPTH and kind is dict and value and all(type(k) is str for k in value):
+        inner = (f"{_encode_text(k)}:{_spliced_json(value[k], texts, depth + 1)}" for k in sorted(value))
+        return "{" + ",".join(inner) + "}"
+    if depth < _SPLICE_DEPTH and kind is list and value:
+        return "[" + ",".join(_spliced_json(v, texts, depth + 1) for v in value) + "]"
+    return canonical_json(value)
+
+
+_SPLICE_DEPTH = 3
 
 
 def content_hash(value: Any) -> str:
@@ -764,6 +784,52 @@ def m009_ingest_keys(db: Database) -> None:
 _MATCH_TOKENS_INSERT = "insert or ignore into match_tokens (token, provider, model_id) values (?, ?, ?)"
 
 
+@migrations()
+def m010_reference_readings(db: Database) -> None:
+    # What reading each reference record gave (vexy_catalog.facts.kept), beside the content
+    # hash of the record it describes: a reference answer that changes a few records reads only
+    # those again, and a reference index loads without reading every record. An entry is a pure
+    # function of its record and of the reader code (``reader``): one whose hash or reader is
+    # not the record's is ignored, so a missing or stale entry is read again, never trusted.
+    db.execute(
+        "create table if not exists reference_readings (provider text not null, model_id text not null, "
+        "content_hash text not null, reader text not null, reading text not null, host text not null, "
+        "primary key (provider, model_id)) without rowid"
+    )
+    from .facts import read_record
+
+    rows = db.execute(
+        f"select provider, model_id, content_hash, raw from models where removed_at is null "
+        f"and provider in ({', '.join('?' for _ in REFERENCE_PROVIDERS)})",
+        list(REFERENCE_PROVIDERS),
+    ).fetchall()
+    kept = []
+    for provider, model_id, digest, raw in rows:
+        record = json.loads(raw)
+        kept.append(_kept_row(provider, model_id, digest, read_record(provider, record, canonical=True), record))
+    db.conn.executemany(_KEPT_UPSERT, [row for row in kept if row is not None])
+
+
+def _kept_row(provider: str, model_id: str, digest: str, reading: Any, raw: Any) -> tuple[str, ...] | None:
+    """The ``reference_readings`` row of one record's reading, with the host its index entry
+    names (see :func:`vexy_catalog.facts.references.record_host`); None when it cannot be kept."""
+    from .facts.kept import encode, reader_version
+    from .facts.references import record_host
+
+    reader = reader_version()
+    text = encode(reading) if reader is not None else None
+    if text is None:
+        return None
+    return (provider, model_id, digest, reader, text, record_host(provider, model_id, raw))  # type: ignore[return-value]
+
+
+_KEPT_UPSERT = (
+    "insert into reference_readings (provider, model_id, content_hash, reader, reading, host) "
+    "values (?, ?, ?, ?, ?, ?) on conflict (provider, model_id) do update set content_hash = excluded.content_hash, "
+    "reader = excluded.reader, reading = excluded.reading, host = excluded.host"
+)
+
+
 def _add_match_tokens(db: Database, models: Iterable[tuple[str, str]]) -> None:
     from .facts import match_tokens
 
@@ -998,6 +1064,8 @@ class _Plan:
     # text and hash, its readings, and the match tokens its change touches.
     rows: list[tuple[str, str]] | None = None
     readings: dict[str, Any] | None = None
+    # reference_readings rows of the records read afresh (see _kept_row).
+    kept: list[tuple[str, ...]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
 
 
@@ -1026,6 +1094,10 @@ class Ingest:
         # Per incomplete index, the tokens whose records it holds.
         self._loaded: dict[str, set[str]] = {}
         self._tokens_table: bool | None = None
+        self._kept_table: bool | None = None
+        # reference_readings rows of records read while loading an index, written with the next
+        # write (see _write_kept): an entry holds whatever transaction writes it.
+        self._kept_pending: list[tuple[str, ...]] = []
         # Each change of a reference index: (version, reference, tokens of its changed records).
         self._version = 0
         self._changes: list[tuple[int, str, set[str]]] = []
@@ -1064,13 +1136,8 @@ class Ingest:
     def _load_all(self, name: str) -> None:
         from .facts import ReferenceIndex
 
-        records = [
-            (model_id, json.loads(raw))
-            for model_id, raw in self.db.execute(
-                "select model_id, raw from models where provider = ? and removed_at is null order by rowid", [name]
-            )
-        ]
-        self._indexes[name] = ReferenceIndex(name, records)
+        rows = self._stored_rows(name, "m.provider = ?", [name], order="order by m.rowid")
+        self._indexes[name] = ReferenceIndex(name, *self._read_stored(name, rows))
         self._complete.add(name)
         self._loaded.pop(name, None)
 
@@ -1078,24 +1145,80 @@ class Ingest:
         from .facts import ReferenceIndex
 
         index = self._indexes.get(name)
-        found: dict[str, str] = {}
+        found: dict[str, tuple[Any, ...]] = {}
         ordered_tokens = sorted(tokens)
         for start in range(0, len(ordered_tokens), _CHUNK):
             chunk = ordered_tokens[start : start + _CHUNK]
-            for model_id, raw in self.db.execute(
-                "select m.model_id, m.raw from match_tokens t join models m "
-                "on m.provider = t.provider and m.model_id = t.model_id "
-                f"where t.token in ({', '.join('?' for _ in chunk)}) and t.provider = ? and m.removed_at is null",
-                [*chunk, name],
+            for row in self._stored_rows(
+                name,
+                "m.provider = ? and (m.provider, m.model_id) in (select provider, model_id from match_tokens "
+                f"where provider = ? and token in ({', '.join('?' for _ in chunk)}))",
+                [name, name, *chunk],
             ):
-                if index is None or model_id not in index:
-                    found.setdefault(model_id, raw)
-        records = [(model_id, json.loads(raw)) for model_id, raw in found.items()]
+                if index is None or row[0] not in index:
+                    found.setdefault(row[0], row)
+        records, readings, hosts = self._read_stored(name, list(found.values()))
         if index is None:
-            self._indexes[name] = ReferenceIndex(name, records)
+            self._indexes[name] = ReferenceIndex(name, records, readings, hosts)
         else:
-            index.update(records)
+            index.update(records, readings=readings, hosts=hosts)
         self._loaded[name] |= tokens
+
+    def _stored_rows(self, name: str, where: str, parameters: list[Any], order: str = "") -> list[tuple[Any, ...]]:
+        """``(model id, content hash, host, kept reading, raw)`` of the listed models of reference
+        ``name`` that ``where`` selects: the kept reading and its host where kept for the stored
+        record by this reader, else its raw record (the only time the record is needed)."""
+        from .facts.kept import reader_version
+
+        reader = reader_version()
+        if reader is None or not self._has_kept():
+            return [
+                (model_id, digest, None, None, raw)
+                for model_id, digest, raw in self.db.execute(
+                    f"select m.model_id, m.content_hash, m.raw from models m where {where} and m.removed_at is null "
+                    + order,
+                    parameters,
+                )
+            ]
+        return self.db.execute(
+            "select m.model_id, m.content_hash, k.host, k.reading, case when k.reading is null then m.raw end "
+            "from models m left join reference_readings k on k.provider = m.provider and k.model_id = m.model_id "
+            f"and k.content_hash = m.content_hash and k.reader = ? where {where} and m.removed_at is null {order}",
+            [reader, *parameters],
+        ).fetchall()
+
+    def _read_stored(
+        self, name: str, rows: list[tuple[Any, ...]]
+    ) -> tuple[list[tuple[str, Any]], dict[str, Any], dict[str, str]]:
+        """The records, readings and hosts of :meth:`_stored_rows`' rows for an index: the kept
+        readings, else the records read (and kept with the next write)."""
+        from .facts import read_record
+        from .facts.kept import decode
+
+        records: list[tuple[str, Any]] = []
+        readings: dict[str, Any] = {}
+        hosts: dict[str, str] = {}
+        for model_id, digest, host, text, raw in rows:
+            if text is not None:
+                records.append((model_id, None))
+                readings[model_id] = decode(text)
+                hosts[model_id] = host
+                continue
+            record = json.loads(raw)
+            records.append((model_id, record))
+            reading = readings[model_id] = read_record(name, record, canonical=True)
+            row = _kept_row(name, model_id, digest, reading, record)
+            if row is not None:
+                self._kept_pending.append(row)
+        return records, readings, hosts
+
+    def _write_kept(self, rows: Sequence[tuple[str, ...]] = ()) -> None:
+        """Write ``rows`` and the readings kept while loading an index (inside a write)."""
+        if not self._has_kept():
+            return
+        pending, self._kept_pending = self._kept_pending, []
+        if pending or rows:
+            self.db.conn.executemany(_KEPT_UPSERT, [*pending, *rows])
 
     def _changed(self, name: str, tokens: set[str]) -> None:
         if tokens:
@@ -1116,51 +1239,114 @@ class Ingest:
         """Apply the reference answers among ``items`` to the reference indexes before any of
         them is stored, so each is stored (:meth:`record`, with the same ``source`` and
         ``accept_shrink``) against the others' new records."""
-        from .facts import ReferenceIndex, match_tokens, read_record
-
         for provider, result in items:
-            name = provider.name
-            if name not in self.references or result.status != "ok":
-                continue
-            previous = self.db.execute(
-                "select payload_hash, model_count from providers where name = ?", [name]
-            ).fetchone() or (None, None)
-            plan = self._plans[id(result)] = self._plan(provider, result, previous, source, accept_shrink)
-            if plan.outcome != "apply":
-                continue
-            stored = {
-                model_id: (digest, raw)
-                for model_id, digest, raw in self.db.execute(
-                    "select model_id, content_hash, raw from models where provider = ? and removed_at is null", [name]
-                )
-            }
-            fact_map = getattr(provider, "facts", None) or None
-            plan.rows = []
-            plan.readings = {} if fact_map is None else None
-            changed: list[tuple[str, str | None, Any]] = []
-            for model_id, raw in result.records:
+            if provider.name in self.references and result.status == "ok":
+                # Readings and index entries by the thousand, and no cycle among them.
+                with paused_collection():
+                    self._prepare_one(provider, result, source, accept_shrink)
+
+    def _prepare_one(self, provider: ProviderConfig, result: FetchResult, source: str, accept_shrink: bool) -> None:
+        from .facts import ReferenceIndex, match_tokens, read_record
+        from .facts.kept import decode as decode_kept
+
+        name = provider.name
+        previous = self.db.execute(
+            "select payload_hash, model_count from providers where name = ?", [name]
+        ).fetchone() or (None, None)
+        texts: list[tuple[str, str]] = []
+
+        def encode() -> str:
+            # Each record's canonical text and hash, then the answer's made of them.
+            texts.extend((text, _sha256(text)) for text in map(canonical_json, (raw for _, raw in result.records)))
+            spliced = {id(raw): text for (_, raw), (text, _) in zip(result.records, texts, strict=True)}
+            return _spliced_json(result.payload, spliced)
+
+        plan = self._plans[id(result)] = self._plan(provider, result, previous, source, accept_shrink, encode=encode)
+        if plan.outcome != "apply":
+            return
+        stored = dict(
+            self.db.execute(
+                "select model_id, content_hash from models where provider = ? and removed_at is null", [name]
+            )
+        )
+        kept = self._kept_entries(name)
+        fact_map = getattr(provider, "facts", None) or None
+        plan.rows = []
+        # Each record's reading (kept where the entry's hash is the record's): the index's,
+        # and the provider's own when no facts: map reads it otherwise. Kept before the
+        # steps below change the readings.
+        readings: dict[str, Any] = {}
+        plan.kept = []
+        changed: list[str] = []
+        for i, (model_id, raw) in enumerate(result.records):
+            if texts:
+                raw_json, digest = texts[i]
+            else:
                 raw_json = canonical_json(raw)
                 digest = _sha256(raw_json)
-                plan.rows.append((raw_json, digest))
-                if plan.readings is not None:
-                    plan.readings[model_id] = read_record(name, raw, canonical=True)
-                old = stored.pop(model_id, None)
-                if old is None or old[0] != digest:
-                    changed.append((model_id, old[1] if old else None, raw))
-            index = ReferenceIndex(name, result.records, plan.readings)
-            tokens: set[str] = set()
-            for model_id, old_raw, _ in changed:
-                # A record whose reading did not change matches as before.
-                if old_raw is not None and self._same_reading(name, index, model_id, old_raw):
-                    continue
-                tokens.update(match_tokens(model_id))
-            for model_id in stored:  # no longer listed
-                tokens.update(match_tokens(model_id))
-            plan.tokens = tokens
-            self._indexes[name] = index
-            self._complete.add(name)
-            self._loaded.pop(name, None)
-            self._changed(name, tokens)
+            plan.rows.append((raw_json, digest))
+            entry = kept.get(model_id)
+            if entry is not None and entry[0] == digest:
+                readings[model_id] = decode_kept(entry[1])
+            else:
+                reading = readings[model_id] = read_record(name, raw, canonical=True)
+                row = _kept_row(name, model_id, digest, reading, raw)
+                if row is not None:
+                    plan.kept.append(row)
+            old = stored.pop(model_id, None)
+            if old != digest:
+                changed.append(model_id)
+        plan.readings = readings if fact_map is None else None
+        index = ReferenceIndex(name, result.records, readings)
+        tokens: set[str] = set()
+        for model_id, old_raw in self._raws(name, changed):
+            # A record whose reading did not change matches as before.
+            if old_raw is not None and self._same_reading(name, index, model_id, old_raw):
+                continue
+            tokens.update(match_tokens(model_id))
+        for model_id in stored:  # no longer listed
+            tokens.update(match_tokens(model_id))
+        plan.tokens = tokens
+        self._indexes[name] = index
+        self._complete.add(name)
+        self._loaded.pop(name, None)
+        self._changed(name, tokens)
+
+    def _raws(self, name: str, model_ids: list[str]) -> list[tuple[str, str | None]]:
+        """``(model id, stored raw record or None)`` of ``model_ids``, in their order."""
+        found: dict[str, str] = {}
+        for start in range(0, len(model_ids), _CHUNK):
+            chunk = model_ids[start : start + _CHUNK]
+            found.update(
+                self.db.execute(
+                    "select model_id, raw from models where provider = ? and removed_at is null "
+                    f"and model_id in ({', '.join('?' for _ in chunk)})",
+                    [name, *chunk],
+                )
+            )
+        return [(model_id, found.get(model_id)) for model_id in model_ids]
+
+    def _kept_entries(self, name: str) -> dict[str, tuple[str, str]]:
+        """The kept readings of reference ``name``'s records by this reader: model id ->
+        (content hash of the record read, reading)."""
+        from .facts.kept import reader_version
+
+        reader = reader_version()
+        if reader is None or not self._has_kept():
+            return {}
+        return {
+            model_id: (digest, text)
+            for model_id, digest, text in self.db.execute(
+                "select model_id, content_hash, reading from reference_readings where provider = ? and reader = ?",
+                [name, reader],
+            )
+        }
+
+    def _has_kept(self) -> bool:
+        if self._kept_table is None:
+            # Inside migrations before m010 the table does not exist yet.
+            self._kept_table = _has_table(self.db, "reference_readings")
+        return self._kept_table
 
     @staticmethod
     def _same_reading(name: str, index: Any, key: str, old_raw: str) -> bool:
@@ -1180,8 +1366,10 @@ class Ingest:
         accept_shrink: bool,
         body: str | None = None,
         payload_hash: str | None = None,
+        encode: Callable[[], str] | None = None,
     ) -> _Plan:
-        """Whether an ok answer is unchanged, suspect or to be applied, by its payload hash."""
+        """Whether an ok answer is unchanged, suspect or to be applied, by its payload hash.
+        ``encode`` gives the decoded answer's canonical text, when it is needed."""
         from . import bundled
 
         db = self.db
@@ -1190,7 +1378,7 @@ class Ingest:
             payload_hash = row[0] if row else None
         if payload_hash is None:
             result.decode()  # an answer kept undecoded whose raw hash is gone (pruned meanwhile)
-            body = canonical_json(result.payload)
+            body = encode() if encode is not None else canonical_json(result.payload)
             payload_hash = _sha256(body)
         if payload_hash == previous[0] and _read_alike(last_shape(db, provider.name, payload_hash), result.shape):
             # The same answer as last time, read the same way: the model rows already say all it
@@ -1343,6 +1531,8 @@ class Ingest:
                         counts, touched = self._apply(
                             provider, result, fetch_id, fetched_at, prepared, some, fetched_before=previous[2]
                         )
+                    # The readings of the records read afresh, with the rows they describe.
+                    self._write_kept(prepared.kept if prepared is not None else ())
                     if name in self.references and prepared is None:
                         # Stored without prepare(): its index (if loaded) is stale now.
                         self._forget(name, {t for model_id in touched for t in match_tokens(model_id)})
@@ -1439,6 +1629,9 @@ class Ingest:
             )
             if done is not None:
                 return done
+        if readings is not None:
+            # Every model is decided afresh: each needs its whole reading.
+            readings = _whole_readings(name, records, readings)
         results = iter_resolved(
             name,
             [] if readings is not None else records,
@@ -1573,6 +1766,10 @@ class Ingest:
         fact_map = getattr(provider, "facts", None) or None
         if readings is None:
             readings = {model_id: read_record(name, raw, fact_map, canonical=True) for model_id, raw in records}
+        else:
+            # A changed model is decided afresh: it needs its whole reading (a kept one may be
+            # of this very record, kept by a fetch whose rows were replaced since).
+            readings = _whole_readings(name, [records[i] for i in changed.values()], readings)
         before: dict[str, Any] = {}
         ids = list(changed)
         for start in range(0, len(ids), _CHUNK):
@@ -1657,6 +1854,7 @@ class Ingest:
             return 0
         with write_transaction(self.db):
             updated = self._reenrich()
+            self._write_kept()
         self._changes.clear()
         return updated
 
@@ -1741,10 +1939,26 @@ _CHUNK = 500
 _RELEASE_AFTER_BYTES = 4 << 20
 
 
+def _whole_readings(name: str, records: Iterable[tuple[str, Any]], readings: dict[str, Any]) -> dict[str, Any]:
+    """``readings`` (of reference ``name``'s answer, without a facts: map) with the kept ones of
+    ``records`` replaced by their whole readings (see :mod:`vexy_catalog.facts.kept`)."""
+    from .facts import Reading, read_record
+
+    missing = [(model_id, raw) for model_id, raw in records if type(readings.get(model_id)) is not Reading]
+    if not missing:
+        return readings
+    readings = dict(readings)
+    for model_id, raw in missing:
+        readings[model_id] = read_record(name, raw, canonical=True)
+    return readings
+
+
 def _has_match_tokens(db: Database) -> bool:
-    return (
-        db.execute("select 1 from sqlite_master where type = 'table' and name = 'match_tokens'").fetchone() is not None
-    )
+    return _has_table(db, "match_tokens")
+
+
+def _has_table(db: Database, name: str) -> bool:
+    return db.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchone() is not None
 
 
 def _stated(provider: str, raw: Any, fact_map: Any, resolved: Any) -> dict[str, Any]:

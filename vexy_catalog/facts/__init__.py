@@ -11,7 +11,9 @@ One step a module, lower ones never importing higher ones:
   catalogs (litellm, OpenRouter, models.dev) and matching;
 - :mod:`.plausibility`: bounds, reference ratios, placeholders, disputes;
   :mod:`.enrichment`: filling unstated facts without contradicting the provider;
-- :mod:`.pipeline`: all the steps in order for one provider.
+- :mod:`.pipeline`: all the steps in order for one provider;
+- :mod:`.kept`: what the catalog keeps of a reference record's reading, so an unchanged record is
+  not read again.
 """
 
 from __future__ import annotations

@@ -115,18 +115,22 @@ def _reference_price(matches: Sequence[ReferenceMatch], fact: str) -> tuple[floa
 
 
 def _decide_units(
-    readings: Mapping[str, Reading | _Prices], matches: Mapping[str, list[ReferenceMatch]]
+    readings: Mapping[str, Any], matches: Mapping[str, list[ReferenceMatch]], groups: set[str] | None = None
 ) -> tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]]:
     """Units for undecided price paths, corrections (path -> (power, models)) for decided ones,
-    and the paths whose unit the references confirm (3+ models, most within 3x of them)."""
+    and the paths whose unit the references confirm (3+ models, most within 3x of them).
+    ``groups``: only of these path groups (each is decided from its own claims alone)."""
     undecided: dict[str, list[tuple[str, PriceClaim]]] = defaultdict(list)
     decided: dict[str, list[tuple[str, PriceClaim]]] = defaultdict(list)
     for model_id, reading in readings.items():
         for claim in reading.prices:
             if claim.unit.currency != "USD":
                 continue
+            group = _path_group(claim.path)
+            if groups is not None and group not in groups:
+                continue
             target = decided if claim.unit.decided else undecided
-            target[_path_group(claim.path)].append((model_id, claim))
+            target[group].append((model_id, claim))
     units: dict[tuple[str, str], Unit | None] = {}
     confirmed: set[str] = set()
     for group, claims in undecided.items():
@@ -841,7 +845,7 @@ class Refreshed:
 
 def resolve_changed(
     provider: str,
-    readings: Mapping[str, Reading],
+    readings: Mapping[str, Any],
     before: Mapping[str, Reading],
     references: Sequence[ReferenceIndex],
     *,
@@ -851,8 +855,10 @@ def resolve_changed(
     """The results of only the models whose records changed, when that is exactly what
     :func:`iter_resolved` of every listed model would give them; None when it might not be.
 
-    ``readings`` are every listed model's (in answer order; they are not changed here),
-    ``before`` the previous readings of the changed ones, the same models listed as before.
+    ``readings`` are every listed model's (in answer order; they are not changed here): of an
+    unchanged model, its facts, prices, other prices and unread keys are read (a
+    :class:`.kept.Kept` will do). ``before`` are the previous readings of the changed ones, the
+    same models listed as before.
     A model's result depends on the provider's other models only through the provider-wide
     steps: units, corrections and confirmed paths (decided from every priced model and its
     reference prices), and placeholders (from every model's facts and the fetch time). They are
@@ -873,13 +879,30 @@ def resolve_changed(
     for model_id, reading in readings.items():
         all_matches[model_id], matches[model_id] = matched(model_id, reading)
     old_readings = {m: before.get(m, r) for m, r in readings.items()}
-    old_matches = {m: matched(m, before[m])[1] if m in before else found for m, found in matches.items()}
     decided = _decide_units(readings, matches)
-    if decided != _decide_units(old_readings, old_matches):
-        return None
+    # The previous records decide alike but for the path groups the changed ones price in:
+    # those are decided again from them, with every model pricing in them.
+    touched = {
+        _path_group(c.path)
+        for m in before
+        for r in (readings[m], before[m])
+        for c in r.prices
+        if c.unit.currency == "USD"
+    }
+    if touched:
+        pricing = {
+            m: r
+            for m, r in old_readings.items()
+            if any(c.unit.currency == "USD" and _path_group(c.path) in touched for c in r.prices)
+        }
+        old_matches = {m: matched(m, before[m])[1] if m in before else matches[m] for m in pricing}
+        if _only(decided, touched) != _decide_units(pricing, old_matches, touched):
+            return None
     units, corrections, confirmed = decided
-    # Settling prices changes a reading: settle copies, so the caller's readings stay fresh.
-    copies = {m: _fresh(r) for m, r in readings.items()}
+    # Settling prices changes a reading: settle copies, so the caller's readings stay fresh. Of
+    # an unchanged model only what the provider-wide steps read is settled (as iter_resolved's
+    # two passes do): its readings may be what the catalog kept of them (.kept.Kept).
+    copies = {m: _fresh(r) if m in before else _wide(r) for m, r in readings.items()}
     results = {m: _settled(provider, m, r, units, corrections) for m, r in copies.items()}
     old_facts = {m: r.facts for m, r in results.items()}
     for model_id, reading in before.items():
@@ -907,6 +930,25 @@ def resolve_changed(
         )
         changed.append(result)
     return Refreshed(changed, [(m, r.unread) for m, r in results.items()])
+
+
+def _only(
+    decided: tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]], groups: set[str]
+) -> tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]]:
+    """:func:`_decide_units`'s decisions of ``groups`` alone."""
+    units, corrections, confirmed = decided
+    return (
+        {key: unit for key, unit in units.items() if key[0] in groups},
+        {group: c for group, c in corrections.items() if group in groups},
+        confirmed & groups,
+    )
+
+
+def _wide(reading: Any) -> Reading:
+    """What the provider-wide steps read of a reading (its facts among ``_WIDE_FACTS``, its
+    prices and unread keys), as a reading that settling its prices may change."""
+    facts = reading.facts
+    return Reading(facts={f: facts.get(f) for f in _WIDE_FACTS}, prices=list(reading.prices), unread=reading.unread)
 
 
 def _fresh(reading: Reading) -> Reading:

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .identity import closeness, compatible, identity
-from .reading import Reading
 from .schema import FACT_FIELDS, Facts
 from .stated import read_record
 
@@ -45,6 +44,7 @@ __all__ = [
     "ReferenceIndex",
     "ReferenceMatch",
     "match_tokens",
+    "record_host",
     "same_host",
 ]
 
@@ -171,6 +171,16 @@ def match_tokens(model_id: object) -> tuple[str, ...]:
     return (last,) if key == last or not key else (last, key)
 
 
+def record_host(reference_name: str, key: str, raw: object) -> str:
+    """The host a reference record is of: litellm names it in the record, models.dev's ids are
+    qualified by it, and everything else (OpenRouter) is its own host."""
+    if reference_name == "modelsdev":
+        host: Any = key.partition("/")[0] if "/" in key else None
+    else:
+        host = raw.get("litellm_provider") if isinstance(raw, dict) else None
+    return host if isinstance(host, str) else reference_name
+
+
 class ReferenceIndex:
     """A reference catalog, read once and indexed for dict-speed matching.
 
@@ -184,7 +194,8 @@ class ReferenceIndex:
         self,
         reference_name: str,
         records: Iterable[tuple[str, object]],
-        readings: Mapping[str, Reading] | None = None,
+        readings: Mapping[str, Any] | None = None,
+        hosts: Mapping[str, str] | None = None,
     ) -> None:
         self.name = reference_name
         self._facts: dict[str, Facts] = {}
@@ -192,19 +203,22 @@ class ReferenceIndex:
         self._exact: dict[str, list[str]] = {}
         self._bare: dict[str, list[str]] = {}
         self._normalized: dict[str, list[str]] = {}
-        self.update(records, readings=readings)
+        self.update(records, readings=readings, hosts=hosts)
 
     def update(
         self,
         records: Iterable[tuple[str, object]] = (),
         removed: Iterable[str] = (),
-        readings: Mapping[str, Reading] | None = None,
+        readings: Mapping[str, Any] | None = None,
+        hosts: Mapping[str, str] | None = None,
     ) -> None:
-        """Drop the ``removed`` keys, then add ``records`` (a key already held is replaced)."""
+        """Drop the ``removed`` keys, then add ``records`` (a key already held is replaced).
+        ``hosts`` may give keys' :func:`record_host`: the record of a key with a reading and a
+        host given is not looked at (it may be None)."""
         for key in removed:
             self._drop(key)
         seen: set[str] = set()
-        for key, host, raw in self._hosted(records):
+        for key, host, raw in self._hosted(records, hosts):
             # Ids repeat in some lists; the first record of an id is the one we keep.
             if not key or key == "sample_spec" or key in seen:
                 continue
@@ -234,17 +248,14 @@ class ReferenceIndex:
         if normalized:
             change(self._normalized.setdefault(normalized, []), key)
 
-    def _hosted(self, records: Iterable[tuple[str, object]]) -> Iterator[tuple[str, str, Any]]:
-        """(key, host, record): litellm names the host in the record, models.dev's ids are
-        qualified by it, and everything else (OpenRouter) is its own host."""
+    def _hosted(
+        self, records: Iterable[tuple[str, object]], hosts: Mapping[str, str] | None
+    ) -> Iterator[tuple[str, str, Any]]:
         for key, raw in records:
             if not isinstance(key, str):
                 continue
-            if self.name == "modelsdev":
-                host: Any = key.partition("/")[0] if "/" in key else None
-            else:
-                host = raw.get("litellm_provider") if isinstance(raw, dict) else None
-            yield key, host if isinstance(host, str) else self.name, raw
+            host = hosts.get(key) if hosts is not None else None
+            yield key, host if host is not None else record_host(self.name, key, raw), raw
 
     def _bare_part(self, key: str) -> str | None:
         """The key without its host prefix (litellm, models.dev) or its vendor (OpenRouter)."""
