@@ -304,7 +304,7 @@ def iter_resolved(
                 priced.pop(model_id, None)
         # As from a mapping of model id -> reading: a model id listed twice counts once, as last.
         if prices:
-            prices_of[model_id] = _Prices(list(prices))
+            prices_of[model_id] = _Prices(prices)
         else:
             prices_of.pop(model_id, None)
     units, corrections, confirmed = _decide_units(prices_of, priced)
@@ -345,7 +345,7 @@ class _Prices:
 
     __slots__ = ("prices",)
 
-    def __init__(self, prices: list[PriceClaim]) -> None:
+    def __init__(self, prices: Sequence[PriceClaim]) -> None:
         self.prices = prices
 
 

@@ -142,8 +142,7 @@ def placeholders(
         if len(near) >= 0.9 * n:
             for m in near:
                 dropped[m]["created"] = "placeholder: the fetch time, not a creation date"
-    cache = {m: facts_by_model[m].get("cache_read_price") for m in models}
-    cache_known = {m: v for m, v in cache.items() if v is not None}
+    cache_known = {m: v for m in models if (v := facts_by_model[m].get("cache_read_price")) is not None}
     if len(cache_known) >= 3 and len(set(cache_known.values())) == 1:
         value = next(iter(cache_known.values()))
         inputs = {facts_by_model[m].get("input_price") for m in cache_known} - {None}
