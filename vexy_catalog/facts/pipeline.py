@@ -229,7 +229,8 @@ def resolve_provider(
 
 
 # Beyond this many records a provider's readings are kept packed until their turn (see
-# iter_resolved), and no model's settled facts are kept beside them: ~1 KB a model, not ~4.
+# iter_resolved), ~1 KB a model: as read, with their settled facts beside them, they would
+# take ~5 KB (a 100k-model answer then peaked near 760 MB).
 STREAM_ABOVE = 20_000
 # The facts the provider-wide steps read after prices are settled (see plausibility.placeholders).
 _WIDE_FACTS = ("created", "owned_by", "model_type", *PRICE_FIELDS)
@@ -286,9 +287,9 @@ def iter_resolved(
             yield result
         return
 
-    # Two steps. The records are read once, each reading kept packed (tuples, shared parts
-    # shared: a third of a reading's memory); the provider-wide steps read what they need from
-    # the packed readings, and then each is unpacked, finished and given, one at a time.
+    # Above it, each record is read once and its reading kept packed (see _Packer); the
+    # provider-wide steps read what they need of the packed readings, then each is unpacked,
+    # settled, finished and given, one at a time.
     packer = _Packer()
     packed: list[Any] = [packer.pack(m, reading) for m, reading in _readings(provider, records, read, fact_map)]
     del packer
@@ -297,7 +298,7 @@ def iter_resolved(
     for entry in packed:
         model_id, prices = entry[0], entry[_PRICES]
         if any(c.unit.currency == "USD" for c in prices):
-            usable_matches = matched(model_id, _wide_facts(entry)["model_type"])[1]
+            usable_matches = matched(model_id, _model_type(entry))[1]
             if usable_matches:
                 priced[model_id] = usable_matches
             else:  # none: as no entry to the unit decisions, and less to keep
@@ -363,6 +364,7 @@ def _readings(
 # and lists of strings repeat from record to record: each distinct one is kept once.
 _PRICES, _OTHER_PRICES, _FACTS = 3, 4, 8
 _WIDE_AT = tuple(_FACTS + 1 + FACT_FIELDS.index(f) for f in _WIDE_FACTS)
+_TYPE_AT = _FACTS + 1 + FACT_FIELDS.index("model_type")
 _RAW_AT = _FACTS + 1 + len(FACT_FIELDS)
 # Where the facts whose values are lists are (any other fact with a list keeps it, unshared).
 _LISTS_AT = tuple(i for i, f in enumerate(FACT_FIELDS) if f in LIST_FIELDS)
@@ -375,6 +377,8 @@ class _Items(tuple):  # type: ignore[type-arg]
 
 
 class _Packer:
+    """Readings as flat tuples (see above), about a third of their memory as read."""
+
     def __init__(self) -> None:
         self._shared: dict[Any, Any] = {}
         # Apart: a list of strings packed must not come back as an equal tuple of keys.
@@ -435,6 +439,11 @@ def _unpack(entry: tuple[Any, ...]) -> Reading:
         list(unread),
         order_free,
     )
+
+
+def _model_type(entry: tuple[Any, ...]) -> Any:
+    facts = entry[_FACTS]
+    return entry[_TYPE_AT] if facts is None else facts.get("model_type")
 
 
 def _wide_facts(entry: tuple[Any, ...]) -> dict[str, Any]:
