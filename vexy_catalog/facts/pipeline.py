@@ -910,7 +910,7 @@ def resolve_changed(
     units, corrections, confirmed = decided
     # Settling prices changes a reading: settle copies, so the caller's readings stay fresh. Of
     # an unchanged model only what the provider-wide steps read is settled (as iter_resolved's
-    # two passes do): its readings may be what the catalog kept of them (.kept.Kept).
+    # packed path does): its readings may be what the catalog kept of them (.kept.Kept).
     copies = {m: _fresh(r) if m in before else _wide(r) for m, r in readings.items()}
     results = {m: _settled(provider, m, r, units, corrections) for m, r in copies.items()}
     old_facts = {m: r.facts for m, r in results.items()}
