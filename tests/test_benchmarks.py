@@ -51,7 +51,7 @@ def expected_rows() -> set[str]:
         FETCH_ROWS
         | SCALE_ROWS
         | SERVE_ROUTES
-        | {"ingest_per_model", "startup_help", "export_web_whole_catalog"}
+        | {"ingest_per_model", "startup_help", "export_web_whole_catalog", "export_codex_again"}
         | {f"export_{tool.replace('-', '_')}" for tool in TOOLS}
         | {f"serve_query_{name}" for name in queries}
     )

@@ -258,3 +258,112 @@ def test_the_record_of_written_files_is_what_json_dumps_writes():
         text = manifest_text(manifest)
         assert json.loads(text)["files"] == manifest
         assert text == json.dumps(json.loads(text), indent=2) + "\n"
+
+
+def _many_texts() -> dict:
+    """More files than are flushed one by one, a spliced catalog among them."""
+    from vexy_catalog.export import storage
+    from vexy_catalog.export.emit import Spliced
+
+    line = '  "base_instructions": "' + "You are Codex \u2014 brief. " * 400 + '",\n'
+    texts: dict = {"config.toml": '[model_providers.p]\nname = "P"\n'}
+    texts |= {f"p{i}.config.toml": f'model = "m{i}"\n' for i in range(storage._BATCH + 10)}
+    texts["vexy-p.models.json"] = Spliced(["{\n", line, '  "slug": "a",\n', line, '  "slug": "b"\n}\n'])
+    return texts
+
+
+def _folder_state(folder: Path) -> dict:
+    """Every file's bytes and mode, the record's timestamps left out."""
+    state = {p.name: (p.read_bytes(), p.stat().st_mode & 0o7777) for p in folder.iterdir()}
+    record, mode = state.pop(MANIFEST)
+    files = json.loads(record)["files"]
+    for entry in files.values():
+        entry.pop("written_at")
+    return state | {MANIFEST: (files, mode), ".": folder.stat().st_mode & 0o7777}
+
+
+def test_a_new_folder_appears_whole_holding_what_file_by_file_writes_would(tmp_path):
+    """A folder that is not there is written in a staging folder beside it, then renamed into
+    place: the same files, bytes, modes and record as written one by one into a folder that is
+    there, the folder made as any other, and no staging folder left."""
+    from vexy_catalog.export.storage import write_files
+
+    texts = _many_texts()
+    new, there = tmp_path / "parents" / "new", tmp_path / "there"
+    there.mkdir()
+    staged = write_files(new, texts, tool="codex")
+    one_by_one = write_files(there, texts, tool="codex")
+    assert [(r.path, r.status, r.backup) for r in staged] == [(new / name, "new", None) for name in texts]
+    assert [(r.path.name, r.status) for r in one_by_one] == [(r.path.name, r.status) for r in staged]
+    assert _folder_state(new) == _folder_state(there)
+    assert sorted(os.listdir(new.parent)) == ["new"]
+    assert all(written_by_vexy(new / name) for name in texts)
+    assert {r.status for r in write_files(new, texts, tool="codex")} == {"unchanged"}
+
+
+def test_a_new_folder_whose_staging_name_would_be_too_long_is_written_file_by_file(tmp_path):
+    from vexy_catalog.export.storage import write_files
+
+    texts = _many_texts()
+    folder = tmp_path / ("f" * 250)  # a valid name; the staging folder's would not be
+    results = write_files(folder, texts, tool="codex")
+    assert [(r.path, r.status) for r in results] == [(folder / name, "new") for name in texts]
+    assert all(written_by_vexy(folder / name) for name in texts)
+    assert os.listdir(tmp_path) == [folder.name]
+
+
+def test_a_new_folder_that_cannot_be_written_whole_leaves_nothing(tmp_path):
+    from vexy_catalog.export.storage import ExportWriteError, write_files
+
+    texts = _many_texts() | {"x" * 300 + ".config.toml": "model = 'm'\n"}  # too long a name
+    with pytest.raises(ExportWriteError) as raised:
+        write_files(tmp_path / "new", texts, tool="codex")
+    assert str(tmp_path / "new" / ("x" * 300 + ".config.toml")) in str(raised.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_already_there_is_compared_byte_for_byte(out):
+    """A re-export rewrites a file only when one of its bytes differs, the repeated piece of a
+    spliced file included, and leaves the record alone when nothing changed."""
+    from vexy_catalog.export.emit import Spliced
+    from vexy_catalog.export.storage import write_files
+
+    line = '  "base_instructions": "' + "brief. " * 40000 + '",\n'  # ~280 KB: the file is read in blocks
+    other = line[:140000] + "B" + line[140001:]  # the same size, one byte apart
+    first = Spliced(["{\n", *[line, '  "slug": "a",\n'] * 4, line, "}\n"])
+    second = Spliced(["{\n", *[line, '  "slug": "a",\n'] * 4, other, "}\n"])
+    (result,) = write_files(out, {"c.json": first}, tool="codex")
+    assert result.status == "new"
+    record = (out / MANIFEST).read_bytes()
+    assert [r.status for r in write_files(out, {"c.json": first}, tool="codex")] == ["unchanged"]
+    assert [r.status for r in write_files(out, {"c.json": str(first)}, tool="codex")] == ["unchanged"]
+    assert (out / MANIFEST).read_bytes() == record
+    assert [r.status for r in write_files(out, {"c.json": second}, tool="codex")] == ["replaced"]
+    assert (out / "c.json").read_bytes() == bytes(second)
+    assert written_by_vexy(out / "c.json")
+    assert [r.status for r in write_files(out, {"c.json": first}, tool="codex")] == ["replaced"]
+    assert (out / "c.json").read_bytes() == bytes(first)
+
+
+def test_a_long_file_is_compared_across_its_blocks(out):
+    """storage._same_content on a file of several blocks: one byte changed anywhere (first,
+    either side of a block boundary, last) is found, and so is a file cut short or grown."""
+    from vexy_catalog.export import storage
+    from vexy_catalog.export.emit import Spliced
+
+    piece = "\u00e9tude " * 80000  # ~560 KB: the file is read a block at a time
+    data = Spliced(["[", piece, ",", piece, ",", piece, ",", piece, ",", piece, "]"])
+    path = out / "long.json"
+    path.write_bytes(bytes(data))
+    assert data.size > 2 * storage._BLOCK
+    assert storage._same_content(path, data)
+    original = bytes(data)
+    for at in (0, storage._BLOCK - 1, storage._BLOCK, 2 * storage._BLOCK + 5, data.size - 1):
+        changed = bytearray(original)
+        changed[at] ^= 1
+        path.write_bytes(bytes(changed))
+        assert not storage._same_content(path, data), at
+    path.write_bytes(original[:-1])
+    assert not storage._same_content(path, data, size=data.size)  # shorter than its look said
+    path.write_bytes(original + b" ")
+    assert not storage._same_content(path, data, size=data.size)  # grew since

@@ -122,7 +122,6 @@ class ExportData:
 def load_data(db: Any, model_filter: Any = None, as_of: str | None = None) -> ExportData:
     """Read providers and the models ``model_filter`` selects (the rows ``vexy models`` shows);
     with ``as_of`` (an ISO 8601 UTC moment), the models listed then, with their facts then."""
-    from ..history import models_as_of
     from ..query import MODEL_COLUMNS, ModelFilter, query_models
 
     model_filter = model_filter or ModelFilter()
@@ -137,6 +136,8 @@ def load_data(db: Any, model_filter: Any = None, as_of: str | None = None) -> Ex
         for row in db.query("select name, kind, base_url, api_key_env, payload_hash from providers order by name")
     }
     if as_of is not None:
+        from ..history import models_as_of  # only then: it imports sqlite-utils and XML escaping
+
         models = models_as_of(db, as_of, model_filter, sort="provider")
     else:
         # One query, in key order, of the columns the formats write.

@@ -2,9 +2,10 @@
 
 Every file vexy exports is written to a temporary file in the target's own directory and then
 renamed over the target, so a reader (or a crash) never sees half a config: every temporary
-file of an export is on disk before the first is renamed (:func:`_write_temps`). A file whose
-content would not change is not touched, so running an export twice leaves everything as the
-first run left it.
+file of an export is on disk before the first is renamed (:func:`_write_temps`). A folder that
+is not there yet is written whole in a staging folder beside it, then renamed into place
+(:func:`_write_new_folder`). A file whose content would not change is not touched, so running
+an export twice leaves everything as the first run left it.
 
 :func:`write_files` is the one write path of ``vexy export`` (every format goes through it):
 
@@ -107,10 +108,13 @@ def _open_temp(path: Path) -> tuple[int, str]:
         return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
 
 
-def _write_temp(path: Path, data: Content, mode_from: Path | None, private: bool = False, sync: bool = True) -> str:
+def _write_temp(
+    path: Path, data: Content, mode_from: Path | None, private: bool = False, sync: bool = True, exact: bool = False
+) -> str:
     """``data`` in a temporary file beside ``path``, on disk unless not ``sync`` (then the caller
-    flushes it: :func:`_flush`); its name."""
-    fd, tmp = _open_temp(path)
+    flushes it: :func:`_flush`); its name. With ``exact``, the new file is ``path`` itself (in
+    a staging folder nobody else writes in: :func:`_write_new_folder`)."""
+    fd, tmp = (os.open(path, _TEMP_FLAGS, 0o600), os.fspath(path)) if exact else _open_temp(path)
     try:
         try:
             _write_all(fd, _chunks(data))
@@ -173,18 +177,18 @@ def _flush(temps: Iterable[str]) -> bool:
     return True
 
 
-def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict[Path, str]:
+def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]], exact: bool = False) -> dict[Path, str]:
     """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
-    the temporary file of each target. On an error none is left. Many files are written first
-    and flushed together (:data:`_BATCH`); where that cannot be, many are written at a time,
-    as concurrent fsyncs share the file system's commits."""
+    the temporary file of each target (with ``exact``, the target itself). On an error none is
+    left. Many files are written first and flushed together (:data:`_BATCH`); where that cannot
+    be, many are written at a time, as concurrent fsyncs share the file system's commits."""
     temps: dict[Path, str] = {}
     batch = len(pending) >= _BATCH and _syncfs() is not None
     if batch or len(pending) < 2:
         try:
             for target, args in pending.items():
                 try:
-                    temps[target] = _write_temp(target, *args, sync=not batch)
+                    temps[target] = _write_temp(target, *args, sync=not batch, exact=exact)
                 except OSError as e:
                     raise _TempWriteFailed(target, e) from None
             if batch:
@@ -200,7 +204,7 @@ def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]]) -> dict
     from concurrent.futures import wait
 
     with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
-        futures = {target: pool.submit(_write_temp, target, *args) for target, args in pending.items()}
+        futures = {target: pool.submit(_write_temp, target, *args, exact=exact) for target, args in pending.items()}
         wait(futures.values())
     failed = [(target, f.exception()) for target, f in futures.items() if f.exception() is not None]
     if failed:
@@ -219,7 +223,7 @@ def _remove(tmp: str) -> None:
 
 
 class _TempWriteFailed(Exception):
-    def __init__(self, target: Path, error: BaseException):
+    def __init__(self, target: Path | str, error: BaseException):
         super().__init__(target, error)
         self.target, self.error = target, error
 
@@ -351,11 +355,42 @@ def _refusal(path: Path, merge_ok: bool) -> str:
     )
 
 
-def _same_content(path: Path, data: Content) -> bool:
-    """Whether the file at ``path`` holds exactly ``data`` (its size is compared first)."""
-    if os.stat(path).st_size != _size(data):
+def _same_content(path: Path, data: Content, size: int | None = None) -> bool:
+    """Whether the file at ``path`` (``size`` bytes long, when known) holds exactly ``data``:
+    its size is compared first, then its bytes; a long file a block at a time against the
+    pieces of ``data`` (a re-export compares ~200 MB of codex catalogs, never read or joined
+    into one buffer)."""
+    expected = _size(data)
+    if (os.stat(path).st_size if size is None else size) != expected:
         return False
-    return path.read_bytes() == (bytes(data) if isinstance(data, Spliced) else data)
+    with open(path, "rb", buffering=0) as raw:
+        if expected < _BLOCK:
+            return raw.read(expected + 1) == (bytes(data) if isinstance(data, Spliced) else data)
+        return _same_stream(raw, _chunks(data))
+
+
+_BLOCK = 1 << 20  # bytes read at a time to compare a long file
+
+
+def _same_stream(raw: Any, chunks: list[bytes]) -> bool:
+    """Whether the rest of the unbuffered file ``raw`` is exactly ``chunks``, read in blocks of
+    :data:`_BLOCK` bytes into one buffer and compared in place."""
+    block = bytearray(_BLOCK)
+    view = memoryview(block)
+    filled = at = 0
+    for chunk in chunks:
+        piece = memoryview(chunk)
+        while piece:
+            if at == filled:
+                filled, at = raw.readinto(view), 0
+                if not filled:
+                    return False  # the file is shorter
+            step = min(filled - at, len(piece))
+            if not block.startswith(piece[:step], at):
+                return False
+            at += step
+            piece = piece[step:]
+    return at == filled and not raw.readinto(view[:1])  # and nothing after
 
 
 def _sha256_of(data: Content) -> str:
@@ -377,10 +412,11 @@ def _literal_secrets(texts: list[str | Spliced], secrets: Any) -> list[bool]:
     ]
 
 
-def _listing(folder: Path) -> set[str]:
-    """The names in ``folder``: a name that is not there needs no look of its own."""
+def _listing(folder: Path) -> dict[str, os.DirEntry[str]]:
+    """The entries of ``folder`` by name: a name that is not there needs no look of its own,
+    and one that is says whether it is a link or a folder without one."""
     with os.scandir(folder) as entries:
-        return {entry.name for entry in entries}
+        return {entry.name: entry for entry in entries}
 
 
 def write_files(
@@ -409,6 +445,14 @@ def write_files(
     secrets = Secrets(secret_named_values(), patterns=False)  # read once for every file
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
+        if not merged and not os.path.lexists(folder):
+            try:
+                staged = _write_new_folder(folder, files, tool)
+            except _TempWriteFailed as failed:
+                current = failed.target
+                raise failed.error from None
+            if staged is not None:
+                return staged
         ensure_folder(folder)
         root = folder.resolve()
         manifest = _read_manifest(folder)
@@ -416,20 +460,29 @@ def write_files(
         plan = []
         for name, text in files.items():
             data: Content = text if isinstance(text, Spliced) else text.encode("utf-8")
-            if _simple(name) and name not in there:  # nothing there yet: a new file, no look needed
+            simple = _simple(name)
+            entry = there.get(name) if simple else None
+            if simple and entry is None:  # nothing there yet: a new file, no look needed
                 path = folder / name
                 current = path
                 plan.append((path, path, text, data, "new", False, 0))
                 continue
-            path, real = _place(folder, name, root)
-            current = path
-            if real.is_dir():
-                raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
-            if not real.exists():
-                plan.append((path, real, text, data, "new", False, 0))
-                continue
-            mode = real.stat().st_mode
-            if _same_content(real, data):
+            size = None
+            if entry is not None and not entry.is_symlink() and not entry.is_dir(follow_symlinks=False):
+                path = real = folder / name  # a file right here: one look at it (its size and mode)
+                current = path
+                stat = entry.stat(follow_symlinks=False)
+                mode, size = stat.st_mode, stat.st_size
+            else:
+                path, real = _place(folder, name, root)
+                current = path
+                if real.is_dir():
+                    raise ExportWriteError(f"{path} is a folder, not a file - choose another -o")
+                if not real.exists():
+                    plan.append((path, real, text, data, "new", False, 0))
+                    continue
+                mode = real.stat().st_mode
+            if _same_content(real, data, size):
                 plan.append((path, real, text, data, "unchanged", False, mode))
             elif _resolved(path, real, root) in merged or force:
                 plan.append((path, real, text, data, "replaced", not _recorded(path, manifest), mode))
@@ -461,10 +514,12 @@ def write_files(
             pending.pop(real, None)
             pending[real] = (data, real if status != "new" else None, private.get(i, False))
             results.append(Written(path, status, bak))
-        # The manifest's hashes are taken meanwhile (hashlib lets go of the GIL over a long
-        # buffer, and the flush to disk waits): 200 MB for a whole catalog's codex export.
+        # The record is rewritten when a file changed: its hashes are taken meanwhile (hashlib
+        # lets go of the GIL over a long buffer, and the flush to disk waits): 200 MB for a
+        # whole catalog's codex export. When nothing changed they are not needed.
+        record = any(r.status != "unchanged" for r in results) or MANIFEST not in there
         with ThreadPoolExecutor(max_workers=1) as pool:
-            digests = pool.submit(lambda: [_sha256_of(entry[3]) for entry in plan])
+            digests = pool.submit(lambda: [_sha256_of(entry[3]) for entry in plan] if record else [])
             try:
                 temps = _write_temps(pending)
             except _TempWriteFailed as failed:
@@ -478,17 +533,69 @@ def write_files(
             finally:
                 for tmp in temps.values():
                     _remove(tmp)
-        for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
-            if merged and _resolved(path, real, root) in merged:
-                # The user's own content is in it: never "vexy's own" to replace unasked.
-                manifest.pop(path.name, None)
-            else:
-                manifest[path.name] = {"sha256": digest, "tool": tool, "written_at": now}
-        if any(r.status != "unchanged" for r in results) or MANIFEST not in there:
+        if record:
+            for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
+                if merged and _resolved(path, real, root) in merged:
+                    # The user's own content is in it: never "vexy's own" to replace unasked.
+                    manifest.pop(path.name, None)
+                else:
+                    manifest[path.name] = {"sha256": digest, "tool": tool, "written_at": now}
             _write_manifest(folder, manifest)
     except OSError as e:
         raise ExportWriteError(describe_os_error(e, current)) from None
     return results
+
+
+def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: str) -> list[Written] | None:
+    """:func:`write_files` into a folder that is not there yet: every file, and the record,
+    written straight into a new staging folder beside it (no file of it is seen by anyone), all
+    on disk, then that folder renamed to ``folder``: the export appears whole or not at all,
+    with one rename instead of one per file (a whole catalog's codex export writes 7,845).
+    None, with nothing written, where it cannot be done so (a name with a folder part, a staging
+    folder that cannot be made, ``folder`` there by the time of the rename): the caller writes
+    file by file, by the usual rules."""
+    if not all(_simple(name) and name != MANIFEST for name in files):
+        return None
+    from ..files import ensure_folder
+
+    ensure_folder(folder.parent)
+    staging = folder.parent / f".{folder.name}.{_TEMP_TOKEN}.tmp"
+    try:
+        os.mkdir(staging)  # as ensure_folder makes a folder (umask): it becomes the folder
+    except OSError:
+        return None  # the name taken, or too long a name for the folder's own: file by file
+    done = False
+    try:
+        # Names as strings: a Path per file costs more than writing a small one.
+        where = os.path.join(staging, "")
+        pending: dict[Any, tuple[Content, Path | None, bool]] = {
+            where + name: (text if isinstance(text, Spliced) else text.encode("utf-8"), None, False)
+            for name, text in files.items()
+        }
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with ThreadPoolExecutor(max_workers=1) as pool:  # hashed while written, as write_files does
+            digests = pool.submit(lambda: [_sha256_of(data) for data, _mode, _private in pending.values()])
+            try:
+                _write_temps(pending, exact=True)
+            except _TempWriteFailed as failed:
+                raise _TempWriteFailed(folder / os.path.basename(failed.target), failed.error) from None
+        record = {
+            name: {"sha256": digest, "tool": tool, "written_at": now}
+            for name, digest in zip(files, digests.result(), strict=True)
+        }
+        _write_temp(staging / MANIFEST, manifest_text(record).encode("utf-8"), None, exact=True)
+        try:
+            # An empty folder made there meanwhile is replaced (it holds nothing to lose).
+            os.rename(staging, folder)
+        except OSError:
+            if os.path.lexists(folder):
+                return None  # something there now: written file by file, by the usual rules
+            raise
+        done = True
+    finally:
+        if not done:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [Written(folder / name, "new") for name in files]
 
 
 _ABOUT = (
