@@ -228,8 +228,9 @@ def resolve_provider(
     )
 
 
-# Beyond this many records a provider is resolved in two passes over its records (see
-# iter_resolved): the provider-wide steps keep a few facts per model, not every reading.
+# Beyond this many records a provider's readings are kept packed until their turn (see
+# iter_resolved), ~1 KB a model: as read, with their settled facts beside them, they would
+# take ~5 KB (a 100k-model answer then peaked near 760 MB).
 STREAM_ABOVE = 20_000
 # The facts the provider-wide steps read after prices are settled (see plausibility.placeholders).
 _WIDE_FACTS = ("created", "owned_by", "model_type", *PRICE_FIELDS)
@@ -249,15 +250,15 @@ def iter_resolved(
     """:func:`resolve_provider` one model at a time, in the same order and with the same results.
 
     Units and placeholders are decided from all of the provider's models before the first one
-    is given. Up to :data:`STREAM_ABOVE` records every reading is kept for that; above it the
-    records are read twice (``records`` must be a sequence then): once for what the
-    provider-wide steps need, and again one by one, so memory does not grow with every reading.
+    is given. Up to :data:`STREAM_ABOVE` records every reading is kept for that, as read, with
+    each model's settled facts; above it the readings are kept packed (a third of their memory)
+    and each is unpacked, settled and finished only when its turn comes.
     """
     order = {r.name: i for i, r in enumerate(references)}
 
-    def matched(model_id: str, reading: Reading) -> tuple[list[ReferenceMatch], list[ReferenceMatch]]:
+    def matched(model_id: str, model_type: Any) -> tuple[list[ReferenceMatch], list[ReferenceMatch]]:
         found = [m for reference in references for m in reference.match(provider, model_id)]
-        return found, ordered(usable(found, reading.facts.get("model_type")), order)
+        return found, ordered(usable(found, model_type), order)
 
     if len(records) + len(read or {}) <= STREAM_ABOVE:
         readings = {model_id: read_record(provider, raw, fact_map, canonical=True) for model_id, raw in records}
@@ -265,7 +266,7 @@ def iter_resolved(
         all_matches: dict[str, list[ReferenceMatch]] = {}
         matches: dict[str, list[ReferenceMatch]] = {}
         for model_id, reading in readings.items():
-            all_matches[model_id], matches[model_id] = matched(model_id, reading)
+            all_matches[model_id], matches[model_id] = matched(model_id, reading.facts.get("model_type"))
         units, corrections, confirmed = _decide_units(readings, matches)
         results: dict[str, ModelFacts] = {}
         for model_id, reading in readings.items():
@@ -286,38 +287,53 @@ def iter_resolved(
             yield result
         return
 
-    # Two passes. The first keeps, per model, the facts the provider-wide steps read and its
-    # prices; the matches only of models with a USD price (the unit decisions read their
-    # reference prices).
-    extra = list((read or {}).items())
-    wide: dict[str, tuple[tuple[Any, ...], list[PriceClaim], list[tuple[str, Any, str]]]] = {}
+    # Above it, each record is read once and its reading kept packed (see _Packer); the
+    # provider-wide steps read what they need of the packed readings, then each is unpacked,
+    # settled, finished and given, one at a time.
+    packer = _Packer()
+    packed: list[Any] = [packer.pack(m, reading) for m, reading in _readings(provider, records, read, fact_map)]
+    del packer
     priced: dict[str, list[ReferenceMatch]] = {}
-    for model_id, reading in _readings(provider, records, extra, fact_map):
-        if any(c.unit.currency == "USD" for c in reading.prices):
-            priced[model_id] = matched(model_id, reading)[1]
-        wide[model_id] = (tuple(reading.facts.get(f) for f in _WIDE_FACTS), reading.prices, reading.other_prices)
-    units, corrections, confirmed = _decide_units(
-        {m: _Prices(prices) for m, (_, prices, _) in wide.items() if prices}, priced
-    )
-    del priced
-    facts_by_model: dict[str, dict[str, Any]] = {}
-    other_prices: dict[str, list[tuple[str, Any, str]]] = {}
-    for model_id in list(wide):
-        values, prices, others = wide.pop(model_id)
-        facts = dict(zip(_WIDE_FACTS, values, strict=True))
+    prices_of: dict[str, _Prices] = {}
+    for entry in packed:
+        model_id, prices = entry[0], entry[_PRICES]
+        if any(c.unit.currency == "USD" for c in prices):
+            usable_matches = matched(model_id, _model_type(entry))[1]
+            if usable_matches:
+                priced[model_id] = usable_matches
+            else:  # none: as no entry to the unit decisions, and less to keep
+                priced.pop(model_id, None)
+        # As from a mapping of model id -> reading: a model id listed twice counts once, as last.
         if prices:
-            settled = _settled(provider, model_id, Reading(facts=facts, prices=list(prices)), units, corrections)
-            facts = {f: settled.facts.get(f) for f in _WIDE_FACTS}
-        facts_by_model[model_id] = facts
-        if others:
-            other_prices[model_id] = others
+            prices_of[model_id] = _Prices(prices)
+        else:
+            prices_of.pop(model_id, None)
+    units, corrections, confirmed = _decide_units(prices_of, priced)
+    del priced, prices_of
     if placeholders_found is not None:
-        dropped = {m: dict(placeholders_found[m]) for m in facts_by_model if placeholders_found.get(m)}
+        dropped = {m: dict(placeholders_found[m]) for m, *_ in packed if placeholders_found.get(m)}
     else:
+        facts_by_model: dict[str, dict[str, Any]] = {}
+        other_prices: dict[str, list[tuple[str, Any, str]]] = {}
+        for entry in packed:
+            model_id, facts = entry[0], _wide_facts(entry)
+            if entry[_PRICES]:
+                # Its prices as _settled settles them (it reads no other fact of the reading).
+                settled = ModelFacts(model_id, facts, {NOTES: {}})
+                _settle_prices(provider, settled, Reading(facts, prices=list(entry[_PRICES])), units, corrections)
+            # Only the known facts: the placeholder checks read them with .get().
+            facts_by_model[model_id] = {f: v for f, v in facts.items() if v is not None}
+            if entry[_OTHER_PRICES]:
+                other_prices[model_id] = list(entry[_OTHER_PRICES])
+            else:
+                other_prices.pop(model_id, None)
         dropped = placeholders(facts_by_model, other_prices, fetched_at)
-    del facts_by_model, other_prices
-    for model_id, reading in _readings(provider, records, extra, fact_map):
-        found, usable_matches = matched(model_id, reading)
+        del facts_by_model, other_prices
+    for i, entry in enumerate(packed):
+        packed[i] = None  # each reading goes once given
+        model_id = entry[0]
+        reading = _unpack(entry)
+        found, usable_matches = matched(model_id, reading.facts.get("model_type"))
         result = _settled(provider, model_id, reading, units, corrections)
         _finish(
             provider, result, reading, usable_matches, found, dropped.get(model_id, {}), confirmed, prices_from_any_host
@@ -330,23 +346,111 @@ class _Prices:
 
     __slots__ = ("prices",)
 
-    def __init__(self, prices: list[PriceClaim]) -> None:
+    def __init__(self, prices: Sequence[PriceClaim]) -> None:
         self.prices = prices
 
 
 def _readings(
-    provider: str, records: Sequence[tuple[str, Any]], extra: list[tuple[str, Reading]], fact_map: FactMap | None
+    provider: str, records: Sequence[tuple[str, Any]], read: Mapping[str, Reading] | None, fact_map: FactMap | None
 ) -> Iterator[tuple[str, Reading]]:
     for model_id, raw in records:
         yield model_id, read_record(provider, raw, fact_map, canonical=True)
-    for model_id, reading in extra:
-        # Read again for the second pass: the steps change a reading (settled units).
-        yield (
+    yield from (read or {}).items()
+
+
+# A packed reading, one flat tuple: model_id, paths, the raw values' keys, prices, other prices,
+# stated, unread, order_free, then the facts - None and the values of FACT_FIELDS in order (or
+# the facts dict, when its keys are others) - and the raw values. Paths, key tuples, stated sets
+# and lists of strings repeat from record to record: each distinct one is kept once.
+_PRICES, _OTHER_PRICES, _FACTS = 3, 4, 8
+_WIDE_AT = tuple(_FACTS + 1 + FACT_FIELDS.index(f) for f in _WIDE_FACTS)
+_TYPE_AT = _FACTS + 1 + FACT_FIELDS.index("model_type")
+_RAW_AT = _FACTS + 1 + len(FACT_FIELDS)
+# Where the facts whose values are lists are (any other fact with a list keeps it, unshared).
+_LISTS_AT = tuple(i for i, f in enumerate(FACT_FIELDS) if f in LIST_FIELDS)
+
+
+class _Items(tuple):  # type: ignore[type-arg]
+    """A fact's list of strings, packed (a list again when unpacked)."""
+
+    __slots__ = ()
+
+
+class _Packer:
+    """Readings as flat tuples (see above), about a third of their memory as read."""
+
+    def __init__(self) -> None:
+        self._shared: dict[Any, Any] = {}
+        # Apart: a list of strings packed must not come back as an equal tuple of keys.
+        self._items: dict[_Items, _Items] = {}
+
+    def pack(self, model_id: str, reading: Reading) -> tuple[Any, ...]:
+        share = self._shared.setdefault
+        facts = reading.facts
+        raw_values = reading.raw_values
+        paths = tuple(reading.paths.items())
+        keys = tuple(raw_values)
+        stated = frozenset(reading.stated)
+        head = (
             model_id,
-            replace(
-                reading, prices=list(reading.prices), paths=dict(reading.paths), raw_values=dict(reading.raw_values)
-            ),
+            share(paths, paths),
+            share(keys, keys),
+            tuple(reading.prices),
+            tuple(reading.other_prices),
+            share(stated, stated),
+            tuple(reading.unread),
+            reading.order_free,
         )
+        if tuple(facts) != FACT_FIELDS:
+            return (*head, dict(facts), *raw_values.values())
+        values = list(facts.values())
+        for i in _LISTS_AT:
+            value = values[i]
+            if type(value) is list:
+                for item in value:
+                    if type(item) is not str:
+                        break
+                else:
+                    items = _Items(value)
+                    values[i] = self._items.setdefault(items, items)
+        return (*head, None, *values, *raw_values.values())
+
+
+def _unpack(entry: tuple[Any, ...]) -> Reading:
+    """A reading with containers of its own, as reading the record again would give it."""
+    _, paths, keys, prices, others, stated, unread, order_free, facts = entry[: _FACTS + 1]
+    if facts is None:
+        facts = dict(zip(FACT_FIELDS, entry[_FACTS + 1 : _RAW_AT], strict=True))
+        for i in _LISTS_AT:
+            value = entry[_FACTS + 1 + i]
+            if type(value) is _Items:
+                facts[FACT_FIELDS[i]] = list(value)
+        raw = entry[_RAW_AT:]
+    else:
+        facts = dict(facts)
+        raw = entry[_FACTS + 1 :]
+    return Reading(
+        facts,
+        dict(paths),
+        dict(zip(keys, raw, strict=True)),
+        list(prices),
+        list(others),
+        set(stated),
+        list(unread),
+        order_free,
+    )
+
+
+def _model_type(entry: tuple[Any, ...]) -> Any:
+    facts = entry[_FACTS]
+    return entry[_TYPE_AT] if facts is None else facts.get("model_type")
+
+
+def _wide_facts(entry: tuple[Any, ...]) -> dict[str, Any]:
+    facts = entry[_FACTS]
+    if facts is None:
+        return {f: entry[i] for f, i in zip(_WIDE_FACTS, _WIDE_AT, strict=True)}
+    return {f: facts.get(f) for f in _WIDE_FACTS}
 
 
 def _settled(
@@ -806,7 +910,7 @@ def resolve_changed(
     units, corrections, confirmed = decided
     # Settling prices changes a reading: settle copies, so the caller's readings stay fresh. Of
     # an unchanged model only what the provider-wide steps read is settled (as iter_resolved's
-    # two passes do): its readings may be what the catalog kept of them (.kept.Kept).
+    # packed path does): its readings may be what the catalog kept of them (.kept.Kept).
     copies = {m: _fresh(r) if m in before else _wide(r) for m, r in readings.items()}
     results = {m: _settled(provider, m, r, units, corrections) for m, r in copies.items()}
     old_facts = {m: r.facts for m, r in results.items()}

@@ -26,6 +26,7 @@ Placeholders (``placeholders``), looked for across all of a provider's listed mo
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,7 +116,8 @@ def placeholders(
     fetched_at: str | None = None,
 ) -> dict[str, dict[str, str]]:
     """``{model_id: {fact: why}}``: stated values that are placeholders, not facts."""
-    dropped: dict[str, dict[str, str]] = {m: {} for m in facts_by_model}
+    # Filled as found (a provider of 100k models has few), given back in the models' order.
+    dropped: defaultdict[str, dict[str, str]] = defaultdict(dict)
     models = list(facts_by_model)
     n = len(models)
     created = [facts_by_model[m].get("created") for m in models]
@@ -140,8 +142,7 @@ def placeholders(
         if len(near) >= 0.9 * n:
             for m in near:
                 dropped[m]["created"] = "placeholder: the fetch time, not a creation date"
-    cache = {m: facts_by_model[m].get("cache_read_price") for m in models}
-    cache_known = {m: v for m, v in cache.items() if v is not None}
+    cache_known = {m: v for m in models if (v := facts_by_model[m].get("cache_read_price")) is not None}
     if len(cache_known) >= 3 and len(set(cache_known.values())) == 1:
         value = next(iter(cache_known.values()))
         inputs = {facts_by_model[m].get("input_price") for m in cache_known} - {None}
@@ -165,7 +166,7 @@ def placeholders(
             elif facts.get("model_type") in ("image", "audio"):
                 for f in zeros:
                     dropped[m][f] = f"0 on an {facts.get('model_type')} model is no token price"
-    return {m: d for m, d in dropped.items() if d}
+    return {m: dropped[m] for m in models if m in dropped}
 
 
 def _positive(raw: Any) -> bool:
