@@ -178,3 +178,22 @@ def test_prices_of_other_units_are_never_token_prices(pricing: dict[str, Any]) -
     assert reading.prices == []
     assert reading.other_prices
     assert reading.unread == []  # understood, just not a token price
+
+
+def test_per_million_is_each_units_conversion_of_each_amount():
+    # Conversions are cached by value: the same amount in another unit, or an equal amount of
+    # another exponent, must still convert as that unit and that value do.
+    per_token = unit_from_text("per token")
+    per_1k = unit_from_text("per 1K tokens")
+    cents_1m = unit_from_words(["cents", "per", "1m"], "explicit")
+    amount = Decimal("0.000002")
+    assert per_token.per_million(amount) == 2.0
+    assert per_1k.per_million(amount) == 0.002
+    assert cents_1m.per_million(amount) == 2e-08
+    assert per_token.per_million(Decimal("0.0000020")) == 2.0
+    assert per_1k.per_million(Decimal("3")) == 3000.0
+    assert per_token.per_million(Decimal("3")) == 3000000.0
+    assert per_1k.per_million(3) == 3000.0
+    assert unit_from_words(["per"], "none").per_million(amount) is None
+    with pytest.raises(ArithmeticError):
+        per_token.per_million(Decimal("sNaN"))

@@ -197,8 +197,23 @@ class Unit:
         if not self.decided:
             return None
         assert self.per_tokens is not None
-        value = float(f"{float(amount * self.scale * _MILLION / self.per_tokens):.10g}")
-        return value
+        if type(amount) is Decimal:
+            try:
+                return _per_million_cached(amount, self.scale, self.per_tokens)
+            except TypeError:  # a signalling NaN cannot be a key: converted (and refused) below
+                pass
+        return _per_million(amount, self.scale, self.per_tokens)
+
+
+def _per_million(amount: Decimal, scale: Decimal, per_tokens: Decimal) -> float:
+    return float(f"{float(amount * scale * _MILLION / per_tokens):.10g}")
+
+
+# A provider's prices repeat: the same amounts in the same few units across its models, converted
+# again by each provider-wide step (a refetch of litellm converted ~8,500, most of them twice).
+# The result depends on the three values alone (equal Decimals of other exponents give the same
+# quotient's value, so the same float), so each distinct price is converted once.
+_per_million_cached = lru_cache(maxsize=8192)(_per_million)
 
 
 _PER_NAMES = {PER_TOKEN: "token", PER_1K: "1K tokens", PER_1M: "1M tokens", PER_100M: "100M tokens"}
