@@ -324,6 +324,23 @@ def test_what_json_cannot_keep_exactly_is_not_kept():
         assert encode(reading) is None
 
 
+def test_claims_decoded_alike_are_one_value_but_keep_their_raw_exactly():
+    # Decoded claims are shared between readings where they are the same value: equal keys
+    # that are not the same raw value (1, 1.0, true; 0.0, -0.0) each stay what was kept.
+    raws = [1, 1.0, True, 0.0, -0.0, "1", [1], {"usd": 1}]
+    for _ in range(2):  # the second time, from what the first one made
+        for raw in raws:
+            claim = decode(encode(Reading(prices=[_claim("1", raw)]))).prices[0]
+            assert claim == _claim("1", raw)
+            assert type(claim.raw) is type(raw) and repr(claim.raw) == repr(raw)
+    first, second = (decode(encode(Reading(prices=[_claim("1", [1])]))).prices[0] for _ in range(2))
+    assert first.raw == second.raw and first.raw is not second.raw  # a list raw is never shared
+    one, other = (
+        decode(encode(Reading(prices=[_claim(amount, "x")]))).prices[0].amount.as_tuple() for amount in ("1", "1.0")
+    )
+    assert one != other
+
+
 def test_a_reference_answer_stored_whole_is_its_canonical_text(server, tmp_path, no_internet):
     # Its records' canonical texts (encoded once for their hashes) make the answer's: the hash
     # contract holds whatever sits around them, however deep.

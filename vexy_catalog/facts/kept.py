@@ -146,15 +146,34 @@ def _decode_unit(spec: list[Any]) -> Unit:
     return unit
 
 
+# Price claims repeat across a reference's records too (litellm's ~2,900 are ~380 distinct): a
+# claim is a frozen value, so each is made once. One whose raw value is a JSON list or object is
+# made anew (that raw could be changed in place); the key holds the raw value's type, as 1, 1.0
+# and true are equal keys but not the same raw value.
+_CLAIMS: dict[tuple[Any, ...], PriceClaim] = {}
+
+
+def _decode_claim(field: str, path: str, raw: list[Any], amount: str, unit: list[Any]) -> PriceClaim:
+    kind, value = raw
+    # -0.0 and 0.0 are one key too: a zero float is made anew.
+    shared = type(value) is not list and type(value) is not dict and not (type(value) is float and value == 0)
+    if shared:
+        key = (field, path, kind, type(value), value, amount, *unit)
+        claim = _CLAIMS.get(key)
+        if claim is not None:
+            return claim
+    claim = PriceClaim(field, path, value if kind == 0 else Decimal(value), Decimal(amount), _decode_unit(unit))
+    if shared and len(_CLAIMS) < 8192:
+        _CLAIMS[key] = claim
+    return claim
+
+
 def decode(text: str) -> Kept:
     """What :func:`encode` kept."""
     facts, prices, others, unread = json.loads(text)
     return Kept(
         dict(zip(FACT_FIELDS, facts, strict=True)),
-        [
-            PriceClaim(field, path, raw[1] if raw[0] == 0 else Decimal(raw[1]), Decimal(amount), _decode_unit(unit))
-            for field, path, raw, amount, unit in prices
-        ],
+        [_decode_claim(*claim) for claim in prices],
         [tuple(entry) for entry in others],  # type: ignore[misc]
         [Unread(path, example, tuple(facts_), tuple(keys)) for path, example, facts_, keys in unread],
     )
