@@ -610,6 +610,31 @@ def test_codex_export_without_codex_writes_no_catalog_and_says_why(catalog, tmp_
     assert not any("model_catalog_json" in p.read_text() for p in out.glob("*.toml"))
 
 
+def test_a_codex_export_that_fails_leaves_no_codex_listing_behind(catalog, tmp_path, monkeypatch):
+    """The installed Codex's listing starts before the catalog is read: an export that fails
+    first (an unknown provider) still waits for it, so no process or throwaway home is left."""
+    import tempfile
+
+    from export_helpers import codex_binary, require_client
+
+    codex = require_client(codex_binary(), "codex (npm @openai/codex)")
+    # A path of its own: the listing is run, not served from this process's earlier exports.
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "codex").symlink_to(codex)
+    monkeypatch.setenv("VEXY_CODEX", str(tmp_path / "bin" / "codex"))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where its throwaway CODEX_HOME goes
+    failed = catalog.run("export", "codex", "--provider", "no-such-provider", "-o", str(tmp_path / "out"))
+    assert failed.exit_code == 2 and "no-such-provider" in failed.output
+    assert not list(temp.iterdir()), "the listing's throwaway home is removed"
+    assert not (tmp_path / "out").exists()
+    # What it found is kept for the next export, which writes the catalog.
+    out = tmp_path / "codex"
+    catalog.export("codex", "--provider", "groq", "-o", str(out))
+    assert json.loads((out / "vexy-groq.models.json").read_text())["models"][0]["base_instructions"]
+
+
 # --------------------------------------------------------------------------- the README's lines
 
 

@@ -1297,6 +1297,13 @@ def export_command(
     catalog = _catalog(ctx)
     model_filter = _model_filter(query, **filters)
     moment = _as_of(as_of)
+    if tool == "codex":
+        from .export import codex_catalog
+
+        # Codex's listing of its models (~0.1 s) runs while the catalog opens and the rows load;
+        # an export that fails first waits for it (no process or folder of it is left behind).
+        codex_catalog.start_reading_instructions()
+        ctx.call_on_close(codex_catalog.finish_reading_instructions)
     with _user_errors():
         try:
             current = read_merge_target(tool, merge_file) if merge_file else {}

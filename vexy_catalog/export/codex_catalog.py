@@ -89,6 +89,19 @@ def start_reading_instructions() -> None:
         _running[key] = _start(key[0])
 
 
+def finish_reading_instructions() -> None:
+    """Wait for a listing :func:`start_reading_instructions` started that nothing read (the
+    export failed first), and keep what it found: neither the process (nor the one the npm
+    shim starts) nor its throwaway home outlives the command."""
+    with _lock:
+        running = list(_running.items())
+        _running.clear()
+    for key, started in running:
+        found = _read_listing(key[0], *started)
+        with _lock:
+            _found.setdefault(key, found)
+
+
 _lock = threading.Lock()
 _found: dict[tuple[str, int], tuple[str | None, str | None]] = {}  # by (codex, its mtime)
 _running: dict[tuple[str, int], tuple[subprocess.Popen[str] | OSError, tempfile.TemporaryDirectory[str]]] = {}

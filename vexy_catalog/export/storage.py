@@ -117,9 +117,12 @@ def _write_temp(
     fd, tmp = (os.open(path, _TEMP_FLAGS, 0o600), os.fspath(path)) if exact else _open_temp(path)
     try:
         try:
-            _write_all(fd, _chunks(data))
+            chunks = _chunks(data)
+            _write_all(fd, chunks)
             if sync:
                 os.fsync(fd)
+            elif len(chunks) > 1:
+                _start_writeback(fd)
         finally:
             os.close(fd)
         if mode_from is not None and mode_from.exists():
@@ -153,6 +156,34 @@ def _syncfs() -> Any:
         return ctypes.CDLL(None, use_errno=True).syncfs
     except (AttributeError, OSError):
         return None
+
+
+@functools.cache
+def _sync_file_range() -> Any:
+    """Linux's ``sync_file_range(fd, offset, nbytes, flags)`` (not in :mod:`os`), or None."""
+    syncfs = _syncfs()
+    if syncfs is None:
+        return None
+    import ctypes
+
+    try:
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (AttributeError, OSError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return call
+
+
+_WRITEBACK = 2  # SYNC_FILE_RANGE_WRITE: start writing the file's dirty pages, without waiting
+
+
+def _start_writeback(fd: int) -> None:
+    """Have the disk start on a long file (a spliced codex catalog: ~7 MB each) just written and
+    not fsynced: the writes overlap the files written after it, so the one :func:`_flush` at the
+    end waits for less. Only a head start: :func:`_flush` still puts every file on disk."""
+    call = _sync_file_range()
+    if call is not None:
+        call(fd, 0, 0, _WRITEBACK)  # a failure leaves the file to _flush, as without it
 
 
 def _flush(temps: Iterable[str]) -> bool:
