@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -320,6 +323,53 @@ def test_a_new_folder_that_cannot_be_written_whole_leaves_nothing(tmp_path):
         write_files(tmp_path / "new", texts, tool="codex")
     assert str(tmp_path / "new" / ("x" * 300 + ".config.toml")) in str(raised.value)
     assert os.listdir(tmp_path) == []
+
+
+def _gone_pid() -> int:
+    """The process id of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _leftover(path: Path, is_dir: bool, age: float) -> Path:
+    if is_dir:
+        path.mkdir()
+        (path / "half.json").write_text("{")
+    else:
+        path.write_text("{")
+    when = time.time() - age
+    os.utime(path, (when, when))
+    return path
+
+
+@pytest.mark.skipif(os.name != "posix", reason="whether a process lives is asked of POSIX only")
+def test_what_a_killed_export_left_is_removed_by_the_next_export(tmp_path):
+    """A staging folder beside the target and a temporary file in it, left by an export killed
+    midway, go with the next export into that folder; what a live or recent export, another
+    folder's export or the user made stays."""
+    from vexy_catalog.export.storage import write_files
+
+    gone, alive, old = _gone_pid(), os.getpid(), 3600
+    killed_staging = _leftover(tmp_path / f".new.{gone}-0badf00d.tmp", True, old)
+    kept = [
+        _leftover(tmp_path / f".new.{alive}-cafebabe.tmp", True, old),  # its export still runs
+        _leftover(tmp_path / f".new.{gone}-deadbeef.tmp", True, 5),  # maybe another machine's, now
+        _leftover(tmp_path / f".other.{gone}-0badf00d.tmp", True, old),  # another folder's
+        _leftover(tmp_path / f".new.{gone}-0badcafe.tmp", False, old),  # not a staging folder
+        _leftover(tmp_path / ".new.mine.tmp", True, old),  # the user's
+    ]
+    write_files(tmp_path / "new", {"a.json": "{}\n"}, tool="llm")
+    assert not killed_staging.exists()
+    assert all(path.exists() for path in kept)
+    assert (tmp_path / "new" / "a.json").read_text() == "{}\n"
+
+    killed_temp = _leftover(tmp_path / "new" / f".a.json.{gone}-0badf00d.tmp", False, old)
+    recent_temp = _leftover(tmp_path / "new" / f".a.json.{gone}-deadbeef.tmp", False, 5)
+    users = _leftover(tmp_path / "new" / ".a.json.tmp", False, old)
+    write_files(tmp_path / "new", {"a.json": "{}\n"}, tool="llm")
+    assert not killed_temp.exists()
+    assert recent_temp.exists() and users.exists()
 
 
 def test_a_file_already_there_is_compared_byte_for_byte(out):

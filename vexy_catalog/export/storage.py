@@ -443,6 +443,51 @@ def _literal_secrets(texts: list[str | Spliced], secrets: Any) -> list[bool]:
     ]
 
 
+# What an export killed midway leaves: a temporary file in the folder, or the staging folder of a
+# folder that was not there (beside it), named ".<name>.<pid>-<8 hex digits>.tmp" (_TEMP_TOKEN).
+_LEFTOVER = re.compile(r"\.(.+)\.(\d+)-[0-9a-f]{8}\.tmp")
+# A leftover is removed only once untouched this long: a folder on a network file system can be
+# written by an export on another machine whose process id means nothing here.
+_LEFTOVER_AGE = 600.0
+
+
+def _clear_leftovers(entries: Iterable[os.DirEntry[str]], name: str | None = None) -> None:
+    """Remove what an export killed midway left among ``entries`` (with ``name``, only the
+    staging folders of the folder of that name): named as vexy names them, their process gone
+    and untouched for :data:`_LEFTOVER_AGE`. Best effort: what cannot be removed stays."""
+    if os.name != "posix":  # os.kill(pid, 0) asks whether pid lives only on POSIX
+        return
+    import time
+
+    oldest = time.time() - _LEFTOVER_AGE
+    for entry in entries:
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match is None or (name is not None and match[1] != name):
+            continue
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if (name is not None and not is_dir) or entry.stat(follow_symlinks=False).st_mtime > oldest:
+                continue
+            if not _process_gone(int(match[2])):
+                continue
+            if is_dir:
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # alive but another user's, or no such pid number
+        return False
+    return False
+
+
 def _listing(folder: Path) -> dict[str, os.DirEntry[str]]:
     """The entries of ``folder`` by name: a name that is not there needs no look of its own,
     and one that is says whether it is a link or a folder without one."""
@@ -476,6 +521,9 @@ def write_files(
     secrets = Secrets(secret_named_values(), patterns=False)  # read once for every file
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
+        if folder.parent.is_dir():
+            with os.scandir(folder.parent) as beside:
+                _clear_leftovers(beside, folder.name)
         if not merged and not os.path.lexists(folder):
             try:
                 staged = _write_new_folder(folder, files, tool)
@@ -488,6 +536,7 @@ def write_files(
         root = folder.resolve()
         manifest = _read_manifest(folder)
         there = _listing(folder)
+        _clear_leftovers(there.values())
         plan = []
         for name, text in files.items():
             data: Content = text if isinstance(text, Spliced) else text.encode("utf-8")
