@@ -478,6 +478,16 @@ def _clear_leftovers(entries: Iterable[os.DirEntry[str]], name: str | None = Non
             continue
 
 
+def _clear_leftovers_beside(folder: Path) -> None:
+    """:func:`_clear_leftovers` of ``folder``'s staging folders; a parent that cannot be listed
+    (not there yet, not readable) holds none to clear and fails nothing."""
+    try:
+        with os.scandir(folder.parent) as beside:
+            _clear_leftovers(beside, folder.name)
+    except OSError:
+        pass
+
+
 def _process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -521,9 +531,7 @@ def write_files(
     secrets = Secrets(secret_named_values(), patterns=False)  # read once for every file
     current = folder / (next(iter(files), "") or "")  # named in an error message
     try:
-        if folder.parent.is_dir():
-            with os.scandir(folder.parent) as beside:
-                _clear_leftovers(beside, folder.name)
+        _clear_leftovers_beside(folder)
         if not merged and not os.path.lexists(folder):
             try:
                 staged = _write_new_folder(folder, files, tool)
