@@ -1167,7 +1167,7 @@ class Ingest:
         holding at least every record that shares one of ``tokens``."""
         if self._tokens_table is None:
             # Inside migrations before m009 the table does not exist yet.
-            self._tokens_table = _has_match_tokens(self.db)
+            self._tokens_table = _has_table(self.db, "match_tokens")
         wanted = None if tokens is None or not self._tokens_table else set(tokens)
         for name in self.references:
             if name in self._complete:
@@ -1322,7 +1322,6 @@ class Ingest:
         # and the provider's own when no facts: map reads it otherwise. Kept before the
         # steps below change the readings.
         readings: dict[str, Any] = {}
-        plan.kept = []
         changed: list[str] = []
         for i, (model_id, raw) in enumerate(result.records):
             if texts:
@@ -2041,10 +2040,6 @@ def _whole_readings(name: str, records: Iterable[tuple[str, Any]], readings: dic
     for model_id, raw in missing:
         readings[model_id] = read_record(name, raw, canonical=True)
     return readings
-
-
-def _has_match_tokens(db: Database) -> bool:
-    return _has_table(db, "match_tokens")
 
 
 def _has_table(db: Database, name: str) -> bool:

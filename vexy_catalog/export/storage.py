@@ -33,6 +33,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -457,8 +458,6 @@ def _clear_leftovers(entries: Iterable[os.DirEntry[str]], name: str | None = Non
     and untouched for :data:`_LEFTOVER_AGE`. Best effort: what cannot be removed stays."""
     if os.name != "posix":  # os.kill(pid, 0) asks whether pid lives only on POSIX
         return
-    import time
-
     oldest = time.time() - _LEFTOVER_AGE
     for entry in entries:
         match = _LEFTOVER.fullmatch(entry.name)
