@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from fake_providers import Route
 
 from vexy_catalog import ModelCatalog, ProviderConfig
 from vexy_catalog.cli import cli
+from vexy_catalog.db import migrations, open_db
 from vexy_catalog.health import check_provider_health, check_system_health
 from vexy_catalog.validation import ProviderValidator, ValidationSeverity
 
@@ -170,6 +172,30 @@ def test_two_fetches_at_once_both_finish_with_nothing_lost(providers, server):
     assert dict(statuses).keys() <= {"ok", "unchanged"}
     assert sql(db_path, "select count(*) from models")[0][0] == TOTAL
     assert sql(db_path, "pragma integrity_check")[0][0] == "ok"
+
+
+def test_a_new_catalog_opened_while_another_process_is_creating_it(tmp_path):
+    # What the second of two `vexy fetch` run at once on a new catalog meets: the first holds
+    # the new file's write lock (rollback mode, before it is switched to WAL), and switching it
+    # to WAL fails at once with "database is locked" instead of waiting for the lock.
+    path = tmp_path / "vexy.db"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("PRAGMA user_version = 0")
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("PRAGMA user_version = 1")
+    done = threading.Timer(0.3, first.execute, ["COMMIT"])
+    done.start()
+    try:
+        started = time.monotonic()
+        db = open_db(path)
+        waited = time.monotonic() - started
+    finally:
+        done.join()
+        first.close()
+    assert waited >= 0.25  # it waited for the first one's lock rather than failing
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert not migrations.pending(db)
+    db.close()
 
 
 def test_sigkill_at_any_moment_leaves_a_good_catalog(providers, server):

@@ -366,6 +366,28 @@ def _connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Co
     return conn
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the catalog in WAL mode (a file keeps it once set).
+
+    Switching a file to WAL needs it to itself, and SQLite gives up at once (no busy wait)
+    when another connection is switching it too: two ``vexy fetch`` creating the same new
+    catalog at the same moment failed one of them with "database is locked". Retried here,
+    for as long as any write would wait for the lock; by then the other has switched it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                # A file system without shared memory answers with the mode it kept: left so.
+                conn.execute("PRAGMA journal_mode = wal").fetchone()
+            return
+        except sqlite3.OperationalError as e:
+            if not _is_locked(e) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def _check_catalog(db: Database, path: Path, readonly: bool, current: bool) -> bool:
     """Refuse a file that is not a vexy catalog (and, read-only, one that needs migrating).
     True for a new catalog (no table yet)."""
@@ -425,8 +447,7 @@ def open_db(
             # Only before the first write (ignored by a file that already has pages).
             db.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if not readonly:
-            if db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                db.enable_wal()
+            _use_wal(db.conn)
             db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         if not readonly and migrations.pending(db):
