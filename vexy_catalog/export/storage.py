@@ -484,17 +484,17 @@ def _sha256_of(data: Content) -> str:
     return digest.hexdigest()
 
 
-def _sha256_each(datas: list[Content]) -> list[str]:
-    """:func:`_sha256_of` each of ``datas``, the long ones first: on a thread beside the writes,
-    hashlib lets go of the GIL over their long pieces while the short files are made."""
-    digests = [""] * len(datas)
-    long = [i for i, data in enumerate(datas) if _size(data) >= _LONG]
-    for i in long:
-        digests[i] = _sha256_of(datas[i])
-    for i, data in enumerate(datas):
-        if not digests[i]:
-            digests[i] = _sha256_of(data)
-    return digests
+def _sha256_long(datas: list[Content]) -> dict[int, str]:
+    """:func:`_sha256_of` each long one of ``datas`` (:data:`_LONG`), by its index: on a thread
+    beside the writes, as hashlib lets go of the GIL over their long pieces."""
+    return {i: _sha256_of(data) for i, data in enumerate(datas) if _size(data) >= _LONG}
+
+
+def _sha256_rest(datas: list[Content], done: dict[int, str]) -> list[str]:
+    """The digest of each of ``datas``: those :func:`_sha256_long` gave (``done``), the others
+    hashed here. The short ones are hashed after the writes, not on the thread beside them:
+    hashing one holds the GIL, which the thread making the files waits for after each call."""
+    return [done.get(i) or _sha256_of(data) for i, data in enumerate(datas)]
 
 
 def _literal_secrets(texts: list[str | Spliced], secrets: Any) -> list[bool]:
@@ -666,12 +666,13 @@ def write_files(
             pending.pop(real, None)
             pending[real] = (data, real if status != "new" else None, private.get(i, False))
             results.append(Written(path, status, bak))
-        # The record is rewritten when a file changed: its hashes are taken meanwhile (hashlib
-        # lets go of the GIL over a long buffer, and the flush to disk waits): 200 MB for a
-        # whole catalog's codex export. When nothing changed they are not needed.
+        # The record is rewritten when a file changed: the long files' hashes are taken meanwhile
+        # (hashlib lets go of the GIL over a long buffer, and the flush to disk waits): 200 MB
+        # for a whole catalog's codex export. When nothing changed they are not needed.
         record = any(r.status != "unchanged" for r in results) or MANIFEST not in there
         with ThreadPoolExecutor(max_workers=1) as pool:
-            digests = pool.submit(_sha256_each, [entry[3] for entry in plan] if record else [])
+            datas = [entry[3] for entry in plan] if record else []
+            long_digests = pool.submit(_sha256_long, datas)
             try:
                 temps = _write_temps(pending)
             except _TempWriteFailed as failed:
@@ -686,7 +687,8 @@ def write_files(
                 for tmp in temps.values():
                     _remove(tmp)
         if record:
-            for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
+            digests = _sha256_rest(datas, long_digests.result())
+            for (path, real, *_), digest in zip(plan, digests, strict=True):
                 if merged and _resolved(path, real, root) in merged:
                     # The user's own content is in it: never "vexy's own" to replace unasked.
                     manifest.pop(path.name, None)
@@ -726,7 +728,8 @@ def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: st
         }
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with ThreadPoolExecutor(max_workers=2) as pool:  # hashed while written, as write_files does
-            digests = pool.submit(_sha256_each, [data for data, _mode, _private in pending.values()])
+            datas = [data for data, _mode, _private in pending.values()]
+            long_digests = pool.submit(_sha256_long, datas)
             try:
                 temps = _write_temps(pending, exact=True, flush=False)
             except _TempWriteFailed as failed:
@@ -735,7 +738,7 @@ def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: st
             flushed = pool.submit(_flush_temps, temps) if _batched(len(temps)) else None
             record = {
                 name: {"sha256": digest, "tool": tool, "written_at": now}
-                for name, digest in zip(files, digests.result(), strict=True)
+                for name, digest in zip(files, _sha256_rest(datas, long_digests.result()), strict=True)
             }
             text = manifest_text(record).encode("utf-8")
             results = [Written(folder / name, "new") for name in files]
