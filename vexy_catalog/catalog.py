@@ -457,6 +457,8 @@ class ModelCatalog:
                 prepared["ingest"].check_stored_answers((set(known) & set(by_name)) - set(validators_found))
             # Known here rather than before the requests: the facts package is no light import.
             references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
+            # Still waiting on the network: what a changed reference answer needs of the catalog.
+            prepared["ingest"].warm(references_due)
 
         def record(result: FetchResult, fetch_id: int, unchanged: bool = False) -> dict[str, Any] | None:
             """Store one answer (see Ingest.record); with ``unchanged``, only if it changes no
