@@ -20,6 +20,7 @@ from test_reference_readings import _record_added, _record_removed
 from test_refetch_records import PRICED, _copy, _every_row, _fetch, _fetched, _store
 
 from vexy_catalog.db import Ingest, open_db
+from vexy_catalog.facts import Baseline, Reading, ReferenceIndex, baseline, read_record, resolve_changed
 
 # litellm's records of the fixture that state a price (sample_spec is no model).
 PRICED_RECORDS = ["gpt-4o", PRICED, "claude-3-5-haiku-20241022"]
@@ -144,3 +145,99 @@ def test_a_stored_record_the_warm_up_cannot_read_leaves_the_store_as_without_it(
     assert _store(cold, catalog, results, in_part=True) == {"litellm"}
     assert _store(warm, catalog, results, in_part=True, warm=True) == {"litellm"}
     assert _every_row(warm) == _every_row(cold)
+
+
+# --- resolve_changed from a baseline worked out ahead, against resolving without one --------
+
+ACME_IDS = ["gpt-4o", "claude-3-5-haiku-20241022", "text-embedding-3-small"]
+FETCHED = "2025-03-01T00:00:00Z"
+
+
+def _acme(prices: list[float], created: list[str] | None = None) -> dict[str, Reading]:
+    """Readings of a provider stating prices in a unit their magnitudes (or the references'
+    prices of the same models) decide."""
+    return {
+        model_id: read_record(
+            "acme",
+            {"id": model_id, "created": created[i] if created else None, "pricing": {"input": v, "output": 3 * v}},
+        )
+        for i, (model_id, v) in enumerate(zip(ACME_IDS, prices, strict=True))
+    }
+
+
+def _litellm_index() -> ReferenceIndex:
+    return ReferenceIndex("litellm", list(answers()["litellm"].items()))
+
+
+def _resolved(
+    old: dict[str, Reading],
+    new: dict[str, Reading],
+    references: list[ReferenceIndex],
+    fetched_before: str,
+    base: Baseline | None,
+) -> tuple[list, list] | None:
+    """resolve_changed of ``new`` (the unchanged models' very readings of ``old``)."""
+    readings = {m: old[m] if new[m] is None else new[m] for m in old}
+    before = {m: old[m] for m in old if new[m] is not None}
+    refreshed = resolve_changed(
+        "acme", readings, before, references, fetched_at=FETCHED, fetched_before=fetched_before, base=base
+    )
+    return None if refreshed is None else (refreshed.results, refreshed.unread)
+
+
+def _changed_at(readings: dict[str, Reading], index: int, reading: Reading) -> dict[str, Reading | None]:
+    return {m: reading if i == index else None for i, m in enumerate(readings)}
+
+
+def test_a_baseline_that_holds_resolves_the_changed_records_as_without_it():
+    references = [_litellm_index()]
+    old = _acme([2.5e-6, 8e-7, 2e-8])
+    new = _changed_at(old, 1, _acme([2.5e-6, 9e-7, 2e-8])[ACME_IDS[1]])
+    base = baseline("acme", old, references, FETCHED)
+    plain = _resolved(old, new, references, FETCHED, None)
+    assert plain is not None and [r.model_id for r in plain[0]] == [ACME_IDS[1]]
+    assert _resolved(old, new, references, FETCHED, base) == plain
+
+
+def test_a_change_that_flips_the_unit_decision_is_resolved_whole_with_a_baseline_too():
+    # Magnitudes decide the unit of every price (no reference prices these ids) ...
+    old = {f"acme-{i}": r for i, r in enumerate(_acme([1e-6, 1.0, 2e-6]).values())}
+    flipped = {f"acme-{i}": r for i, r in enumerate(_acme([1e-6, 1.0, 2.0]).values())}
+    new = {m: flipped[m] if m == "acme-2" else None for m in old}
+    base = baseline("acme", old, [], FETCHED)
+    # ... and one price moves the median they are decided by: every model is resolved again.
+    assert _resolved(old, new, [], FETCHED, None) is None
+    assert _resolved(old, new, [], FETCHED, base) is None
+
+
+def test_a_baseline_of_another_fetch_or_of_other_reference_records_is_not_used():
+    # Created within two days of the last fetch, not of this one: a placeholder then, not now.
+    created = ["2025-02-26T18:00:00Z", "2025-02-27T12:00:00Z", "2025-02-28T06:00:00Z"]
+    before = "2025-02-28T12:00:00Z"
+    references = [_litellm_index()]
+    old = _acme([2.5e-6, 8e-7, 2e-8], created)
+    new = _changed_at(old, 1, _acme([2.5e-6, 9e-7, 2e-8], created)[ACME_IDS[1]])
+    # Worked out as of a fetch at the time of this one: the placeholder rule holds on none.
+    of_another_fetch = baseline("acme", old, references, FETCHED)
+    assert _resolved(old, new, references, before, of_another_fetch) == _resolved(old, new, references, before, None)
+    # The reference records the models match change after the baseline was worked out.
+    base = baseline("acme", old, references, FETCHED)
+    litellm = answers()["litellm"]
+    dearer = [
+        (
+            key,
+            {**litellm[key], **{k: litellm[key][k] * 1000 for k in ("input_cost_per_token", "output_cost_per_token")}},
+        )
+        for key in ACME_IDS
+    ]
+    references[0].update(dearer)
+    plain = _resolved(old, new, references, FETCHED, None)
+    assert _resolved(old, new, references, FETCHED, base) == plain
+    # Worked out from other readings of the unchanged models than theirs now.
+    old = {f"acme-{i}": r for i, r in enumerate(_acme([1e-6, 2e-6, 3e-6]).values())}
+    other = {f"acme-{i}": r for i, r in enumerate(_acme([1.0, 2.0, 3e-6]).values())}
+    dated = _acme([1e-6, 2e-6, 3e-6], [None, None, "2024-01-01T00:00:00Z"])[ACME_IDS[2]]
+    new = {m: dated if m == "acme-2" else None for m in old}
+    plain = _resolved(old, new, [], FETCHED, None)
+    assert plain is not None
+    assert _resolved(old, new, [], FETCHED, baseline("acme", other, [], FETCHED)) == plain

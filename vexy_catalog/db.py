@@ -1186,6 +1186,9 @@ class Ingest:
         self._warm: dict[str, dict[str, tuple[str, Any]]] = {}
         self._warmed: set[str] = set()
         self._warm_version: int | None = None
+        # Per reference fetched in this run, the Baseline of its stored models (see warm) and
+        # the content hashes it is of.
+        self._baselines: dict[str, tuple[dict[str, str], Any]] = {}
 
     # --- the references ---------------------------------------------------------------------
 
@@ -1229,6 +1232,8 @@ class Ingest:
         changes left to do: the readings of its unchanged records and their index are kept here
         (see :meth:`_prepare_one`). What another connection writes meanwhile is checked for when
         an index is first used (:meth:`_check_warm`); the readings are of content hashes."""
+        from .facts import baseline
+
         due = [name for name in self.references if name in due]
         if not due or not self._has_kept() or not _has_table(self.db, "match_tokens"):
             return
@@ -1241,9 +1246,17 @@ class Ingest:
                         self._load_all(name, keep=name in due)
                 indexes = [self._indexes[name] for name in self.references if len(self._indexes[name])]
                 for name in due:
-                    models = list(self._warm.get(name, ()))
+                    stored = self._warm.get(name)
+                    if not stored:
+                        continue
                     for index in indexes:
-                        index.remember(name, models)
+                        index.remember(name, list(stored))
+                    row = self.db.execute("select last_success_at from providers where name = ?", [name]).fetchone()
+                    readings = {model_id: reading for model_id, (_, reading) in stored.items()}
+                    self._baselines[name] = (
+                        {model_id: digest for model_id, (digest, _) in stored.items()},
+                        baseline(name, readings, indexes, row[0] if row else None),
+                    )
         except Exception:
             # Only a head start: what failed here is loaded again where it is needed, as
             # without it, and an error of the catalog is met (and reported) there.
@@ -1265,6 +1278,7 @@ class Ingest:
             self._loaded.pop(name, None)
         self._warmed.clear()
         self._warm_version = None
+        self._baselines.clear()
 
     def _load_tokens(self, name: str, tokens: set[str]) -> None:
         from .facts import ReferenceIndex
@@ -1357,6 +1371,7 @@ class Ingest:
         self._complete.discard(name)
         self._loaded.pop(name, None)
         self._warmed.discard(name)
+        self._baselines.pop(name, None)
         self._changed(name, tokens)
 
     def prepare(
@@ -1967,13 +1982,20 @@ class Ingest:
                 [name, *chunk],
             ):
                 before[model_id] = read_record(name, json.loads(raw), fact_map, canonical=True)
+        indexes = self.indexes(tokens)
+        # The baseline warm() worked out, if of these very stored records (resolve_changed
+        # checks the rest).
+        hashes, base = self._baselines.pop(name, ({}, None))
+        if any(hashes.get(model_id) != existing[model_id][2] for model_id in changed):
+            base = None
         refreshed = resolve_changed(
             name,
             readings,
             before,
-            self.indexes(tokens),
+            indexes,
             fetched_at=result.finished_at,
             fetched_before=fetched_before,
+            base=base,
         )
         if refreshed is None:
             return None, readings

@@ -205,6 +205,8 @@ class ReferenceIndex:
         self._normalized: dict[str, list[str]] = {}
         # Matches worked out ahead (see remember), until the index changes.
         self._remembered: dict[tuple[str, str], list[ReferenceMatch]] = {}
+        # Counts the changes of the index (what was worked out from it holds while it stands).
+        self.version = 0
         self.update(records, readings=readings, hosts=hosts)
 
     def update(
@@ -218,6 +220,7 @@ class ReferenceIndex:
         ``hosts`` may give keys' :func:`record_host`: the record of a key with a reading and a
         host given is not looked at (it may be None)."""
         self._remembered.clear()
+        self.version += 1
         for key in removed:
             self._drop(key)
         seen: set[str] = set()
