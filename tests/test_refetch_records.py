@@ -43,11 +43,13 @@ def _store(
     in_part: bool,
     warm: bool = False,
     meanwhile: Callable[[], None] | None = None,
+    warm_steps: int | None = None,
 ) -> set[str]:
     """Store the same answers as `vexy fetch` does (references prepared and stored first);
     ``in_part``: changed records alone may be resolved. Returns the providers that were.
-    ``warm``: the references loaded first (Ingest.warm, as while the requests are out);
-    ``meanwhile`` runs before the answers are stored (another process writing the catalog)."""
+    ``warm``: the references loaded first (Ingest.warm, as while the requests are out; told to
+    stop after ``warm_steps`` steps, if given); ``meanwhile`` runs before the answers are
+    stored (another process writing the catalog)."""
     by_name = {p.name: p for p in catalog.select([r.provider for r in results])}
     items = [(by_name[r.provider], copy.deepcopy(r)) for r in results]
     items.sort(key=lambda item: item[0].name not in REFERENCES)
@@ -56,7 +58,13 @@ def _store(
         ingest = Ingest(db)
         ingest.reread = set() if in_part else None
         if warm:
-            ingest.warm(REFERENCES)
+            steps: list[None] = []
+
+            def stop() -> bool:
+                steps.append(None)
+                return warm_steps is not None and len(steps) > warm_steps
+
+            ingest.warm(REFERENCES, stop=stop)
         if meanwhile is not None:
             meanwhile()
         ingest.prepare(items)

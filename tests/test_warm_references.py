@@ -35,6 +35,12 @@ def _added_and_removed(bodies: dict) -> None:
     _record_removed(bodies["litellm"])
 
 
+def _llama_context_changed(bodies: dict) -> None:
+    # The models.dev record litellm's PRICED one matches.
+    llama = bodies["modelsdev"]["groq"]["models"]["llama-3.3-70b-versatile"]
+    llama["limit"] = {**llama.get("limit", {}), "context": 65536}
+
+
 def _same_cache_price(bodies: dict, but_one: bool) -> None:
     """One cache price on every priced litellm record (but the last, with ``but_one``): on all
     of them, with their inputs differing, that is a placeholder, not a price."""
@@ -85,13 +91,31 @@ def test_a_warmed_up_store_stores_what_a_cold_one_stores(server, tmp_path, no_in
         assert found == len(PRICED_RECORDS)
 
 
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 4])
+def test_a_warm_up_stopped_early_leaves_the_store_as_without_it(server, tmp_path, no_internet, steps):
+    # Stopped as an answer waits for the writer: after some indexes, before some baselines.
+    # Two references changed: litellm's baseline does not hold once models.dev's index moved.
+    bodies = answers()
+    catalog, base = _fetched(server, tmp_path, bodies)
+    changed = copy.deepcopy(bodies)
+    _price_changed(changed)
+    _llama_context_changed(changed)
+    _setup(server, tmp_path, changed)
+    results = _fetch(catalog, ["litellm", "modelsdev"])
+
+    cold = _copy(base, tmp_path / "cold.db")
+    warm = _copy(base, tmp_path / "warm.db")
+    _store(cold, catalog, results, in_part=True)
+    _store(warm, catalog, results, in_part=True, warm=True, warm_steps=steps)
+    assert _every_row(warm) == _every_row(cold)
+
+
 def test_what_another_process_writes_after_the_warm_up_is_what_the_answer_meets(server, tmp_path, no_internet):
     bodies = answers()
     catalog, base = _fetched(server, tmp_path, bodies)
     # Another process stores a models.dev answer whose record litellm's changed one matches ...
     other = copy.deepcopy(bodies)
-    llama = other["modelsdev"]["groq"]["models"]["llama-3.3-70b-versatile"]
-    llama["limit"] = {**llama.get("limit", {}), "context": 65536}
+    _llama_context_changed(other)
     _setup(server, tmp_path, other)
     (modelsdev,) = _fetch(catalog, ["modelsdev"])
     # ... after this process loaded the references, before litellm's answer is stored.

@@ -1224,14 +1224,17 @@ class Ingest:
         if keep:
             self._warm[name] = {row[0]: (row[1], readings[row[0]]) for row in rows}
 
-    def warm(self, due: Collection[str]) -> None:
-        """While the requests are out: load every reference index whole, and match the models
-        of the references ``due`` in this run against the others, when some are due. A changed
-        reference answer needs all of it (its provider-wide decisions weigh every one of its
-        models and their matches), so its turn, once the last answer is in, has only its
-        changes left to do: the readings of its unchanged records and their index are kept here
-        (see :meth:`_prepare_one`). What another connection writes meanwhile is checked for when
-        an index is first used (:meth:`_check_warm`); the readings are of content hashes."""
+    def warm(self, due: Collection[str], stop: Callable[[], bool] = lambda: False) -> None:
+        """While the requests are out: load every reference index whole, and work out the
+        :class:`~vexy_catalog.facts.Baseline` of each reference ``due`` in this run (its stored
+        models' matches, provider-wide decisions, settled facts and last placeholders). A changed
+        reference answer needs all of it, so its turn, once the last answer is in, has only its
+        changes left to do: the readings of its unchanged records, their index and the baseline
+        are used as they are (see :meth:`_prepare_one` and :meth:`_apply_changed`).
+
+        Each step is a head start only: ``stop`` (an answer is waiting for the writer) ends it
+        between two steps, and what another connection writes meanwhile is checked for when an
+        index is first used (:meth:`_check_warm`); the readings are of content hashes."""
         from .facts import baseline
 
         due = [name for name in self.references if name in due]
@@ -1242,6 +1245,8 @@ class Ingest:
                 self._warm_version = self._data_version()
                 for name in self.references:
                     if name not in self._complete:
+                        if stop():
+                            return
                         self._warmed.add(name)
                         self._load_all(name, keep=name in due)
                 indexes = [self._indexes[name] for name in self.references if len(self._indexes[name])]
@@ -1249,8 +1254,8 @@ class Ingest:
                     stored = self._warm.get(name)
                     if not stored:
                         continue
-                    for index in indexes:
-                        index.remember(name, list(stored))
+                    if stop():
+                        return
                     row = self.db.execute("select last_success_at from providers where name = ?", [name]).fetchone()
                     readings = {model_id: reading for model_id, (_, reading) in stored.items()}
                     self._baselines[name] = (

@@ -881,6 +881,9 @@ def baseline(
     """The :class:`Baseline` of ``provider``'s listed models (``readings``: the stored records',
     in any order; a :class:`.kept.Kept` will do) against ``references``."""
     order = {r.name: i for i, r in enumerate(references)}
+    for reference in references:
+        # Kept by each index while it stands: resolve_changed matches the changed ones again.
+        reference.remember(provider, readings)
     matches = {
         m: ordered(usable([x for ref in references for x in ref.match(provider, m)], r.facts.get("model_type")), order)
         for m, r in readings.items()
