@@ -1232,9 +1232,10 @@ class Ingest:
         changes left to do: the readings of its unchanged records, their index and the baseline
         are used as they are (see :meth:`_prepare_one` and :meth:`_apply_changed`).
 
-        Each step is a head start only: ``stop`` (an answer is waiting for the writer) ends it
-        between two steps, and what another connection writes meanwhile is checked for when an
-        index is first used (:meth:`_check_warm`); the readings are of content hashes."""
+        Each step is a head start only: ``stop`` (asked before each step; a fetch says whether
+        every reference has answered with nothing new) ends it, and what another connection
+        writes meanwhile is checked for when an index is first used (:meth:`_check_warm`); the
+        readings are of content hashes."""
         from .facts import baseline
 
         due = [name for name in self.references if name in due]
