@@ -1143,7 +1143,9 @@ class Ingest:
     (:func:`vexy_catalog.facts.match_tokens`, kept in ``match_tokens`` for every model). When a
     reference answer changes records, :meth:`settle` re-enriches just the listed models sharing
     a token with a changed record. Answers of references should be stored first, after
-    :meth:`prepare` has applied them all, so every other answer is resolved once.
+    :meth:`prepare` has applied them all, so every other answer is resolved once. A fetch calls
+    :meth:`warm` while its requests are out, so a changed reference answer has only its changes
+    left to work out once it is in.
 
     >>> ingest = Ingest(db)                                    # doctest: +SKIP
     >>> ingest.prepare([(litellm, result)])                    # doctest: +SKIP
@@ -1278,6 +1280,7 @@ class Ingest:
         self._warm_version = None
 
     def _forget_warm(self) -> None:
+        """Drop what :meth:`warm` loaded (the indexes it loaded are loaded again as needed)."""
         for name in self._warmed:
             self._indexes.pop(name, None)
             self._complete.discard(name)
