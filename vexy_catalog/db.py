@@ -46,7 +46,7 @@ from sqlite_utils import Database, Migrations
 from .conditional import last_shape, reread
 from .facts import FACT_FIELDS, FACT_SOURCE_COLUMNS, REFERENCE_NAMES
 from .freemem import release_free_memory
-from .gcpause import paused_collection
+from .gcpause import collect_while_waiting, paused_collection
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -1270,6 +1270,8 @@ class Ingest:
             # without it, and an error of the catalog is met (and reported) there.
             self._forget_warm()
             self._warm.clear()
+        else:
+            collect_while_waiting()
 
     def _check_warm(self) -> None:
         """Forget the indexes :meth:`warm` loaded if another connection wrote the catalog since
