@@ -6,10 +6,11 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import weakref
 
 import pytest
 
-from vexy_catalog.gcpause import paused_collection
+from vexy_catalog.gcpause import collect_while_waiting, paused_collection
 
 
 @pytest.fixture
@@ -61,3 +62,16 @@ def test_the_objects_alive_at_exit_are_out_of_the_final_collections_reach(tmp_pa
     )
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["registered: 1", "frozen before exit: False", "frozen at exit: True"]
+
+
+def test_collecting_while_waiting_reaches_the_oldest_objects(collector_on):
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node  # a cycle: only the collector frees it
+    gc.collect()  # alive: now in the oldest generation
+    gone = weakref.ref(node)
+    del node
+    collect_while_waiting()
+    assert gone() is None

@@ -183,16 +183,22 @@ def test_a_new_catalog_opened_while_another_process_is_creating_it(tmp_path):
     first.execute("PRAGMA user_version = 0")
     first.execute("BEGIN IMMEDIATE")
     first.execute("PRAGMA user_version = 1")
-    done = threading.Timer(0.3, first.execute, ["COMMIT"])
-    done.start()
+    committed: list[float] = []
+
+    def commit() -> None:
+        first.execute("COMMIT")
+        committed.append(time.monotonic())
+
+    timer = threading.Timer(0.5, commit)
+    timer.start()
     try:
         started = time.monotonic()
         db = open_db(path)
-        waited = time.monotonic() - started
     finally:
-        done.join()
+        timer.join()
         first.close()
-    assert waited >= 0.25  # it waited for the first one's lock rather than failing
+    # The lock was still held when open_db began: it waited for it rather than failing.
+    assert committed[0] > started
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert not migrations.pending(db)
     db.close()

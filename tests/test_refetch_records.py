@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -35,9 +36,20 @@ def _fetch(catalog: ModelCatalog, names: list[str]) -> list[FetchResult]:
     return anyio.run(lambda: fetcher.fetch_all(catalog.select(names)))
 
 
-def _store(db_path: Path, catalog: ModelCatalog, results: list[FetchResult], in_part: bool) -> set[str]:
+def _store(
+    db_path: Path,
+    catalog: ModelCatalog,
+    results: list[FetchResult],
+    in_part: bool,
+    warm: bool = False,
+    meanwhile: Callable[[], None] | None = None,
+    warm_steps: int | None = None,
+) -> set[str]:
     """Store the same answers as `vexy fetch` does (references prepared and stored first);
-    ``in_part``: changed records alone may be resolved. Returns the providers that were."""
+    ``in_part``: changed records alone may be resolved. Returns the providers that were.
+    ``warm``: the references loaded first (Ingest.warm, as while the requests are out; told to
+    stop after ``warm_steps`` steps, if given); ``meanwhile`` runs before the answers are
+    stored (another process writing the catalog)."""
     by_name = {p.name: p for p in catalog.select([r.provider for r in results])}
     items = [(by_name[r.provider], copy.deepcopy(r)) for r in results]
     items.sort(key=lambda item: item[0].name not in REFERENCES)
@@ -45,6 +57,16 @@ def _store(db_path: Path, catalog: ModelCatalog, results: list[FetchResult], in_
     try:
         ingest = Ingest(db)
         ingest.reread = set() if in_part else None
+        if warm:
+            steps: list[None] = []
+
+            def stop() -> bool:
+                steps.append(None)
+                return warm_steps is not None and len(steps) > warm_steps
+
+            ingest.warm(REFERENCES, stop=stop)
+        if meanwhile is not None:
+            meanwhile()
         ingest.prepare(items)
         for provider, result in items:
             assert ingest.record(provider, result)["status"] == "ok"

@@ -20,6 +20,7 @@ from vexy_catalog.fetch import FetchResult
 from vexy_catalog.providers import ProviderConfig
 from vexy_catalog.query import listed_per_provider, model_providers
 from vexy_catalog.serve import load_metadata
+from vexy_catalog.timeutil import format_time
 
 OLD_CANNED = {
     "cheapest_with_context": """
@@ -145,7 +146,9 @@ def history(tmp_path: Path) -> Path:
         since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         provider = ProviderConfig(name=name, base_url=f"https://{name}.example/v1")
         records = _records(name, names)
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # The fetch's own time is the round's: the rows take it (first seen, changes), and a
+        # time of the fixture's start would fall before or after `since` by the clock's second.
+        stamp = format_time(moment)
         result = FetchResult(
             provider=name,
             status="ok",

@@ -437,6 +437,9 @@ class ModelCatalog:
         ready = anyio.Event()
         write_lock = anyio.Lock()
         prepared: dict[str, Any] = {}
+        # Each provider whose answer came in: whether it may change the catalog (an ok answer
+        # that is not the stored one).
+        arrived: dict[str, bool] = {}
 
         def prepare_catalog() -> None:
             nonlocal db
@@ -457,6 +460,10 @@ class ModelCatalog:
                 prepared["ingest"].check_stored_answers((set(known) & set(by_name)) - set(validators_found))
             # Known here rather than before the requests: the facts package is no light import.
             references_due.update(name for name in by_name if name in dbmod.REFERENCE_PROVIDERS)
+            # Still waiting on the network: what a changed reference answer needs of the catalog,
+            # given up once every reference has answered and none changed.
+            due = set(references_due)
+            prepared["ingest"].warm(due, stop=lambda: due <= arrived.keys() and not any(arrived[name] for name in due))
 
         def record(result: FetchResult, fetch_id: int, unchanged: bool = False) -> dict[str, Any] | None:
             """Store one answer (see Ingest.record); with ``unchanged``, only if it changes no
@@ -559,6 +566,7 @@ class ModelCatalog:
         async def store(result: FetchResult) -> None:
             # One connection, one writer at a time; the write runs off the event loop so
             # other providers' answers keep arriving meanwhile.
+            arrived[result.provider] = result.status == "ok" and result.undecoded is None
             await ready.wait()
             name = result.provider
             if result.status != "ok" or result.undecoded is not None:

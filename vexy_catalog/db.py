@@ -46,7 +46,7 @@ from sqlite_utils import Database, Migrations
 from .conditional import last_shape, reread
 from .facts import FACT_FIELDS, FACT_SOURCE_COLUMNS, REFERENCE_NAMES
 from .freemem import release_free_memory
-from .gcpause import paused_collection
+from .gcpause import collect_while_waiting, paused_collection
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -1143,7 +1143,9 @@ class Ingest:
     (:func:`vexy_catalog.facts.match_tokens`, kept in ``match_tokens`` for every model). When a
     reference answer changes records, :meth:`settle` re-enriches just the listed models sharing
     a token with a changed record. Answers of references should be stored first, after
-    :meth:`prepare` has applied them all, so every other answer is resolved once.
+    :meth:`prepare` has applied them all, so every other answer is resolved once. A fetch calls
+    :meth:`warm` while its requests are out, so a changed reference answer has only its changes
+    left to work out once it is in.
 
     >>> ingest = Ingest(db)                                    # doctest: +SKIP
     >>> ingest.prepare([(litellm, result)])                    # doctest: +SKIP
@@ -1180,6 +1182,15 @@ class Ingest:
         # Stored answers found intact by check_stored_answers, and the data_version then.
         self._intact: set[str] = set()
         self._intact_version: int | None = None
+        # What warm() loaded while the requests were out: per reference fetched in this run, its
+        # listed models' (content hash, reading); the indexes loaded then (until replaced); and
+        # the data_version then, checked when an index is first used (None: checked).
+        self._warm: dict[str, dict[str, tuple[str, Any]]] = {}
+        self._warmed: set[str] = set()
+        self._warm_version: int | None = None
+        # Per reference fetched in this run, the Baseline of its stored models (see warm) and
+        # the content hashes it is of.
+        self._baselines: dict[str, tuple[dict[str, str], Any]] = {}
 
     # --- the references ---------------------------------------------------------------------
 
@@ -1189,6 +1200,8 @@ class Ingest:
         if self._tokens_table is None:
             # Inside migrations before m009 the table does not exist yet.
             self._tokens_table = _has_table(self.db, "match_tokens")
+        if self._warm_version is not None:
+            self._check_warm()
         wanted = None if tokens is None or not self._tokens_table else set(tokens)
         for name in self.references:
             if name in self._complete:
@@ -1200,13 +1213,83 @@ class Ingest:
                 self._load_tokens(name, missing)
         return [self._indexes[n] for n in self.references if n in self._indexes and len(self._indexes[n])]
 
-    def _load_all(self, name: str) -> None:
+    def _load_all(self, name: str, keep: bool = False) -> None:
+        """Load reference ``name``'s index whole; with ``keep``, keep its listed models' content
+        hashes and readings for :meth:`_prepare_one` too."""
         from .facts import ReferenceIndex
 
         rows = self._stored_rows(name, "m.provider = ?", [name], order="order by m.rowid")
-        self._indexes[name] = ReferenceIndex(name, *self._read_stored(name, rows))
+        records, readings, hosts = self._read_stored(name, rows)
+        self._indexes[name] = ReferenceIndex(name, records, readings, hosts)
         self._complete.add(name)
         self._loaded.pop(name, None)
+        if keep:
+            self._warm[name] = {row[0]: (row[1], readings[row[0]]) for row in rows}
+
+    def warm(self, due: Collection[str], stop: Callable[[], bool] = lambda: False) -> None:
+        """While the requests are out: load every reference index whole, and work out the
+        :class:`~vexy_catalog.facts.Baseline` of each reference ``due`` in this run (its stored
+        models' matches, provider-wide decisions, settled facts and last placeholders). A changed
+        reference answer needs all of it, so its turn, once the last answer is in, has only its
+        changes left to do: the readings of its unchanged records, their index and the baseline
+        are used as they are (see :meth:`_prepare_one` and :meth:`_apply_changed`).
+
+        Each step is a head start only: ``stop`` (asked before each step; a fetch says whether
+        every reference has answered with nothing new) ends it, and what another connection
+        writes meanwhile is checked for when an index is first used (:meth:`_check_warm`); the
+        readings are of content hashes."""
+        from .facts import baseline
+
+        due = [name for name in self.references if name in due]
+        if not due or not self._has_kept() or not _has_table(self.db, "match_tokens"):
+            return
+        try:
+            with paused_collection():
+                self._warm_version = self._data_version()
+                for name in self.references:
+                    if name not in self._complete:
+                        if stop():
+                            return
+                        self._warmed.add(name)
+                        self._load_all(name, keep=name in due)
+                indexes = [self._indexes[name] for name in self.references if len(self._indexes[name])]
+                for name in due:
+                    stored = self._warm.get(name)
+                    if not stored:
+                        continue
+                    if stop():
+                        return
+                    row = self.db.execute("select last_success_at from providers where name = ?", [name]).fetchone()
+                    readings = {model_id: reading for model_id, (_, reading) in stored.items()}
+                    self._baselines[name] = (
+                        {model_id: digest for model_id, (digest, _) in stored.items()},
+                        baseline(name, readings, indexes, row[0] if row else None),
+                    )
+        except Exception:
+            # Only a head start: what failed here is loaded again where it is needed, as
+            # without it, and an error of the catalog is met (and reported) there.
+            self._forget_warm()
+            self._warm.clear()
+        else:
+            collect_while_waiting()
+
+    def _check_warm(self) -> None:
+        """Forget the indexes :meth:`warm` loaded if another connection wrote the catalog since
+        (they are loaded again as needed); once checked, they are as if loaded now."""
+        if self._data_version() != self._warm_version:
+            self._forget_warm()
+        self._warmed.clear()
+        self._warm_version = None
+
+    def _forget_warm(self) -> None:
+        """Drop what :meth:`warm` loaded (the indexes it loaded are loaded again as needed)."""
+        for name in self._warmed:
+            self._indexes.pop(name, None)
+            self._complete.discard(name)
+            self._loaded.pop(name, None)
+        self._warmed.clear()
+        self._warm_version = None
+        self._baselines.clear()
 
     def _load_tokens(self, name: str, tokens: set[str]) -> None:
         from .facts import ReferenceIndex
@@ -1298,6 +1381,8 @@ class Ingest:
         self._indexes.pop(name, None)
         self._complete.discard(name)
         self._loaded.pop(name, None)
+        self._warmed.discard(name)
+        self._baselines.pop(name, None)
         self._changed(name, tokens)
 
     def prepare(
@@ -1336,23 +1421,29 @@ class Ingest:
                 "select model_id, content_hash from models where provider = ? and removed_at is null", [name]
             )
         )
-        kept = self._kept_entries(name)
+        records = result.records
+        plan.rows = texts or [(text, _sha256(text)) for text in map(canonical_json, (raw for _, raw in records))]
+        # The readings warm() kept, of the records listed when it ran; a kept reading for the others.
+        warm = self._warm.pop(name, None)
+        new: list[tuple[str, Any]] = []  # the records warm() did not find as they are
+        if warm is None:
+            kept = self._kept_entries(name)
+        else:
+            new = [rec for rec, row in zip(records, plan.rows, strict=True) if warm.get(rec[0], ("",))[0] != row[1]]
+            kept = self._kept_entries(name, [model_id for model_id, _ in new])
         fact_map = getattr(provider, "facts", None) or None
-        plan.rows = []
         # Each record's reading (kept where the entry's hash is the record's): the index's,
         # and the provider's own when no facts: map reads it otherwise. Kept before the
         # steps below change the readings.
         readings: dict[str, Any] = {}
         changed: list[str] = []
-        for i, (model_id, raw) in enumerate(result.records):
-            if texts:
-                raw_json, digest = texts[i]
-            else:
-                raw_json = canonical_json(raw)
-                digest = _sha256(raw_json)
-            plan.rows.append((raw_json, digest))
+        for i, (model_id, raw) in enumerate(records):
+            digest = plan.rows[i][1]
+            known = warm.get(model_id) if warm is not None else None
             entry = kept.get(model_id)
-            if entry is not None and entry[0] == digest:
+            if known is not None and known[0] == digest:
+                readings[model_id] = known[1]
+            elif entry is not None and entry[0] == digest:
                 readings[model_id] = decode_kept(entry[1])
             else:
                 reading = readings[model_id] = read_record(name, raw, canonical=True)
@@ -1363,7 +1454,15 @@ class Ingest:
             if old != digest:
                 changed.append(model_id)
         plan.readings = readings if fact_map is None else None
-        index = ReferenceIndex(name, result.records, readings)
+        index = self._indexes.get(name) if name in self._warmed and warm is not None else None
+        if index is not None and len(readings) == len(records):
+            # The index of the records warm() found, with this answer's changes: what one built
+            # from the answer holds (an index is the same whatever order its records came in;
+            # with an id listed twice, the first record counts, so that one is built afresh).
+            index.update(new, removed=[model_id for model_id in warm if model_id not in readings], readings=readings)
+        else:
+            index = ReferenceIndex(name, records, readings)
+        self._warmed.discard(name)
         tokens: set[str] = set()
         for model_id, old_raw in self._raws(name, changed):
             # A record whose reading did not change matches as before.
@@ -1392,21 +1491,25 @@ class Ingest:
             )
         return [(model_id, found.get(model_id)) for model_id in model_ids]
 
-    def _kept_entries(self, name: str) -> dict[str, tuple[str, str]]:
-        """The kept readings of reference ``name``'s records by this reader: model id ->
-        (content hash of the record read, reading)."""
+    def _kept_entries(self, name: str, model_ids: list[str] | None = None) -> dict[str, tuple[str, str]]:
+        """The kept readings of reference ``name``'s records (of ``model_ids`` only, if given)
+        by this reader: model id -> (content hash of the record read, reading)."""
         from .facts.kept import reader_version
 
         reader = reader_version()
-        if reader is None or not self._has_kept():
+        if reader is None or not self._has_kept() or model_ids == []:
             return {}
-        return {
-            model_id: (digest, text)
+        sql = "select model_id, content_hash, reading from reference_readings where provider = ? and reader = ?"
+        if model_ids is None:
+            return {model_id: (digest, text) for model_id, digest, text in self.db.execute(sql, [name, reader])}
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(model_ids), _CHUNK):
+            chunk = model_ids[start : start + _CHUNK]
             for model_id, digest, text in self.db.execute(
-                "select model_id, content_hash, reading from reference_readings where provider = ? and reader = ?",
-                [name, reader],
-            )
-        }
+                f"{sql} and model_id in ({', '.join('?' for _ in chunk)})", [name, reader, *chunk]
+            ):
+                found[model_id] = (digest, text)
+        return found
 
     def _has_kept(self) -> bool:
         if self._kept_table is None:
@@ -1890,13 +1993,20 @@ class Ingest:
                 [name, *chunk],
             ):
                 before[model_id] = read_record(name, json.loads(raw), fact_map, canonical=True)
+        indexes = self.indexes(tokens)
+        # The baseline warm() worked out, if of these very stored records (resolve_changed
+        # checks the rest).
+        hashes, base = self._baselines.pop(name, ({}, None))
+        if any(hashes.get(model_id) != existing[model_id][2] for model_id in changed):
+            base = None
         refreshed = resolve_changed(
             name,
             readings,
             before,
-            self.indexes(tokens),
+            indexes,
             fetched_at=result.finished_at,
             fetched_before=fetched_before,
+            base=base,
         )
         if refreshed is None:
             return None, readings

@@ -14,7 +14,7 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-__all__ = ["no_collection_at_exit", "paused_collection"]
+__all__ = ["collect_while_waiting", "no_collection_at_exit", "paused_collection"]
 
 _at_exit = False
 
@@ -30,6 +30,14 @@ def paused_collection() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+
+
+def collect_while_waiting() -> None:
+    """A full collection now, while the process waits (on the network), after a paused block
+    built many objects that stay: they are then old, and the collector's passes once the
+    answers are in walk none of them (the first pass after a pause, and a full one soon after,
+    would otherwise walk them all then)."""
+    gc.collect()
 
 
 def no_collection_at_exit() -> None:

@@ -21,7 +21,15 @@ from __future__ import annotations
 from .dialects import DIALECTS
 from .enrichment import enrich
 from .identity import identity, normalize_id
-from .pipeline import FACT_SOURCE_COLUMNS, ModelFacts, iter_resolved, resolve_changed, resolve_provider
+from .pipeline import (
+    FACT_SOURCE_COLUMNS,
+    Baseline,
+    ModelFacts,
+    baseline,
+    iter_resolved,
+    resolve_changed,
+    resolve_provider,
+)
 from .plausibility import BOUNDS, Dispute
 from .reading import Reading, read_generic
 from .references import LITELLM_PROVIDERS, REFERENCE_NAMES, ReferenceIndex, ReferenceMatch, match_tokens
@@ -53,6 +61,8 @@ __all__ = [
     "read_generic",
     "read_record",
     "reading_of_facts",
+    "Baseline",
+    "baseline",
     "resolve_changed",
     "resolve_provider",
 ]

@@ -40,8 +40,10 @@ from .units import PER_1M, PriceClaim, Unit, decide_scale, key_words
 __all__ = [
     "FACT_SOURCE_COLUMNS",
     "STREAM_ABOVE",
+    "Baseline",
     "ModelFacts",
     "Refreshed",
+    "baseline",
     "iter_resolved",
     "resolve_changed",
     "resolve_provider",
@@ -852,6 +854,71 @@ class Refreshed:
     unread: list[tuple[str, list[Unread]]]
 
 
+_Decided = tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]]
+
+
+@dataclass(slots=True)
+class Baseline:
+    """What :func:`resolve_changed` decides of a provider's listed models as stored, worked out
+    ahead (:func:`baseline`, while a fetch waits on the network): their matches, the
+    provider-wide decisions, each model settled, and the placeholders as of its last fetch. A
+    change of some records that leaves those decisions as they are needs only the changed
+    records worked out; any other change is resolved as without it."""
+
+    readings: Mapping[str, Any]
+    # The other references' indexes matched against, each with its version then.
+    references: list[tuple[ReferenceIndex, int]]
+    matches: dict[str, list[ReferenceMatch]]
+    decided: _Decided
+    settled: dict[str, ModelFacts]
+    fetched_before: str | None
+    dropped_before: dict[str, dict[str, str]]
+
+
+def baseline(
+    provider: str, readings: Mapping[str, Any], references: Sequence[ReferenceIndex], fetched_before: str | None
+) -> Baseline:
+    """The :class:`Baseline` of ``provider``'s listed models (``readings``: the stored records',
+    in any order; a :class:`.kept.Kept` will do) against ``references``."""
+    order = {r.name: i for i, r in enumerate(references)}
+    for reference in references:
+        # Kept by each index while it stands: resolve_changed matches the changed ones again.
+        reference.remember(provider, readings)
+    matches = {
+        m: ordered(usable([x for ref in references for x in ref.match(provider, m)], r.facts.get("model_type")), order)
+        for m, r in readings.items()
+    }
+    decided = _decide_units(readings, matches)
+    units, corrections, _ = decided
+    settled = {m: _settled(provider, m, _wide(r), units, corrections) for m, r in readings.items()}
+    dropped = placeholders(
+        {m: r.facts for m, r in settled.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_before
+    )
+    others = [(r, r.version) for r in references if r.name != provider]
+    return Baseline(readings, others, matches, decided, settled, fetched_before, dropped)
+
+
+def _holds(
+    base: Baseline,
+    provider: str,
+    readings: Mapping[str, Any],
+    before: Mapping[str, Reading],
+    references: Sequence[ReferenceIndex],
+    fetched_before: str | None,
+) -> bool:
+    """Whether ``base`` is of these models as stored, against these references: the same
+    models, each unchanged one read as then (the very reading), the other references' indexes
+    as then, the same last fetch. (The changed ones' stored records are the caller's to check.)"""
+    others = [r for r in references if r.name != provider]
+    return (
+        base.fetched_before == fetched_before
+        and len(others) == len(base.references)
+        and all(r is then and r.version == version for r, (then, version) in zip(others, base.references, strict=True))
+        and readings.keys() == base.readings.keys()
+        and all(r is base.readings[m] for m, r in readings.items() if m not in before)
+    )
+
+
 def resolve_changed(
     provider: str,
     readings: Mapping[str, Any],
@@ -860,6 +927,7 @@ def resolve_changed(
     *,
     fetched_at: str | None,
     fetched_before: str | None,
+    base: Baseline | None = None,
 ) -> Refreshed | None:
     """The results of only the models whose records changed, when that is exactly what
     :func:`iter_resolved` of every listed model would give them; None when it might not be.
@@ -874,6 +942,10 @@ def resolve_changed(
     decided from the previous records and from the new ones, against the same references; if
     they agree for every unchanged model, each unchanged model resolves as it did (its stored
     rows), and only the changed ones are finished. Otherwise None: resolve them all.
+
+    ``base``: the :class:`Baseline` of the models as stored (``before`` being its readings of
+    the changed ones), so the unchanged models are not worked out again; ignored unless it
+    :func:`_holds`.
     """
     if len(readings) > STREAM_ABOVE:
         return None
@@ -883,6 +955,9 @@ def resolve_changed(
         found = [m for reference in references for m in reference.match(provider, model_id)]
         return found, ordered(usable(found, reading.facts.get("model_type")), order)
 
+    if base is not None and _holds(base, provider, readings, before, references, fetched_before):
+        return _resolve_on(provider, readings, before, base, matched, fetched_at)
+
     all_matches: dict[str, list[ReferenceMatch]] = {}
     matches: dict[str, list[ReferenceMatch]] = {}
     for model_id, reading in readings.items():
@@ -891,19 +966,9 @@ def resolve_changed(
     decided = _decide_units(readings, matches)
     # The previous records decide alike but for the path groups the changed ones price in:
     # those are decided again from them, with every model pricing in them.
-    touched = {
-        _path_group(c.path)
-        for m in before
-        for r in (readings[m], before[m])
-        for c in r.prices
-        if c.unit.currency == "USD"
-    }
+    touched = _touched(readings, before)
     if touched:
-        pricing = {
-            m: r
-            for m, r in old_readings.items()
-            if any(c.unit.currency == "USD" and _path_group(c.path) in touched for c in r.prices)
-        }
+        pricing = _pricing_in(old_readings, touched)
         old_matches = {m: matched(m, before[m])[1] if m in before else matches[m] for m in pricing}
         if _only(decided, touched) != _decide_units(pricing, old_matches, touched):
             return None
@@ -939,6 +1004,67 @@ def resolve_changed(
         )
         changed.append(result)
     return Refreshed(changed, [(m, r.unread) for m, r in results.items()])
+
+
+def _resolve_on(
+    provider: str,
+    readings: Mapping[str, Any],
+    before: Mapping[str, Reading],
+    base: Baseline,
+    matched: Any,
+    fetched_at: str | None,
+) -> Refreshed | None:
+    """:func:`resolve_changed` from a baseline that holds. The provider-wide decisions of the
+    path groups the changed records price in (before or now) are decided again from every
+    model pricing in them, and must be the baseline's (the others are, having the same claims
+    and matches); then every model settles as in the baseline but the changed ones, and the
+    placeholders decided now must be the baseline's for every unchanged model."""
+    changed = {m: matched(m, readings[m]) for m in before}
+    touched = _touched(readings, before)
+    if touched:
+        pricing = _pricing_in(readings, touched)
+        matches = {m: changed[m][1] if m in changed else base.matches[m] for m in pricing}
+        if _decide_units(pricing, matches, touched) != _only(base.decided, touched):
+            return None
+    units, corrections, confirmed = base.decided
+    copies = {m: _fresh(readings[m]) for m in before}
+    results = {
+        m: _settled(provider, m, copies[m], units, corrections) if m in copies else base.settled[m] for m in readings
+    }
+    dropped = placeholders(
+        {m: r.facts for m, r in results.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_at
+    )
+    if any(dropped.get(m) != base.dropped_before.get(m) for m in readings if m not in before):
+        return None
+    done: list[ModelFacts] = []
+    for model_id in readings:
+        if model_id not in before:
+            continue
+        result = results[model_id]
+        found, usable_matches = changed[model_id]
+        _finish(provider, result, copies[model_id], usable_matches, found, dropped.get(model_id, {}), confirmed, False)
+        done.append(result)
+    return Refreshed(done, [(m, r.unread) for m, r in results.items()])
+
+
+def _touched(readings: Mapping[str, Any], before: Mapping[str, Reading]) -> set[str]:
+    """The path groups the changed models price in (USD), before or now."""
+    return {
+        _path_group(c.path)
+        for m in before
+        for r in (readings[m], before[m])
+        for c in r.prices
+        if c.unit.currency == "USD"
+    }
+
+
+def _pricing_in(readings: Mapping[str, Any], groups: set[str]) -> dict[str, Any]:
+    """The readings of the models pricing (in USD) in one of these path groups."""
+    return {
+        m: r
+        for m, r in readings.items()
+        if any(c.unit.currency == "USD" and _path_group(c.path) in groups for c in r.prices)
+    }
 
 
 def _only(

@@ -203,6 +203,10 @@ class ReferenceIndex:
         self._exact: dict[str, list[str]] = {}
         self._bare: dict[str, list[str]] = {}
         self._normalized: dict[str, list[str]] = {}
+        # Matches worked out ahead (see remember), until the index changes.
+        self._remembered: dict[tuple[str, str], list[ReferenceMatch]] = {}
+        # Counts the changes of the index (what was worked out from it holds while it stands).
+        self.version = 0
         self.update(records, readings=readings, hosts=hosts)
 
     def update(
@@ -215,6 +219,8 @@ class ReferenceIndex:
         """Drop the ``removed`` keys, then add ``records`` (a key already held is replaced).
         ``hosts`` may give keys' :func:`record_host`: the record of a key with a reading and a
         host given is not looked at (it may be None)."""
+        self._remembered.clear()
+        self.version += 1
         for key in removed:
             self._drop(key)
         seen: set[str] = set()
@@ -316,9 +322,19 @@ class ReferenceIndex:
         if not me.generic:
             yield "normalized", [k for k in self._normalized.get(me.key, []) if compatible(me, identity(k))]
 
+    def remember(self, provider: str, model_ids: Iterable[str]) -> None:
+        """Work out the matches of these models now (while waiting on the network), so that
+        :meth:`match` answers them from memory until the index changes."""
+        for model_id in model_ids:
+            self._remembered[(provider, model_id)] = self._match(provider, model_id)
+
     def match(self, provider: str, model_id: str) -> list[ReferenceMatch]:
         """The best record of the provider's own host and the best of any host (one record when
         they are the same); empty when nothing matches. A reference never matches itself."""
+        found = self._remembered.get((provider, model_id))
+        return list(found) if found is not None else self._match(provider, model_id)
+
+    def _match(self, provider: str, model_id: str) -> list[ReferenceMatch]:
         if not isinstance(model_id, str) or not model_id.strip() or provider == self.name:
             return []
         model_id = model_id.strip()
