@@ -339,6 +339,8 @@ def _long_texts() -> dict:
             pieces += [line, f'  "slug": "{name}-{i}",\n']  # one line object, used throughout
         texts[name] = Spliced([*pieces, "}\n"])
         assert texts[name].size > storage._LONG
+    # A long file of one piece across many megabytes, its size a whole number of mebibytes.
+    texts["vexy-c.models.json"] = Spliced(["a" * 100, "b" * (2 * storage._LONG - 200), "c" * 100])
     return texts
 
 
@@ -359,6 +361,28 @@ def test_long_files_are_written_whole_beside_the_short_ones(tmp_path):
         assert all(written_by_vexy(folder / name) for name in texts)
     assert _folder_state(new) == _folder_state(there)
     assert sorted(os.listdir(tmp_path)) == ["new", "there"]
+    assert {r.status for r in write_files(new, texts, tool="codex")} == {"unchanged"}
+
+
+@pytest.mark.parametrize("at", [0, 1 << 20, -1])
+def test_a_long_file_one_byte_off_is_told_from_its_text(tmp_path, at):
+    """A long file compared with the export's text a block at a time: the same bytes are
+    unchanged; one byte off (in the first block, at a block's start, the last byte), or one
+    byte more, and it is written again."""
+    from vexy_catalog.export.emit import Spliced
+    from vexy_catalog.export.storage import write_files
+
+    texts = _long_texts()
+    write_files(tmp_path, texts, tool="codex")
+    for name in ("vexy-a.models.json", "vexy-c.models.json"):
+        path = tmp_path / name
+        data = bytearray(path.read_bytes())
+        data[at] ^= 1
+        for changed in (bytes(data), bytes(texts[name]) + b"\n"):
+            path.write_bytes(changed)
+            results = write_files(tmp_path, texts, tool="codex", force=True)
+            assert {r.path.name for r in results if r.status != "unchanged"} == {name}
+            assert path.read_bytes() == bytes(Spliced(texts[name].pieces))
 
 
 @pytest.mark.parametrize("there", [False, True])
