@@ -325,6 +325,86 @@ def test_a_new_folder_that_cannot_be_written_whole_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def _long_texts() -> dict:
+    """:func:`_many_texts` with catalogs long enough to be written on a thread of their own."""
+    from vexy_catalog.export import storage
+    from vexy_catalog.export.emit import Spliced
+
+    line = '  "base_instructions": "' + "You are Codex \u2014 brief. " * 400 + '",\n'
+    entries = storage._LONG // len(line.encode()) + 2
+    texts = _many_texts()
+    for name in ("vexy-a.models.json", "vexy-b.models.json"):
+        pieces = ["{\n"]
+        for i in range(entries):
+            pieces += [line, f'  "slug": "{name}-{i}",\n']  # one line object, used throughout
+        texts[name] = Spliced([*pieces, "}\n"])
+        assert texts[name].size > storage._LONG
+    # A long file of one piece across many megabytes, its size a whole number of mebibytes.
+    texts["vexy-c.models.json"] = Spliced(["a" * 100, "b" * (2 * storage._LONG - 200), "c" * 100])
+    return texts
+
+
+def test_long_files_are_written_whole_beside_the_short_ones(tmp_path):
+    """Files long enough to be written on a thread of their own: every file holds its text and
+    is recorded, staged into a new folder or written into one that is there."""
+    from vexy_catalog.export.emit import Spliced
+    from vexy_catalog.export.storage import write_files
+
+    texts = _long_texts()
+    new, there = tmp_path / "new", tmp_path / "there"
+    there.mkdir()
+    for folder in (new, there):
+        results = write_files(folder, texts, tool="codex")
+        assert [(r.path, r.status) for r in results] == [(folder / name, "new") for name in texts]
+        for name, text in texts.items():
+            assert (folder / name).read_bytes() == (bytes(text) if isinstance(text, Spliced) else text.encode()), name
+        assert all(written_by_vexy(folder / name) for name in texts)
+    assert _folder_state(new) == _folder_state(there)
+    assert sorted(os.listdir(tmp_path)) == ["new", "there"]
+    assert {r.status for r in write_files(new, texts, tool="codex")} == {"unchanged"}
+
+
+@pytest.mark.parametrize("at", [0, 1 << 20, -1])
+def test_a_long_file_one_byte_off_is_told_from_its_text(tmp_path, at):
+    """A long file compared with the export's text a block at a time: the same bytes are
+    unchanged; one byte off (in the first block, at a block's start, the last byte), or one
+    byte more, and it is written again."""
+    from vexy_catalog.export.emit import Spliced
+    from vexy_catalog.export.storage import write_files
+
+    texts = _long_texts()
+    write_files(tmp_path, texts, tool="codex")
+    for name in ("vexy-a.models.json", "vexy-c.models.json"):
+        path = tmp_path / name
+        data = bytearray(path.read_bytes())
+        data[at] ^= 1
+        for changed in (bytes(data), bytes(texts[name]) + b"\n"):
+            path.write_bytes(changed)
+            results = write_files(tmp_path, texts, tool="codex", force=True)
+            assert {r.path.name for r in results if r.status != "unchanged"} == {name}
+            assert path.read_bytes() == bytes(Spliced(texts[name].pieces))
+
+
+@pytest.mark.parametrize("there", [False, True])
+@pytest.mark.parametrize("which", ["long", "short"])
+def test_a_long_or_short_file_that_cannot_be_written_leaves_nothing(tmp_path, there, which):
+    """A file that cannot be written, long (written on a thread of its own) or short: the error
+    names it, and no file of the export is left (nor a staging folder)."""
+    from vexy_catalog.export.storage import ExportWriteError, write_files
+
+    texts = _long_texts()
+    bad = "x" * 300 + (".models.json" if which == "long" else ".config.toml")  # too long a name
+    texts[bad] = texts["vexy-a.models.json"] if which == "long" else "model = 'm'\n"
+    folder = tmp_path / "out"
+    if there:
+        folder.mkdir()
+    with pytest.raises(ExportWriteError) as raised:
+        write_files(folder, texts, tool="codex")
+    assert str(folder / bad) in str(raised.value)
+    assert os.listdir(tmp_path) == (["out"] if there else [])
+    assert not there or os.listdir(folder) == []
+
+
 def _gone_pid() -> int:
     """The process id of a process that has ended."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])

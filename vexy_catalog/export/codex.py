@@ -22,6 +22,7 @@ has no setting for a model's output limit or prices.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..text import bounded_name, one_line
@@ -54,11 +55,15 @@ def selected(data: ExportData) -> list[tuple[Provider, list[dict[str, Any]]]]:
     return out
 
 
-def profiles(data: ExportData) -> list[tuple[str, Provider, dict[str, Any]]]:
-    """(profile name, provider, model row) for every exported model, names unique."""
+Selection = list[tuple[Provider, list[dict[str, Any]]]]
+
+
+def profiles(data: ExportData, chosen: Selection | None = None) -> list[tuple[str, Provider, dict[str, Any]]]:
+    """(profile name, provider, model row) for every exported model, names unique (``chosen``:
+    :func:`selected`, when already known)."""
     taken: set[str] = set()
     out = []
-    for provider, models in selected(data):
+    for provider, models in selected(data) if chosen is None else chosen:
         pid = provider_id(provider)
         for row in models:
             # A file name: bounded (an id may be hundreds of characters) and unique.
@@ -83,12 +88,14 @@ def provider_settings(provider: Provider) -> dict[str, Any]:
     return settings
 
 
-def render_config(data: ExportData, existing: str | None = None) -> str:
-    """``config.toml``: a new one, or ``existing`` with our providers added or updated."""
+def render_config(data: ExportData, existing: str | None = None, chosen: Selection | None = None) -> str:
+    """``config.toml``: a new one, or ``existing`` with our providers added or updated (``chosen``:
+    :func:`selected`, when already known)."""
+    chosen = selected(data) if chosen is None else chosen
     fresh = not existing or not existing.strip()
     if fresh and use_fast_writers():
         try:
-            return _new_config(data)
+            return _new_config(chosen)
         except Unsupported:
             pass  # tomlkit writes it
     import tomlkit
@@ -105,7 +112,7 @@ def render_config(data: ExportData, existing: str | None = None) -> str:
         table = doc["model_providers"]
     if not isinstance(table, dict):
         raise MergeError("'model_providers' in the Codex config.toml is not a table")
-    for provider, _models in selected(data):
+    for provider, _models in chosen:
         pid = provider_id(provider)
         entry = table.get(pid)
         if entry is None:
@@ -124,10 +131,10 @@ def render_config(data: ExportData, existing: str | None = None) -> str:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
-def _new_config(data: ExportData) -> str:
+def _new_config(chosen: Selection) -> str:
     """A new ``config.toml`` as tomlkit writes it (:mod:`.emit`)."""
     tables: dict[str, dict[str, Any]] = {}
-    for provider, _models in selected(data):
+    for provider, _models in chosen:
         pid = provider_id(provider)
         if not _BARE_KEY.match(pid):
             raise Unsupported(f"table name {pid!r}")
@@ -172,21 +179,43 @@ def render_profile(
     return tomlkit.dumps(doc)
 
 
-def render(data: ExportData, existing: dict[str, str] | None = None, instructions: str | None = None) -> dict[str, str]:
+def render(
+    data: ExportData,
+    existing: dict[str, str] | None = None,
+    instructions: str | Callable[[], str | None] | None = None,
+) -> dict[str, str]:
     """Every file, by name: ``config.toml``, the profiles and, given Codex's system prompt
     (``instructions``), each provider's model catalog. ``existing`` holds the current text of
-    files that are already there (merged into rather than replaced)."""
+    files that are already there (merged into rather than replaced).
+
+    ``instructions`` may be a function that gives the prompt (or None): it is called once the
+    profiles are made, so Codex's listing of its models runs meanwhile; they are made again,
+    naming no catalog, in case it gives None."""
     existing = existing or {}
-    files = {CONFIG: render_config(data, existing.get(CONFIG))}
-    by_provider: dict[str, list[dict[str, Any]]] = {}
-    pids: dict[str, str] = {}  # by provider name: a whole catalog's codex export has ~7,800 profiles
-    for name, provider, row in profiles(data):
-        pid = pids.get(provider.name) or pids.setdefault(provider.name, provider_id(provider))
-        filename = f"{name}{PROFILE_SUFFIX}"
-        catalog = codex_catalog.filename(pid) if instructions is not None else None
-        files[filename] = render_profile(provider, row, name, existing.get(filename), catalog)
-        by_provider.setdefault(pid, []).append(row)
+    chosen = selected(data)
+    files, by_provider = _configs(data, existing, chosen, catalogs=instructions is not None)
+    if callable(instructions):
+        instructions = instructions()
+        if instructions is None:  # Codex gave no prompt after all: no catalog to name
+            files, by_provider = _configs(data, existing, chosen, catalogs=False)
     if instructions is not None:
         for pid, rows in by_provider.items():
             files[codex_catalog.filename(pid)] = codex_catalog.render(rows, instructions)
     return files
+
+
+def _configs(
+    data: ExportData, existing: dict[str, str], chosen: Selection, catalogs: bool
+) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
+    """``config.toml`` and the profiles (naming their provider's catalog when ``catalogs``), and
+    the model rows of each provider id, for its catalog."""
+    files = {CONFIG: render_config(data, existing.get(CONFIG), chosen)}
+    by_provider: dict[str, list[dict[str, Any]]] = {}
+    pids: dict[str, str] = {}  # by provider name: a whole catalog's codex export has ~7,800 profiles
+    for name, provider, row in profiles(data, chosen):
+        pid = pids.get(provider.name) or pids.setdefault(provider.name, provider_id(provider))
+        filename = f"{name}{PROFILE_SUFFIX}"
+        catalog = codex_catalog.filename(pid) if catalogs else None
+        files[filename] = render_profile(provider, row, name, existing.get(filename), catalog)
+        by_provider.setdefault(pid, []).append(row)
+    return files, by_provider

@@ -60,6 +60,11 @@ def codex_binary() -> str | None:
     return os.environ.get(CODEX_ENV) or shutil.which("codex")
 
 
+def codex_found() -> bool:
+    """Whether there is a Codex to list its models (:func:`bundled_instructions` runs it)."""
+    return _key(None)[0] is not None
+
+
 def bundled_instructions(codex: str | None = None) -> tuple[str | None, str | None]:
     """(the system prompt of the installed Codex's first listed bundled model, why not)."""
     key, why_not = _key(codex)

@@ -33,6 +33,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -209,27 +210,78 @@ def _flush(temps: Iterable[str]) -> bool:
     return True
 
 
-def _write_temps(pending: dict[Path, tuple[Content, Path | None, bool]], exact: bool = False) -> dict[Path, str]:
-    """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
-    the temporary file of each target (with ``exact``, the target itself). On an error none is
-    left. Many files are written first and flushed together (:data:`_BATCH`); where that cannot
-    be, many are written at a time, as concurrent fsyncs share the file system's commits."""
-    temps: dict[Path, str] = {}
-    batch = len(pending) >= _BATCH and _syncfs() is not None
-    if batch or len(pending) < 2:
+def _flush_temps(temps: dict[Any, str]) -> None:
+    """:func:`_flush` of what :func:`_write_temps` wrote unflushed; an error is that of the first file."""
+    try:
+        _flush(temps.values())
+    except OSError as e:
+        raise _TempWriteFailed(next(iter(temps)), e) from None
+
+
+# A file at least this long (a whole catalog's codex catalogs: ~7 MB each, featherless's 173 MB)
+# is written on a thread of its own while the short ones are made: the kernel's copy of its bytes
+# lets go of the GIL, so it runs on another core, and its write-back starts before the short files.
+_LONG = 1 << 20
+
+
+def _batched(count: int) -> bool:
+    """Whether :func:`_write_temps` writes ``count`` files without an fsync each and flushes
+    them together (:data:`_BATCH`)."""
+    return count >= _BATCH and _syncfs() is not None
+
+
+def _write_each(
+    items: Iterable[tuple[Any, tuple[Content, Path | None, bool]]],
+    temps: dict[Any, str],
+    *,
+    sync: bool,
+    exact: bool,
+    stop: threading.Event | None = None,
+) -> None:
+    """:func:`_write_temp` for each item in turn, into ``temps``; stops early once ``stop`` is set."""
+    for target, args in items:
+        if stop is not None and stop.is_set():
+            return
         try:
-            for target, args in pending.items():
+            temps[target] = _write_temp(target, *args, sync=sync, exact=exact)
+        except OSError as e:
+            raise _TempWriteFailed(target, e) from None
+
+
+def _write_temps(
+    pending: dict[Any, tuple[Content, Path | None, bool]], exact: bool = False, flush: bool = True
+) -> dict[Any, str]:
+    """:func:`_write_temp` for each ``target: (data, mode_from, private)``, all flushed to disk;
+    the temporary file of each target (with ``exact``, the target itself), in the order of
+    ``pending``. On an error none is left. Many files are written first and flushed together
+    (:data:`_BATCH`; not ``flush``: the caller flushes them, :func:`_flush_temps`), the long
+    ones on a thread of their own (:data:`_LONG`); where that cannot be, many are written at a
+    time, as concurrent fsyncs share the file system's commits."""
+    batch = _batched(len(pending))
+    if batch or len(pending) < 2:
+        long = {target for target, args in pending.items() if batch and _size(args[0]) >= _LONG}
+        temps: dict[Any, str] = {}
+        apart: dict[Any, str] = {}
+        stop = threading.Event()
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                future = None
+                if long:
+                    items = [(target, args) for target, args in pending.items() if target in long]
+                    future = pool.submit(_write_each, items, apart, sync=False, exact=exact, stop=stop)
                 try:
-                    temps[target] = _write_temp(target, *args, sync=not batch, exact=exact)
-                except OSError as e:
-                    raise _TempWriteFailed(target, e) from None
-            if batch:
-                try:
-                    _flush(temps.values())
-                except OSError as e:
-                    raise _TempWriteFailed(next(iter(pending)), e) from None
+                    short = ((target, args) for target, args in pending.items() if target not in long)
+                    _write_each(short, temps, sync=not batch, exact=exact)
+                except BaseException:
+                    stop.set()
+                    raise
+                if future is not None:
+                    future.result()
+            temps = {target: temps.get(target) or apart[target] for target in pending}
+            if batch and flush:
+                _flush_temps(temps)
         except BaseException:
-            for tmp in temps.values():
+            for tmp in [*temps.values(), *apart.values()]:
                 _remove(tmp)
             raise
         return temps
@@ -432,6 +484,19 @@ def _sha256_of(data: Content) -> str:
     return digest.hexdigest()
 
 
+def _sha256_long(datas: list[Content]) -> dict[int, str]:
+    """:func:`_sha256_of` each long one of ``datas`` (:data:`_LONG`), by its index: on a thread
+    beside the writes, as hashlib lets go of the GIL over their long pieces."""
+    return {i: _sha256_of(data) for i, data in enumerate(datas) if _size(data) >= _LONG}
+
+
+def _sha256_rest(datas: list[Content], done: dict[int, str]) -> list[str]:
+    """The digest of each of ``datas``: those :func:`_sha256_long` gave (``done``), the others
+    hashed here. The short ones are hashed after the writes, not on the thread beside them:
+    hashing one holds the GIL, which the thread making the files waits for after each call."""
+    return [done.get(i) or _sha256_of(data) for i, data in enumerate(datas)]
+
+
 def _literal_secrets(texts: list[str | Spliced], secrets: Any) -> list[bool]:
     """Which of ``texts`` hold a literal secret (:func:`~vexy_catalog.security.literal_secret`),
     the small ones checked together, a spliced one a piece at a time."""
@@ -601,12 +666,13 @@ def write_files(
             pending.pop(real, None)
             pending[real] = (data, real if status != "new" else None, private.get(i, False))
             results.append(Written(path, status, bak))
-        # The record is rewritten when a file changed: its hashes are taken meanwhile (hashlib
-        # lets go of the GIL over a long buffer, and the flush to disk waits): 200 MB for a
-        # whole catalog's codex export. When nothing changed they are not needed.
+        # The record is rewritten when a file changed: the long files' hashes are taken meanwhile
+        # (hashlib lets go of the GIL over a long buffer, and the flush to disk waits): 200 MB
+        # for a whole catalog's codex export. When nothing changed they are not needed.
         record = any(r.status != "unchanged" for r in results) or MANIFEST not in there
         with ThreadPoolExecutor(max_workers=1) as pool:
-            digests = pool.submit(lambda: [_sha256_of(entry[3]) for entry in plan] if record else [])
+            datas = [entry[3] for entry in plan] if record else []
+            long_digests = pool.submit(_sha256_long, datas)
             try:
                 temps = _write_temps(pending)
             except _TempWriteFailed as failed:
@@ -621,7 +687,8 @@ def write_files(
                 for tmp in temps.values():
                     _remove(tmp)
         if record:
-            for (path, real, *_), digest in zip(plan, digests.result(), strict=True):
+            digests = _sha256_rest(datas, long_digests.result())
+            for (path, real, *_), digest in zip(plan, digests, strict=True):
                 if merged and _resolved(path, real, root) in merged:
                     # The user's own content is in it: never "vexy's own" to replace unasked.
                     manifest.pop(path.name, None)
@@ -660,17 +727,27 @@ def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: st
             for name, text in files.items()
         }
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with ThreadPoolExecutor(max_workers=1) as pool:  # hashed while written, as write_files does
-            digests = pool.submit(lambda: [_sha256_of(data) for data, _mode, _private in pending.values()])
+        with ThreadPoolExecutor(max_workers=2) as pool:  # hashed while written, as write_files does
+            datas = [data for data, _mode, _private in pending.values()]
+            long_digests = pool.submit(_sha256_long, datas)
             try:
-                _write_temps(pending, exact=True)
+                temps = _write_temps(pending, exact=True, flush=False)
             except _TempWriteFailed as failed:
                 raise _TempWriteFailed(folder / os.path.basename(failed.target), failed.error) from None
-        record = {
-            name: {"sha256": digest, "tool": tool, "written_at": now}
-            for name, digest in zip(files, digests.result(), strict=True)
-        }
-        _write_temp(staging / MANIFEST, manifest_text(record).encode("utf-8"), None, exact=True)
+            # The flush to disk waits for the disk: the record and the results are made meanwhile.
+            flushed = pool.submit(_flush_temps, temps) if _batched(len(temps)) else None
+            record = {
+                name: {"sha256": digest, "tool": tool, "written_at": now}
+                for name, digest in zip(files, _sha256_rest(datas, long_digests.result()), strict=True)
+            }
+            text = manifest_text(record).encode("utf-8")
+            results = [Written(folder / name, "new") for name in files]
+            if flushed is not None:
+                try:
+                    flushed.result()
+                except _TempWriteFailed as failed:
+                    raise _TempWriteFailed(folder / os.path.basename(failed.target), failed.error) from None
+        _write_temp(staging / MANIFEST, text, None, exact=True)
         try:
             # An empty folder made there meanwhile is replaced (it holds nothing to lose).
             os.rename(staging, folder)
@@ -682,7 +759,7 @@ def _write_new_folder(folder: Path, files: Mapping[str, str | Spliced], tool: st
     finally:
         if not done:
             shutil.rmtree(staging, ignore_errors=True)
-    return [Written(folder / name, "new") for name in files]
+    return results
 
 
 _ABOUT = (
