@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -981,29 +981,18 @@ def resolve_changed(
     old_facts = {m: r.facts for m, r in results.items()}
     for model_id, reading in before.items():
         old_facts[model_id] = _settled(provider, model_id, _fresh(reading), units, corrections).facts
-    dropped = placeholders(
-        {m: r.facts for m, r in results.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_at
-    )
     dropped_before = placeholders(old_facts, {m: r.other_prices for m, r in old_readings.items()}, fetched_before)
-    if any(dropped.get(m) != dropped_before.get(m) for m in readings if m not in before):
-        return None
-    changed: list[ModelFacts] = []
-    for model_id in readings:
-        if model_id not in before:
-            continue
-        result = results[model_id]
-        _finish(
-            provider,
-            result,
-            copies[model_id],
-            matches[model_id],
-            all_matches[model_id],
-            dropped.get(model_id, {}),
-            confirmed,
-            False,
-        )
-        changed.append(result)
-    return Refreshed(changed, [(m, r.unread) for m, r in results.items()])
+    return _finish_changed(
+        provider,
+        readings,
+        before,
+        results,
+        copies,
+        lambda m: (all_matches[m], matches[m]),
+        dropped_before,
+        fetched_at,
+        confirmed,
+    )
 
 
 def _resolve_on(
@@ -1031,19 +1020,39 @@ def _resolve_on(
     results = {
         m: _settled(provider, m, copies[m], units, corrections) if m in copies else base.settled[m] for m in readings
     }
+    return _finish_changed(
+        provider, readings, before, results, copies, changed.__getitem__, base.dropped_before, fetched_at, confirmed
+    )
+
+
+def _finish_changed(
+    provider: str,
+    readings: Mapping[str, Any],
+    before: Mapping[str, Reading],
+    results: Mapping[str, ModelFacts],
+    copies: Mapping[str, Reading],
+    matches_of: Callable[[str], tuple[list[ReferenceMatch], list[ReferenceMatch]]],
+    dropped_before: Mapping[str, dict[str, str]],
+    fetched_at: str | None,
+    confirmed: set[str],
+) -> Refreshed | None:
+    """The end of :func:`resolve_changed` (either way): the placeholders decided now from every
+    settled model must be ``dropped_before``'s for every unchanged one (else None); then the
+    changed ones (``before``) are finished with their matches (all found, usable)."""
     dropped = placeholders(
         {m: r.facts for m, r in results.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_at
     )
-    if any(dropped.get(m) != base.dropped_before.get(m) for m in readings if m not in before):
+    if any(dropped.get(m) != dropped_before.get(m) for m in readings if m not in before):
         return None
     done: list[ModelFacts] = []
     for model_id in readings:
-        if model_id not in before:
-            continue
-        result = results[model_id]
-        found, usable_matches = changed[model_id]
-        _finish(provider, result, copies[model_id], usable_matches, found, dropped.get(model_id, {}), confirmed, False)
-        done.append(result)
+        if model_id in before:
+            found, usable_matches = matches_of(model_id)
+            result = results[model_id]
+            _finish(
+                provider, result, copies[model_id], usable_matches, found, dropped.get(model_id, {}), confirmed, False
+            )
+            done.append(result)
     return Refreshed(done, [(m, r.unread) for m, r in results.items()])
 
 
