@@ -1197,12 +1197,9 @@ class Ingest:
     def indexes(self, tokens: Collection[str] | None = None) -> list[Any]:
         """The reference indexes as the catalog holds them (those with a record): complete, or
         holding at least every record that shares one of ``tokens``."""
-        if self._tokens_table is None:
-            # Inside migrations before m009 the table does not exist yet.
-            self._tokens_table = _has_table(self.db, "match_tokens")
         if self._warm_version is not None:
             self._check_warm()
-        wanted = None if tokens is None or not self._tokens_table else set(tokens)
+        wanted = None if tokens is None or not self._has_tokens() else set(tokens)
         for name in self.references:
             if name in self._complete:
                 continue
@@ -1241,7 +1238,7 @@ class Ingest:
         from .facts import baseline
 
         due = [name for name in self.references if name in due]
-        if not due or not self._has_kept() or not _has_table(self.db, "match_tokens"):
+        if not due or not self._has_kept() or not self._has_tokens():
             return
         try:
             with paused_collection():
@@ -1510,6 +1507,12 @@ class Ingest:
             ):
                 found[model_id] = (digest, text)
         return found
+
+    def _has_tokens(self) -> bool:
+        if self._tokens_table is None:
+            # Inside migrations before m009 the table does not exist yet.
+            self._tokens_table = _has_table(self.db, "match_tokens")
+        return self._tokens_table
 
     def _has_kept(self) -> bool:
         if self._kept_table is None:

@@ -118,17 +118,18 @@ def _render(
 
     merge_into = dict(merge_into or {})
     if tool == "codex":
-        why: list[str | None] = []
+        why_not: str | None = None
 
         def listing() -> str | None:
-            instructions, why_not = codex_catalog.bundled_instructions()
-            why.append(None if instructions else why_not)
+            nonlocal why_not
+            instructions, reason = codex_catalog.bundled_instructions()
+            why_not = None if instructions else reason
             return instructions
 
         # With a Codex to list its models, the profiles are made while it does (it was started
         # before the rows were read): its prompt is asked for once they are.
         files = codex.render(data, merge_into, listing if codex_catalog.codex_found() else listing())
-        hint = f"No model_catalog_json written for the profiles: {why[0]}." if why[0] else None
+        hint = f"No model_catalog_json written for the profiles: {why_not}." if why_not else None
         return Export(tool, files, single=False, media_type="application/toml", hint=hint)
     if tool in ("json", "txt"):
         media_type = "application/json" if tool == "json" else "text/plain"
