@@ -289,6 +289,9 @@ class ModelCatalog:
 
         Ctrl-C raises :class:`FetchInterrupted` (a ``KeyboardInterrupt``) with the summary so
         far: what was stored stays stored, providers under way are recorded as interrupted."""
+        from . import tlscontext
+
+        tlscontext.prepare()  # while the fetch's modules load (see vexy_catalog.tlscontext)
         import anyio
 
         summary = FetchSummary(self.db_path)
@@ -401,6 +404,9 @@ class ModelCatalog:
         """
         import time
 
+        from . import tlscontext
+
+        tlscontext.prepare()  # while the fetch's modules load (see vexy_catalog.tlscontext)
         import anyio
         from anyio import to_thread
 

@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 import httpx
 
-from . import __version__
+from . import __version__, tlscontext
 from .auth import Credentials, MissingExtra, credentials_for
 from .decoding import ACCEPT_ENCODING, Budget, read_body
 from .errors import AnswerShapeError, FetchError
@@ -386,7 +386,11 @@ class ModelFetcher:
         self.configured = list(configured) if configured is not None else None
 
     def _new_client(self, slots: int = 1) -> httpx.AsyncClient:
+        # A TLS context prepared as the fetch started (see vexy_catalog.tlscontext), else the one
+        # httpx builds (the same, built now).
+        prepared = tlscontext.take()
         return httpx.AsyncClient(
+            verify=True if prepared is None else prepared,
             timeout=httpx.Timeout(self.timeout),
             # Only encodings decoding.read_body decodes a step at a time.
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
