@@ -75,3 +75,26 @@ def test_collecting_while_waiting_reaches_the_oldest_objects(collector_on):
     del node
     collect_while_waiting()
     assert gone() is None
+
+
+def test_what_a_command_lets_go_of_is_freed_unless_the_process_ends_after_it(tmp_path):
+    # In a process of its own: process_ends_after is for the console script, once per process.
+    script = tmp_path / "let_go.py"
+    script.write_text(
+        "import weakref\n"
+        "from vexy_catalog.gcpause import let_go, process_ends_after\n"
+        "class Cache:\n"
+        "    pass\n"
+        "def gone_after_let_go():\n"
+        "    cache = Cache()\n"
+        "    ref = weakref.ref(cache)\n"
+        "    let_go(cache)\n"
+        "    del cache\n"
+        "    return ref() is None\n"
+        "print('freed in a library call:', gone_after_let_go())\n"
+        "process_ends_after()\n"
+        "print('freed before the process ends:', gone_after_let_go())\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["freed in a library call: True", "freed before the process ends: False"]

@@ -412,6 +412,7 @@ class ModelCatalog:
 
         from .conditional import read_stored
         from .fetch import DEFAULT_MAX_BYTES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, FetchResult, ModelFetcher
+        from .gcpause import let_go
 
         t0 = time.perf_counter()
         providers = self.select(names, failed=failed)
@@ -647,6 +648,7 @@ class ModelCatalog:
         finally:
             if db is not None:
                 db.close()
+            let_go(prepared)
         order = {p.name: i for i, p in enumerate(providers)}
         summary.fetches.sort(key=lambda f: order.get(f["provider"], 0))
         summary.duration_ms = round((time.perf_counter() - t0) * 1000)

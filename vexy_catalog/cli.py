@@ -1565,7 +1565,10 @@ def mcp_command(ctx: click.Context, public: bool) -> None:
 def main() -> None:
     """The ``vexy`` console script (and ``python -m vexy_catalog.cli``): :func:`cli`, then an exit
     that skips the interpreter's teardown when the command left nothing to tear down."""
+    from .gcpause import process_ends_after
+
     before = _open_descriptors()
+    process_ends_after()
     try:
         cli(prog_name="vexy")
     except SystemExit as done:
