@@ -22,6 +22,13 @@ def collector_on():
         gc.disable()
 
 
+def _run_alone(tmp_path, source: str) -> list[str]:
+    """The lines a script prints, run in a process of its own."""
+    script = tmp_path / "alone.py"
+    script.write_text(source, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout.splitlines()
+
+
 def test_collection_is_off_inside_and_on_again_after(collector_on):
     with paused_collection():
         assert not gc.isenabled()
@@ -48,8 +55,8 @@ def test_a_collector_switched_off_by_the_caller_stays_off(collector_on):
 def test_the_objects_alive_at_exit_are_out_of_the_final_collections_reach(tmp_path):
     # In a process of its own: atexit handlers run last-registered first, so the check
     # registered before vexy's sees the objects frozen, and vexy registered it once.
-    script = tmp_path / "exit.py"
-    script.write_text(
+    out = _run_alone(
+        tmp_path,
         "import atexit, gc\n"
         "from vexy_catalog.gcpause import no_collection_at_exit\n"
         "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
@@ -58,10 +65,8 @@ def test_the_objects_alive_at_exit_are_out_of_the_final_collections_reach(tmp_pa
         "no_collection_at_exit()\n"
         "print('registered:', atexit._ncallbacks() - before)\n"
         "print('frozen before exit:', gc.get_freeze_count() > 0)\n",
-        encoding="utf-8",
     )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == ["registered: 1", "frozen before exit: False", "frozen at exit: True"]
+    assert out == ["registered: 1", "frozen before exit: False", "frozen at exit: True"]
 
 
 def test_collecting_while_waiting_reaches_the_oldest_objects(collector_on):
@@ -79,8 +84,8 @@ def test_collecting_while_waiting_reaches_the_oldest_objects(collector_on):
 
 def test_what_a_command_lets_go_of_is_freed_unless_the_process_ends_after_it(tmp_path):
     # In a process of its own: process_ends_after is for the console script, once per process.
-    script = tmp_path / "let_go.py"
-    script.write_text(
+    out = _run_alone(
+        tmp_path,
         "import weakref\n"
         "from vexy_catalog.gcpause import let_go, process_ends_after\n"
         "class Cache:\n"
@@ -94,7 +99,5 @@ def test_what_a_command_lets_go_of_is_freed_unless_the_process_ends_after_it(tmp
         "print('freed in a library call:', gone_after_let_go())\n"
         "process_ends_after()\n"
         "print('freed before the process ends:', gone_after_let_go())\n",
-        encoding="utf-8",
     )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == ["freed in a library call: True", "freed before the process ends: False"]
+    assert out == ["freed in a library call: True", "freed before the process ends: False"]
