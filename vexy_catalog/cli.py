@@ -1598,7 +1598,7 @@ def _nothing_left(before: frozenset[str] | None) -> bool:
         return False
     deadline = time.monotonic() + _THREADS_ENDING_S
     for thread in threading.enumerate():
-        if thread is not threading.current_thread():
+        if thread is not threading.current_thread() and not thread.daemon:  # daemons: never waited for
             thread.join(max(0.0, deadline - time.monotonic()))
     if threading.active_count() != 1:
         return False
@@ -1613,8 +1613,8 @@ _THREADS_ENDING_S = 0.02
 
 def _exit_now(status: int) -> None:
     """End the process without the interpreter's teardown, as mypy does: freeing every module
-    and object one by one takes 10-15 ms that a user waits for after each command (a fifth of
-    what an unchanged refetch adds to its requests). Only once nothing is left to tear down
+    and object one by one takes 10-15 ms that a user waits for after each command (a quarter of
+    what an unchanged refetch adds to its bare requests). Only once nothing is left to tear down
     (see :func:`_nothing_left`): every file and connection the command opened is closed, so
     nothing unwritten is lost; the exit handlers still run and the standard streams are
     flushed. Never in :func:`cli` itself, which tests and other programs call in process."""
