@@ -4,7 +4,8 @@ Building it loads the CA bundle (certifi's, ~150 certificates): ~20 ms, nearly a
 OpenSSL, which lets go of the GIL meanwhile. Started before the fetch imports its modules and
 reads the providers file (work that holds the GIL), it is ready by the time the client is made,
 so the requests leave that much sooner. Stands on the standard library and certifi only (httpx's
-own dependency): importing httpx on the thread would hold the GIL for longer than the build.
+own dependency; without it nothing is prepared): importing httpx on the thread would hold the
+GIL for longer than the build.
 
 The context is the one httpx builds for vexy's client (``verify=True``, ``trust_env=False``:
 certifi's bundle, whatever ``SSL_CERT_FILE`` says); ``tests/test_tlscontext.py`` compares the
