@@ -1577,19 +1577,27 @@ def main() -> None:
         raise
 
 
-def _open_descriptors() -> frozenset[str] | None:
-    """The process's open file descriptors, where the system lists them (Linux); else None."""
+def _open_descriptors() -> frozenset[tuple[str, str]] | None:
+    """The process's open file descriptors with what each is open on, where the system lists
+    them (Linux); else None."""
     import os
 
     try:
-        return frozenset(os.listdir("/proc/self/fd"))
+        listed = os.listdir("/proc/self/fd")
+        found = set()
+        for fd in listed:
+            try:
+                found.add((fd, os.readlink(f"/proc/self/fd/{fd}")))
+            except FileNotFoundError:  # the listing's own descriptor, closed since
+                pass
+        return frozenset(found)
     except OSError:
         return None
 
 
-def _nothing_left(before: frozenset[str] | None) -> bool:
+def _nothing_left(before: frozenset[tuple[str, str]] | None) -> bool:
     """Whether the command ended with no thread but the main one and no file or connection it
-    opened still open (each descriptor open now was open before it started). Threads told to
+    opened still open (each descriptor open now was open on the same thing before it started). Threads told to
     stop (anyio's workers, as a fetch's event loop ends) get a moment to end."""
     import threading
     import time
