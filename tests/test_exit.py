@@ -91,3 +91,25 @@ def test_a_fetch_leaves_nothing_open_and_its_catalog_is_complete(providers):
         conn.close()
     assert statuses == [("ok", 2), ("unchanged", 2)]
     assert models == summary["totals"]["models"] > 0
+
+
+def test_only_a_fetch_command_leaves_what_it_lets_go_of_to_the_process_end():
+    """`vexy fetch` ends the process: its caches are not freed one by one. Any other command
+    (serve --fetch serves on after its fetch) frees what it lets go of, as in a library call."""
+    probe = _PROBE.replace(
+        'sys.argv = ["vexy"',
+        "@cli.command('let-go')\n"
+        "def let_go_command():\n"
+        "    import weakref\n"
+        "    from vexy_catalog.gcpause import let_go\n"
+        "    cache = type('Cache', (), {})()\n"
+        "    gone = weakref.ref(cache)\n"
+        "    let_go(cache)\n"
+        "    del cache\n"
+        "    print('freed:', gone() is None)\n\n"
+        'sys.argv = ["vexy"',
+    )
+    done = subprocess.run([sys.executable, "-c", probe, "let-go"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "freed: True"
+    assert "torn down" not in done.stderr

@@ -24,6 +24,9 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backpo
 # SQLite's largest integer: a larger number on the command line is a usage error, not a crash.
 _MAX_INTEGER = 2**63 - 1
 
+# Set by main() (the console script): the process ends once the command returns.
+_ENDS_AFTER_COMMAND = False
+
 
 class ConfigError(click.ClickException):
     """A usage problem found in configuration rather than on the command line (exit 2)."""
@@ -245,6 +248,12 @@ def fetch(ctx: click.Context, names: tuple[str, ...], as_json: bool, verbose: bo
     from . import tlscontext
 
     tlscontext.prepare()  # while the fetch's modules load (see vexy_catalog.tlscontext)
+    if _ENDS_AFTER_COMMAND:
+        # Nothing runs after this fetch (unlike serve --fetch's): what it lets go of is not freed
+        # one object at a time (see vexy_catalog.gcpause.let_go).
+        from .gcpause import process_ends_after
+
+        process_ends_after()
     summary = _run_fetch(ctx, list(names), verbose=verbose, as_json=as_json, **options)
     if not summary.ok:
         ctx.exit(1)
@@ -1565,10 +1574,9 @@ def mcp_command(ctx: click.Context, public: bool) -> None:
 def main() -> None:
     """The ``vexy`` console script (and ``python -m vexy_catalog.cli``): :func:`cli`, then an exit
     that skips the interpreter's teardown when the command left nothing to tear down."""
-    from .gcpause import process_ends_after
-
+    global _ENDS_AFTER_COMMAND
+    _ENDS_AFTER_COMMAND = True
     before = _open_descriptors()
-    process_ends_after()
     try:
         cli(prog_name="vexy")
     except SystemExit as done:

@@ -56,7 +56,7 @@ def no_collection_at_exit() -> None:
 
 
 def process_ends_after() -> None:
-    """Said by the console script (``vexy_catalog.cli.main``) before it runs the command: the
+    """Said by a command the console script runs (``vexy fetch``) when nothing follows it: the
     process ends once the command returns, without the interpreter's teardown when it can."""
     global _kept
     if _kept is None:
