@@ -1610,8 +1610,8 @@ def _nothing_left(before: frozenset[tuple[str, str]] | None) -> bool:
     import threading
     import time
 
-    if before is None:
-        return False
+    if before is None or sys.gettrace() is not None or sys.getprofile() is not None:
+        return False  # (or a debugger, tracer or profiler is attached: it may have work left)
     deadline = time.monotonic() + _THREADS_ENDING_S
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:  # daemons: never waited for
