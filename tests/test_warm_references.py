@@ -223,6 +223,20 @@ def test_a_baseline_that_holds_resolves_the_changed_records_as_without_it():
     assert _resolved(old, new, references, FETCHED, base) == plain
 
 
+def test_a_changed_model_keeps_what_all_the_models_show_together_with_a_baseline_too():
+    # The same created on every model is a placeholder on each, the changed one's included: the
+    # baseline's shared placeholders are the changed model's too, beside its own.
+    created = ["2024-01-01T00:00:00Z"] * 3
+    references = [_litellm_index()]
+    old = _acme([2.5e-6, 8e-7, 2e-8], created)
+    new = _changed_at(old, 1, _acme([2.5e-6, 9e-7, 2e-8], created)[ACME_IDS[1]])
+    plain = _resolved(old, new, references, FETCHED, None)
+    assert plain is not None
+    (result,) = plain[0]
+    assert [(d.fact, d.kind) for d in result.disputes if d.kind == "placeholder"] == [("created", "placeholder")]
+    assert _resolved(old, new, references, FETCHED, baseline("acme", old, references, FETCHED)) == plain
+
+
 def test_a_change_that_flips_the_unit_decision_is_resolved_whole_with_a_baseline_too():
     # Magnitudes decide the unit of every price (no reference prices these ids) ...
     old = {f"acme-{i}": r for i, r in enumerate(_acme([1e-6, 1.0, 2e-6]).values())}
