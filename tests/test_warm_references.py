@@ -248,6 +248,17 @@ def test_a_change_that_flips_the_unit_decision_is_resolved_whole_with_a_baseline
     assert _resolved(old, new, [], FETCHED, base) is None
 
 
+def test_prices_that_move_the_unit_the_references_decide_are_resolved_whole_with_a_baseline_too():
+    # litellm's prices of the same models decide acme's unit (per token). Two of the three now
+    # state 1000x theirs: the references say another unit, and every model is resolved again.
+    references = [_litellm_index()]
+    old = _acme([2.5e-6, 8e-7, 2e-8])
+    dearer = _acme([2.5e-3, 8e-4, 2e-8])
+    new = {m: dearer[m] if i < 2 else None for i, m in enumerate(old)}
+    assert _resolved(old, new, references, FETCHED, None) is None
+    assert _resolved(old, new, references, FETCHED, baseline("acme", old, references, FETCHED)) is None
+
+
 def test_a_baseline_of_another_fetch_or_of_other_reference_records_is_not_used():
     # Created within two days of the last fetch, not of this one: a placeholder then, not now.
     created = ["2025-02-26T18:00:00Z", "2025-02-27T12:00:00Z", "2025-02-28T06:00:00Z"]
