@@ -133,9 +133,11 @@ def _weighed(reading: Any, matches: Sequence[ReferenceMatch]) -> list[_Weighed]:
         decided = unit.decided
         ref = _reference_price(matches, claim.field) if matches else None
         value: float | None = None
+        log: float | None = None
         if ref is not None:
             value = claim.usd_per_million() if decided else float(claim.amount)
-        log = math.log10(value / ref[0]) if value is not None and value > 0 and ref[0] > 0 else None  # type: ignore[index]
+            if value is not None and value > 0 and ref[0] > 0:
+                log = math.log10(value / ref[0])
         entries.append((_path_group(claim.path), decided, claim, value is not None, log))
     return entries
 
