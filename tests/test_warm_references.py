@@ -223,6 +223,20 @@ def test_a_baseline_that_holds_resolves_the_changed_records_as_without_it():
     assert _resolved(old, new, references, FETCHED, base) == plain
 
 
+def test_a_changed_model_keeps_what_all_the_models_show_together_with_a_baseline_too():
+    # The same created on every model is a placeholder on each, the changed one's included: the
+    # baseline's shared placeholders are the changed model's too, beside its own.
+    created = ["2024-01-01T00:00:00Z"] * 3
+    references = [_litellm_index()]
+    old = _acme([2.5e-6, 8e-7, 2e-8], created)
+    new = _changed_at(old, 1, _acme([2.5e-6, 9e-7, 2e-8], created)[ACME_IDS[1]])
+    plain = _resolved(old, new, references, FETCHED, None)
+    assert plain is not None
+    (result,) = plain[0]
+    assert [(d.fact, d.kind) for d in result.disputes if d.kind == "placeholder"] == [("created", "placeholder")]
+    assert _resolved(old, new, references, FETCHED, baseline("acme", old, references, FETCHED)) == plain
+
+
 def test_a_change_that_flips_the_unit_decision_is_resolved_whole_with_a_baseline_too():
     # Magnitudes decide the unit of every price (no reference prices these ids) ...
     old = {f"acme-{i}": r for i, r in enumerate(_acme([1e-6, 1.0, 2e-6]).values())}
@@ -232,6 +246,17 @@ def test_a_change_that_flips_the_unit_decision_is_resolved_whole_with_a_baseline
     # ... and one price moves the median they are decided by: every model is resolved again.
     assert _resolved(old, new, [], FETCHED, None) is None
     assert _resolved(old, new, [], FETCHED, base) is None
+
+
+def test_prices_that_move_the_unit_the_references_decide_are_resolved_whole_with_a_baseline_too():
+    # litellm's prices of the same models decide acme's unit (per token). Two of the three now
+    # state 1000x theirs: the references say another unit, and every model is resolved again.
+    references = [_litellm_index()]
+    old = _acme([2.5e-6, 8e-7, 2e-8])
+    dearer = _acme([2.5e-3, 8e-4, 2e-8])
+    new = {m: dearer[m] if i < 2 else None for i, m in enumerate(old)}
+    assert _resolved(old, new, references, FETCHED, None) is None
+    assert _resolved(old, new, references, FETCHED, baseline("acme", old, references, FETCHED)) is None
 
 
 def test_a_baseline_of_another_fetch_or_of_other_reference_records_is_not_used():

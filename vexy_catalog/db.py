@@ -1823,14 +1823,6 @@ class Ingest:
         name = provider.name
         now = result.finished_at
         records = result.records
-        existing = {
-            row[1]: row
-            for row in db.execute(
-                f"select rowid, model_id, content_hash, removed_at, {', '.join(_STORED_FACT_COLUMNS)} "
-                "from models where provider = ?",
-                [name],
-            ).fetchall()
-        }
         # The references this answer's models can match (all of them, for a long answer).
         tokens = (
             {token for model_id, _ in records for token in match_tokens(model_id)}
@@ -1840,11 +1832,10 @@ class Ingest:
         fact_map = getattr(provider, "facts", None) or None
         readings = prepared.readings if prepared is not None else None
         if some:
-            done, readings = self._apply_changed(
-                provider, result, fetch_id, prepared, existing, tokens, readings, fetched_before
-            )
+            done, readings = self._apply_changed(provider, result, fetch_id, prepared, tokens, readings, fetched_before)
             if done is not None:
                 return done
+        existing = {row[1]: row for row in self._model_rows(name)}
         if readings is not None:
             # Every model is decided afresh: each needs its whole reading.
             readings = _whole_readings(name, records, readings)
@@ -1949,7 +1940,6 @@ class Ingest:
         result: FetchResult,
         fetch_id: int | None,
         prepared: _Plan | None,
-        existing: Mapping[str, tuple[Any, ...]],
         tokens: set[str] | None,
         readings: dict[str, Any] | None,
         fetched_before: str | None,
@@ -1964,8 +1954,18 @@ class Ingest:
         db = self.db
         name = provider.name
         records = result.records
+        if len(records) > STREAM_ABOVE:
+            return None, readings
+        # (rowid, model_id, content_hash, removed_at) of each: a model's facts are read only if
+        # its record changed.
+        existing = {
+            row[1]: row
+            for row in db.execute(
+                "select rowid, model_id, content_hash, removed_at from models where provider = ?", [name]
+            )
+        }
         listed = sum(1 for row in existing.values() if row[3] is None)
-        if len(records) != listed or len(records) > STREAM_ABOVE:
+        if len(records) != listed:
             return None, readings
         rows = prepared.rows if prepared is not None and prepared.rows is not None else None
         if rows is None:
@@ -2014,7 +2014,8 @@ class Ingest:
         if refreshed is None:
             return None, readings
         now = result.finished_at
-        writer = _FactsWriter(db, name, full=False, stored={m: existing[m] for m in changed})
+        stored = {row[1]: row for row in self._model_rows(name, list(changed))}
+        writer = _FactsWriter(db, name, full=False, stored=stored)
         log = ChangeLog(db, name, fetch_id, now)
         updates = []
         for facts in refreshed.results:
@@ -2139,6 +2140,21 @@ class Ingest:
             writer.flush()
             updated += writer.updated
         return updated
+
+    def _model_rows(self, provider: str, model_ids: list[str] | None = None) -> list[tuple[Any, ...]]:
+        """``(rowid, model_id, content_hash, removed_at, *_STORED_FACT_COLUMNS)`` of every model
+        row of ``provider`` (listed or not), or of ``model_ids``."""
+        select = (
+            f"select rowid, model_id, content_hash, removed_at, {', '.join(_STORED_FACT_COLUMNS)} "
+            "from models where provider = ?"
+        )
+        if model_ids is None:
+            return self.db.execute(select, [provider]).fetchall()
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(model_ids), _CHUNK):
+            chunk = model_ids[start : start + _CHUNK]
+            rows += self.db.execute(f"{select} and model_id in ({', '.join('?' for _ in chunk)})", [provider, *chunk])
+        return rows
 
     def _placeholders(self, provider: str, model_ids: list[str]) -> dict[str, dict[str, str]]:
         """The placeholder disputes stored for these models: model id -> fact -> why."""

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from .enrichment import NOTES, fill, ordered, usable
-from .plausibility import Dispute, bounds_problem, placeholders, ratio_problem
+from .plausibility import Dispute, bounds_problem, own_placeholders, placeholders, ratio_problem, shared_placeholders
 from .reading import Reading, Unread
 from .references import ReferenceIndex, ReferenceMatch
 from .schema import ENRICHABLE_FIELDS, FACT_FIELDS, FLAG_FIELDS, LIMIT_FIELDS, LIST_FIELDS, PRICE_FIELDS
@@ -116,65 +116,85 @@ def _reference_price(matches: Sequence[ReferenceMatch], fact: str) -> tuple[floa
     return None
 
 
+# One USD price claim of a model as the unit decisions weigh it: its path's group, whether its
+# unit is decided, the claim, whether a reference prices the model (and the claim has a value),
+# and then log10(value / reference price) when both are above 0.
+_Weighed = tuple[str, bool, PriceClaim, bool, float | None]
+
+
+def _weighed(reading: Any, matches: Sequence[ReferenceMatch]) -> list[_Weighed]:
+    """What :func:`_decide_units` weighs of one model's claims (``reading.prices``), against
+    its usable ``matches``."""
+    entries: list[_Weighed] = []
+    for claim in reading.prices:
+        unit = claim.unit
+        if unit.currency != "USD":
+            continue
+        decided = unit.decided
+        ref = _reference_price(matches, claim.field) if matches else None
+        value: float | None = None
+        log: float | None = None
+        if ref is not None:
+            value = claim.usd_per_million() if decided else float(claim.amount)
+            if value is not None and value > 0 and ref[0] > 0:
+                log = math.log10(value / ref[0])
+        entries.append((_path_group(claim.path), decided, claim, value is not None, log))
+    return entries
+
+
 def _decide_units(
-    readings: Mapping[str, Any], matches: Mapping[str, list[ReferenceMatch]], groups: set[str] | None = None
+    readings: Mapping[str, Any],
+    matches: Mapping[str, list[ReferenceMatch]],
+    groups: set[str] | None = None,
+    weighed: Mapping[str, list[_Weighed]] | None = None,
 ) -> tuple[dict[tuple[str, str], Unit | None], dict[str, tuple[int, int]], set[str]]:
     """Units for undecided price paths, corrections (path -> (power, models)) for decided ones,
     and the paths whose unit the references confirm (3+ models, most within 3x of them).
-    ``groups``: only of these path groups (each is decided from its own claims alone)."""
-    undecided: dict[str, list[tuple[str, PriceClaim]]] = defaultdict(list)
-    decided: dict[str, list[tuple[str, PriceClaim]]] = defaultdict(list)
+    ``groups``: only of these path groups (each is decided from its own claims alone).
+    ``weighed``: :func:`_weighed` of the models it holds, as of these readings and matches
+    (worked out ahead; the others' are worked out here)."""
+    undecided: dict[str, list[_Weighed]] = defaultdict(list)
+    decided: dict[str, list[_Weighed]] = defaultdict(list)
     for model_id, reading in readings.items():
-        for claim in reading.prices:
-            if claim.unit.currency != "USD":
-                continue
-            group = _path_group(claim.path)
-            if groups is not None and group not in groups:
-                continue
-            target = decided if claim.unit.decided else undecided
-            target[group].append((model_id, claim))
+        entries = weighed.get(model_id) if weighed is not None else None
+        if entries is None:
+            entries = _weighed(reading, matches.get(model_id, []))
+        for entry in entries:
+            if groups is None or entry[0] in groups:
+                (decided if entry[1] else undecided)[entry[0]].append(entry)
     units: dict[tuple[str, str], Unit | None] = {}
     confirmed: set[str] = set()
     for group, claims in undecided.items():
-        pairs: list[tuple[Decimal, float]] = []
-        for model_id, claim in claims:
-            ref = _reference_price(matches.get(model_id, []), claim.field)
-            if ref is not None:
-                pairs.append((claim.amount, ref[0]))
-        power = _reference_power([(float(a), r) for a, r in pairs], minimum=0)
+        paired = sum(1 for entry in claims if entry[3])
+        power = _reference_power([entry[4] for entry in claims if entry[4] is not None], minimum=0)
         if power is not None:
-            if len(pairs) >= 3:
+            if paired >= 3:
                 confirmed.add(group)
-            unit = Unit(per_tokens=PER_1M, scale=Decimal(10) ** -power, basis=f"references ({len(pairs)} models)")
+            unit = Unit(per_tokens=PER_1M, scale=Decimal(10) ** -power, basis=f"references ({paired} models)")
         else:
-            per, basis = decide_scale([c.amount for _, c in claims])
+            per, basis = decide_scale([entry[2].amount for entry in claims])
             unit = Unit(per_tokens=per, basis=basis) if per is not None else None
-        for _, claim in claims:
-            units[(group, claim.field)] = unit
+        for entry in claims:
+            units[(group, entry[2].field)] = unit
     corrections: dict[str, tuple[int, int]] = {}
     for group, claims in decided.items():
-        if any(c.unit.basis == "providers file" for _, c in claims):
+        if any(entry[2].unit.basis == "providers file" for entry in claims):
             continue  # the user's word on units is final
-        pairs_f: list[tuple[float, float]] = []
-        for model_id, claim in claims:
-            value = claim.usd_per_million()
-            ref = _reference_price(matches.get(model_id, []), claim.field)
-            if value is not None and ref is not None:
-                pairs_f.append((value, ref[0]))
-        power = _reference_power(pairs_f, minimum=0)
+        paired = sum(1 for entry in claims if entry[3])
+        power = _reference_power([entry[4] for entry in claims if entry[4] is not None], minimum=0)
         if power is not None:
-            if len(pairs_f) >= 3:
+            if paired >= 3:
                 confirmed.add(group)
             if abs(power) >= 2:
-                corrections[group] = (power, len(pairs_f))
+                corrections[group] = (power, paired)
     return units, corrections, confirmed
 
 
-def _reference_power(pairs: Sequence[tuple[float, float]], minimum: int) -> int | None:
-    """The power of ten k with value = reference * 10**k: on 3+ prices, 60% of them within 3x
-    of it; on 1 or 2, all within 3x and one an exact power of ten (within 12%), which a unit
-    makes and a host's pricing hardly ever does. None otherwise, or when |k| < minimum."""
-    logs = [math.log10(v / r) for v, r in pairs if v > 0 and r > 0]
+def _reference_power(logs: Sequence[float], minimum: int) -> int | None:
+    """The power of ten k with value = reference * 10**k, from log10(value / reference) of each
+    price: on 3+ prices, 60% of them within 3x of it; on 1 or 2, all within 3x and one an exact
+    power of ten (within 12%), which a unit makes and a host's pricing hardly ever does. None
+    otherwise, or when |k| < minimum."""
     if not logs:
         return None
     k = round(statistics.median(logs))
@@ -869,10 +889,14 @@ class Baseline:
     # The other references' indexes matched against, each with its version then.
     references: list[tuple[ReferenceIndex, int]]
     matches: dict[str, list[ReferenceMatch]]
+    # Each model's claims as the unit decisions weigh them (see _weighed).
+    weighed: dict[str, list[_Weighed]]
     decided: _Decided
     settled: dict[str, ModelFacts]
     fetched_before: str | None
     dropped_before: dict[str, dict[str, str]]
+    # The part of dropped_before only all the models together show (see shared_placeholders).
+    shared_before: dict[str, dict[str, str]]
 
 
 def baseline(
@@ -888,14 +912,15 @@ def baseline(
         m: ordered(usable([x for ref in references for x in ref.match(provider, m)], r.facts.get("model_type")), order)
         for m, r in readings.items()
     }
-    decided = _decide_units(readings, matches)
+    weighed = {m: _weighed(r, matches[m]) for m, r in readings.items()}
+    decided = _decide_units(readings, matches, weighed=weighed)
     units, corrections, _ = decided
     settled = {m: _settled(provider, m, _wide(r), units, corrections) for m, r in readings.items()}
-    dropped = placeholders(
-        {m: r.facts for m, r in settled.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_before
-    )
+    facts = {m: r.facts for m, r in settled.items()}
+    shared = shared_placeholders(facts, fetched_before)
+    dropped = placeholders(facts, {m: r.other_prices for m, r in readings.items()}, fetched_before, shared)
     others = [(r, r.version) for r in references if r.name != provider]
-    return Baseline(readings, others, matches, decided, settled, fetched_before, dropped)
+    return Baseline(readings, others, matches, weighed, decided, settled, fetched_before, dropped, shared)
 
 
 def _holds(
@@ -1011,9 +1036,10 @@ def _resolve_on(
     changed = {m: matched(m, readings[m]) for m in before}
     touched = _touched(readings, before)
     if touched:
-        pricing = _pricing_in(readings, touched)
-        matches = {m: changed[m][1] if m in changed else base.matches[m] for m in pricing}
-        if _decide_units(pricing, matches, touched) != _only(base.decided, touched):
+        # Every other model's claims weigh as in the baseline (the same reading, the same
+        # matches); a model pricing in none of the groups weighs nothing in them.
+        weighed = {**base.weighed, **{m: _weighed(readings[m], changed[m][1]) for m in before}}
+        if _decide_units(readings, {}, touched, weighed) != _only(base.decided, touched):
             return None
     units, corrections, confirmed = base.decided
     copies = {m: _fresh(readings[m]) for m in before}
@@ -1021,7 +1047,16 @@ def _resolve_on(
         m: _settled(provider, m, copies[m], units, corrections) if m in copies else base.settled[m] for m in readings
     }
     return _finish_changed(
-        provider, readings, before, results, copies, changed.__getitem__, base.dropped_before, fetched_at, confirmed
+        provider,
+        readings,
+        before,
+        results,
+        copies,
+        changed.__getitem__,
+        base.dropped_before,
+        fetched_at,
+        confirmed,
+        base.shared_before,
     )
 
 
@@ -1035,15 +1070,29 @@ def _finish_changed(
     dropped_before: Mapping[str, dict[str, str]],
     fetched_at: str | None,
     confirmed: set[str],
+    shared_before: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Refreshed | None:
     """The end of :func:`resolve_changed` (either way): the placeholders decided now from every
     settled model must be ``dropped_before``'s for every unchanged one (else None); then the
-    changed ones (``before``) are finished with their matches (all found, usable)."""
-    dropped = placeholders(
-        {m: r.facts for m, r in results.items()}, {m: r.other_prices for m, r in readings.items()}, fetched_at
-    )
-    if any(dropped.get(m) != dropped_before.get(m) for m in readings if m not in before):
-        return None
+    changed ones (``before``) are finished with their matches (all found, usable).
+
+    ``shared_before``: the part of ``dropped_before`` only all the models together show. When
+    that part is the same now for every unchanged model, so is the rest (an unchanged model's
+    own placeholders are of its own facts, as they were), and only the changed ones' are
+    worked out."""
+    facts = {m: r.facts for m, r in results.items()}
+    shared = shared_placeholders(facts, fetched_at)
+    if shared_before is not None and (
+        (not shared and not shared_before)
+        or all(shared.get(m) == shared_before.get(m) for m in readings if m not in before)
+    ):
+        dropped = {
+            m: own for m in before if (own := own_placeholders(facts[m], readings[m].other_prices, shared.get(m)))
+        }
+    else:
+        dropped = placeholders(facts, {m: r.other_prices for m, r in readings.items()}, fetched_at, shared)
+        if any(dropped.get(m) != dropped_before.get(m) for m in readings if m not in before):
+            return None
     done: list[ModelFacts] = []
     for model_id in readings:
         if model_id in before:

@@ -39,8 +39,10 @@ __all__ = [
     "PLACEHOLDER_OWNERS",
     "Dispute",
     "bounds_problem",
+    "own_placeholders",
     "placeholders",
     "ratio_problem",
+    "shared_placeholders",
 ]
 
 BOUNDS: dict[str, tuple[float, float]] = {
@@ -114,8 +116,25 @@ def placeholders(
     facts_by_model: Mapping[str, Mapping[str, Any]],
     other_prices: Mapping[str, Sequence[tuple[str, Any, str]]],
     fetched_at: str | None = None,
+    shared: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """``{model_id: {fact: why}}``: stated values that are placeholders, not facts."""
+    """``{model_id: {fact: why}}``: stated values that are placeholders, not facts.
+    ``shared``: :func:`shared_placeholders` of the same models and time, if known already."""
+    if shared is None:
+        shared = shared_placeholders(facts_by_model, fetched_at)
+    found: dict[str, dict[str, str]] = {}
+    for m, facts in facts_by_model.items():
+        dropped = own_placeholders(facts, other_prices.get(m, ()), shared.get(m))
+        if dropped:
+            found[m] = dropped
+    return found
+
+
+def shared_placeholders(
+    facts_by_model: Mapping[str, Mapping[str, Any]], fetched_at: str | None = None
+) -> dict[str, dict[str, str]]:
+    """The placeholders only all of a provider's models together show (a created date or a cache
+    price they all share): ``{model_id: {fact: why}}``, in the models' order."""
     # Filled as found (a provider of 100k models has few), given back in the models' order.
     dropped: defaultdict[str, dict[str, str]] = defaultdict(dict)
     models = list(facts_by_model)
@@ -151,22 +170,29 @@ def placeholders(
                 dropped[m]["cache_read_price"] = (
                     f"placeholder: the same cache price {value:g} on all {len(cache_known)} priced models"
                 )
-    for m in models:
-        facts = facts_by_model[m]
-        owner = facts.get("owned_by")
-        if isinstance(owner, str) and owner.strip().lower() in PLACEHOLDER_OWNERS:
-            dropped[m]["owned_by"] = f"placeholder owner {owner!r}"
-        zeros = [f for f in PRICE_FIELDS if facts.get(f) == 0]
-        priced = [f for f in PRICE_FIELDS if facts.get(f) not in (None, 0)]
-        if zeros and not priced:
-            paid_other = [(path, what) for path, raw, what in other_prices.get(m, ()) if _positive(raw)]
-            if paid_other:
-                for f in zeros:
-                    dropped[m][f] = f"priced per {paid_other[0][1]} ({paid_other[0][0]}), not free: 0 is no token price"
-            elif facts.get("model_type") in ("image", "audio"):
-                for f in zeros:
-                    dropped[m][f] = f"0 on an {facts.get('model_type')} model is no token price"
     return {m: dropped[m] for m in models if m in dropped}
+
+
+def own_placeholders(
+    facts: Mapping[str, Any], other_prices: Sequence[tuple[str, Any, str]], shared: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """One model's placeholders (see :func:`placeholders`): ``shared`` (its entry of
+    :func:`shared_placeholders`), then what its own facts show."""
+    dropped = dict(shared) if shared else {}
+    owner = facts.get("owned_by")
+    if isinstance(owner, str) and owner.strip().lower() in PLACEHOLDER_OWNERS:
+        dropped["owned_by"] = f"placeholder owner {owner!r}"
+    zeros = [f for f in PRICE_FIELDS if facts.get(f) == 0]
+    priced = [f for f in PRICE_FIELDS if facts.get(f) not in (None, 0)]
+    if zeros and not priced:
+        paid_other = [(path, what) for path, raw, what in other_prices if _positive(raw)]
+        if paid_other:
+            for f in zeros:
+                dropped[f] = f"priced per {paid_other[0][1]} ({paid_other[0][0]}), not free: 0 is no token price"
+        elif facts.get("model_type") in ("image", "audio"):
+            for f in zeros:
+                dropped[f] = f"0 on an {facts.get('model_type')} model is no token price"
+    return dropped
 
 
 def _positive(raw: Any) -> bool:
