@@ -113,3 +113,19 @@ def test_only_a_fetch_command_leaves_what_it_lets_go_of_to_the_process_end():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "freed: True"
     assert "torn down" not in done.stderr
+
+
+def test_a_profiled_command_gets_the_full_exit_and_its_profile_is_written(tmp_path):
+    """cProfile writes its profile once the program returns: under a profiler (or a debugger,
+    or a tracer) the command gets the interpreter's exit."""
+    script, profile = tmp_path / "probe.py", tmp_path / "out.prof"
+    script.write_text(_PROBE, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), str(script), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "torn down" in done.stderr
+    assert profile.stat().st_size > 0
